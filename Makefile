@@ -1,0 +1,115 @@
+# replycode-milter - a plain Makefile.
+#
+#   make            build the milter
+#   make check      install missing packages (as root), build, run every test
+#   make run        build and run the milter in the foreground with
+#                   conf/replycode-milter.conf on inet:8890@127.0.0.1
+#   make install    install under $(DESTDIR)$(PREFIX)
+#   make bench      measure the milter (see tests/bench)
+#
+# Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, DESTDIR and PREFIX.
+
+CC ?= cc
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -g -O2
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2
+VERSION = 0.1
+
+CORE_PKGS = libconfuse libpcre2-8
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) milter 2>/dev/null)
+CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lpthread
+MILTER_LIBS = $(shell $(PKG_CONFIG) --libs milter 2>/dev/null || echo -lmilter)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
+	-DDEFAULT_CONFIG='"$(SYSCONFDIR)/replycode-milter/replycode-milter.conf"' \
+	$(CPPFLAGS)
+
+# The policy core: no libmilter in any of these.
+CORE_SRCS = \
+	milter/stage.c \
+	milter/codes.c \
+	milter/reply.c \
+	milter/match_addr.c \
+	milter/match_set.c \
+	milter/match_regex.c \
+	milter/match_body.c \
+	milter/listfile.c \
+	milter/policy.c \
+	milter/config.c
+MILTER_SRCS = \
+	milter/log.c \
+	milter/milter.c \
+	milter/main.c
+CORE_OBJS = $(CORE_SRCS:.c=.o)
+MILTER_OBJS = $(MILTER_SRCS:.c=.o)
+
+UNIT_TESTS = \
+	tests/unit/check_codes \
+	tests/unit/check_reply \
+	tests/unit/check_match \
+	tests/unit/check_config \
+	tests/unit/check_policy
+
+TEST_TOOLS = \
+	tests/proto/mtclient
+
+PROG = replycode-milter
+
+all: $(PROG)
+
+$(PROG): $(CORE_OBJS) $(MILTER_OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CORE_OBJS) $(MILTER_OBJS) \
+		$(CORE_LIBS) $(MILTER_LIBS)
+
+milter/%.o: milter/%.c milter/*.h
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/%: tests/unit/%.c $(CORE_OBJS) milter/*.h
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
+		$< $(CORE_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
+
+tests/proto/mtclient: tests/proto/mtclient.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+# Set-up first (packages), then a fresh make so that pkg-config sees them.
+check: deps-check
+	@$(MAKE) --no-print-directory check-run
+
+check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS)
+	@tests/run-all.sh $(UNIT_TESTS)
+
+run: deps-build
+	@$(MAKE) --no-print-directory $(PROG)
+	./$(PROG) -f -c conf/replycode-milter.conf -p inet:8890@127.0.0.1
+
+bench: deps-check
+	@$(MAKE) --no-print-directory $(PROG) $(TEST_TOOLS)
+	tests/bench/run.sh
+
+demo: deps-check
+	@$(MAKE) --no-print-directory $(PROG) $(TEST_TOOLS)
+	tests/e2e/demo.sh
+
+deps-build:
+	@packaging/deps.sh build
+
+deps-check:
+	@packaging/deps.sh check
+
+install: $(PROG)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/replycode-milter
+	install -m 0755 $(PROG) $(DESTDIR)$(SBINDIR)/$(PROG)
+	install -m 0644 conf/replycode-milter.conf \
+		$(DESTDIR)$(SYSCONFDIR)/replycode-milter/replycode-milter.conf
+
+clean:
+	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS)
+
+.PHONY: all check check-run run bench demo deps-build deps-check install clean

@@ -1,0 +1,38 @@
+/*
+ * config.h - read a config file with libconfuse, check it, and compile it
+ * into an immutable struct policy.
+ *
+ * The only file that calls cfg_*: runtime code reads the policy, never the
+ * config. Never logs and never exits: every problem comes back as a
+ * diagnostic naming file, line and (for rules) the rule.
+ */
+#ifndef RCM_CONFIG_H
+#define RCM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+struct diag {
+	bool error;	 /* false: a warning (an error under strict = true) */
+	char text[640]; /* "FILE:LINE: rule NAME: error: ..." */
+};
+
+struct diags {
+	size_t count, nerrors, nwarnings;
+	size_t cap;
+	struct diag *item; /* owned */
+};
+
+/*
+ * Load and check path. On success returns 0 and *out is a policy with one
+ * reference; warnings may be in d. On any error returns -1, *out is NULL
+ * and d holds at least one error. d must be zeroed (or reset with
+ * diags_free) by the caller first.
+ */
+int config_load(const char *path, struct policy **out, struct diags *d);
+
+void diags_free(struct diags *d);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * log.c - logging to syslog or stderr (see log.h).
+ *
+ * One line per call, written with a single write so that lines from
+ * different threads never interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static bool use_stderr = true;
+static const char *log_ident = "replycode-milter";
+
+void log_open(const char *ident, bool to_stderr)
+{
+	log_ident = ident;
+	use_stderr = to_stderr;
+	if (!to_stderr)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+static void vlog(int prio, const char *tag, const char *fmt, va_list ap,
+		 int err)
+{
+	char msg[2048];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	if (n < 0)
+		return;
+	if (err != 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+			 strerror(err));
+	if (!use_stderr) {
+		syslog(prio, "%s%s", tag, msg);
+		return;
+	}
+	char line[2200];
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s %s[%ld]: %s%s\n", ts, log_ident,
+		     (long)getpid(), tag, msg);
+	if (n > 0) {
+		size_t len = (size_t)n < sizeof(line) ? (size_t)n
+						      : sizeof(line) - 1;
+		line[len - 1] = '\n';
+		ssize_t w = write(STDERR_FILENO, line, len);
+		(void)w;
+	}
+}
+
+#define LOGFN(name, prio, tag, with_errno)                                  \
+	void name(const char *fmt, ...)                                     \
+	{                                                                   \
+		int e = with_errno ? errno : 0;                             \
+		va_list ap;                                                 \
+		va_start(ap, fmt);                                          \
+		vlog(prio, tag, fmt, ap, e);                                \
+		va_end(ap);                                                 \
+	}
+
+LOGFN(log_info, LOG_INFO, "", 0)
+LOGFN(log_warning, LOG_WARNING, "warning: ", 0)
+LOGFN(log_error, LOG_ERR, "error: ", 0)
+LOGFN(log_error_errno, LOG_ERR, "error: ", 1)
+
+void log_fatal(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, "fatal: ", fmt, ap, 0);
+	va_end(ap);
+	exit(status);
+}
+
+void log_panic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, "panic: ", fmt, ap, 0);
+	va_end(ap);
+	abort();
+}

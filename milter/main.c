@@ -1,0 +1,379 @@
+/*
+ * main.c - the process: command line, config check, socket, privileges,
+ * signals (SIGHUP reloads, SIGTERM stops, SIGUSR1 logs counters).
+ *
+ * libmilter's own signal thread would stop the milter on SIGHUP, so
+ * smfi_main runs in a thread of its own and the main thread waits for the
+ * signals itself: Linux delivers a process signal to the main thread first
+ * when it is waiting for it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "codes.h"
+#include "config.h"
+#include "log.h"
+#include "milter.h"
+
+#ifndef VERSION
+#define VERSION "0.1"
+#endif
+#ifndef DEFAULT_CONFIG
+#define DEFAULT_CONFIG "/etc/replycode-milter/replycode-milter.conf"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: replycode-milter [-f] [-c FILE] [-p SOCKET] [-u USER] "
+		"[-P PIDFILE]\n"
+		"       replycode-milter -t [-c FILE]\n"
+		"       replycode-milter --explain \"550 5.7.1\"\n"
+		"  -c FILE     config file (default %s)\n"
+		"  -p SOCKET   socket, libmilter syntax: unix:/path or "
+		"inet:PORT@HOST\n"
+		"  -f          stay in the foreground and log to stderr\n"
+		"  -u USER     run as this user after opening the socket\n"
+		"  -P PIDFILE  write the process id here\n"
+		"  -t          check the config, print findings and a summary, "
+		"exit 0 or 78\n"
+		"  --explain C say what a reply code pair means and whether it "
+		"is well paired\n"
+		"  -V          print the version\n"
+		"  -h          this help\n",
+		DEFAULT_CONFIG);
+}
+
+/* Print the config's findings; returns the diags' error count. */
+static size_t report(const struct diags *d, bool to_log)
+{
+	for (size_t i = 0; i < d->count; i++) {
+		if (to_log && d->item[i].error)
+			log_error("%s", d->item[i].text);
+		else if (to_log)
+			log_warning("%s", d->item[i].text);
+		else
+			fprintf(stderr, "%s\n", d->item[i].text);
+	}
+	return d->nerrors;
+}
+
+static struct policy *load(const char *path, bool to_log)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+
+	if (config_load(path, &p, &d) != 0)
+		p = NULL;
+	report(&d, to_log);
+	diags_free(&d);
+	return p;
+}
+
+static int check_only(const char *path)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	int rc = config_load(path, &p, &d);
+
+	report(&d, false);
+	if (rc == 0) {
+		printf("%s: OK: %zu rules, %zu warnings\n", path, p->nrules,
+		       d.nwarnings);
+		policy_free(&p);
+	} else {
+		printf("%s: FAILED: %zu errors, %zu warnings\n", path,
+		       d.nerrors, d.nwarnings);
+	}
+	diags_free(&d);
+	return rc == 0 ? 0 : EX_CONFIG;
+}
+
+static void print_basic(int code)
+{
+	const struct basic_info *b = codes_basic(code);
+
+	if (b == NULL) {
+		printf("  %d: not a reply code of RFC 5321 or the IANA "
+		       "registry\n",
+		       code);
+		return;
+	}
+	printf("  %d: %s (%s)\n", code, b->meaning, b->reference);
+	printf("       RFC 5321 lists it for:");
+	for (int c = 0; c < CMD_COUNT; c++)
+		if (b->commands & CMDBIT(c))
+			printf(" %s,", smtp_cmd_name((enum smtp_cmd)c));
+	printf("%s\n", b->commands ? "" : " none of the commands a milter "
+					  "answers");
+}
+
+static int explain(const char *spec)
+{
+	struct reply_code rc;
+	char err[256], both[32];
+	const struct enhanced_info *e;
+	int bad = 0;
+
+	if (codes_parse_spec(spec, &rc, err, sizeof(err)) != 0) {
+		printf("%s: %s\n", spec, err);
+		return 1;
+	}
+	codes_format(&rc, both, sizeof(both));
+	printf("%s\n", both);
+	print_basic(rc.basic);
+	e = codes_enhanced(rc.enh_subject, rc.enh_detail);
+	if (e == NULL) {
+		printf("  %d.%d.%d: not in the IANA registry\n", rc.enh_class,
+		       rc.enh_subject, rc.enh_detail);
+	} else {
+		printf("  %d.%d.%d: %s (%s)\n", rc.enh_class, rc.enh_subject,
+		       rc.enh_detail, e->sample, e->reference);
+		printf("       IANA basic codes: %s\n",
+		       e->assoc_text && e->assoc_text[0] ? e->assoc_text
+							 : "Not given");
+		if (e->perm == PERM_PERMANENT_ONLY)
+			printf("       RFC 3463: only for permanent failures\n");
+		else if (e->perm == PERM_TRANSIENT_ONLY)
+			printf("       RFC 3463: only for transient failures\n");
+	}
+	if (rc.basic >= 400 && rc.basic < 600) {
+		enum verdict v =
+			rc.basic >= 500 ? VERDICT_REJECT : VERDICT_TEMPFAIL;
+		for (int c = 0; c < CMD_COUNT; c++) {
+			struct findings f = {0};
+			codes_check(&rc, v, (enum smtp_cmd)c, &f);
+			printf("  as a %s at %s: %s\n", verdict_name(v),
+			       smtp_cmd_name((enum smtp_cmd)c),
+			       f.count == 0 ? "well paired" : "");
+			for (size_t i = 0; i < f.count; i++) {
+				printf("    %s: %s\n",
+				       f.item[i].severity == FINDING_ERROR
+					       ? "error"
+					       : "warning",
+				       f.item[i].text);
+				bad |= f.item[i].severity == FINDING_ERROR;
+			}
+		}
+	} else {
+		printf("  not a failure code: a milter can only send 4xx and "
+		       "5xx replies\n");
+		bad = 1;
+	}
+	return bad ? 1 : 0;
+}
+
+static void drop_privileges(const char *user, const char *group)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if (user == NULL || user[0] == '\0')
+		return;
+	pw = getpwnam(user);
+	if (pw == NULL)
+		log_fatal(EX_NOUSER, "unknown user %s", user);
+	gid = pw->pw_gid;
+	if (group != NULL && group[0] != '\0') {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL)
+			log_fatal(EX_NOUSER, "unknown group %s", group);
+		gid = gr->gr_gid;
+	}
+	if (setgid(gid) != 0 || initgroups(pw->pw_name, gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		log_fatal(EX_OSERR, "cannot become user %s: %s", user,
+			  strerror(errno));
+}
+
+/* The socket's path, for a unix socket; NULL otherwise. */
+static const char *unix_path(const char *sock)
+{
+	if (strncmp(sock, "unix:", 5) == 0)
+		return sock + 5;
+	if (strncmp(sock, "local:", 6) == 0)
+		return sock + 6;
+	if (sock[0] == '/')
+		return sock;
+	return NULL;
+}
+
+static void *run_milter(void *arg)
+{
+	int *rc = arg;
+
+	*rc = smfi_main();
+	/* Wake the main thread, which waits for signals. */
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static bool stopping;
+
+static void reload(const char *path)
+{
+	struct policy *p;
+
+	log_info("SIGHUP: reloading %s", path);
+	p = load(path, true);
+	if (p == NULL) {
+		log_error("reload of %s failed: keeping the policy in force",
+			  path);
+		return;
+	}
+	log_info("reloaded %s: %zu rules; new connections use it", path,
+		 p->nrules);
+	milter_set_policy(p);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"explain", required_argument, NULL, 'E'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = DEFAULT_CONFIG, *sock = NULL, *user = NULL,
+		   *pidfile = NULL;
+	bool foreground = false, check = false;
+	struct policy *p;
+	const char *upath;
+	sigset_t set;
+	pthread_t tid;
+	int opt, milter_rc = 0, sig;
+
+	while ((opt = getopt_long(argc, argv, "c:p:fu:P:tVh", longopts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'p':
+			sock = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'P':
+			pidfile = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'E':
+			return explain(optarg);
+		case 'V':
+			printf("replycode-milter %s\n", VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (check)
+		return check_only(path);
+
+	log_open("replycode-milter", foreground);
+	p = load(path, !foreground);
+	if (p == NULL)
+		log_fatal(EX_CONFIG, "%s: the config has errors; not starting",
+			  path);
+	if (sock == NULL)
+		sock = p->socket;
+	if (user == NULL)
+		user = p->user;
+	if (pidfile == NULL && p->pidfile != NULL && p->pidfile[0] != '\0')
+		pidfile = p->pidfile;
+	milter_set_policy(p);
+
+	if (milter_register() != 0)
+		log_fatal(EX_SOFTWARE, "smfi_register failed");
+	if (smfi_setconn((char *)sock) != MI_SUCCESS)
+		log_fatal(EX_CONFIG, "bad socket %s", sock);
+	if (smfi_settimeout(p->timeout) != MI_SUCCESS)
+		log_fatal(EX_CONFIG, "bad timeout %d", p->timeout);
+	upath = unix_path(sock);
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		log_fatal(EX_UNAVAILABLE, "cannot open socket %s", sock);
+	if (upath != NULL) {
+		if (p->socket_mode >= 0 &&
+		    chmod(upath, (mode_t)p->socket_mode) != 0)
+			log_fatal(EX_OSERR, "chmod %s: %s", upath,
+				  strerror(errno));
+		if (p->group != NULL && p->group[0] != '\0') {
+			struct group *gr = getgrnam(p->group);
+			if (gr == NULL || chown(upath, (uid_t)-1, gr->gr_gid))
+				log_fatal(EX_OSERR, "cannot give %s to group %s",
+					  upath, p->group);
+		}
+	}
+	if (!foreground && daemon(0, 0) != 0)
+		log_fatal(EX_OSERR, "daemon: %s", strerror(errno));
+	if (pidfile != NULL) {
+		FILE *f = fopen(pidfile, "w");
+		if (f == NULL)
+			log_fatal(EX_CANTCREAT, "pidfile %s: %s", pidfile,
+				  strerror(errno));
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+	drop_privileges(user, p->group);
+	umask(077);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&tid, NULL, run_milter, &milter_rc) != 0)
+		log_fatal(EX_OSERR, "cannot start the milter thread");
+	log_info("started: %s, %zu rules, socket %s", path, p->nrules, sock);
+
+	while (!stopping) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGHUP:
+			reload(path);
+			break;
+		case SIGUSR1:
+			milter_log_counters();
+			break;
+		default:
+			stopping = true;
+			break;
+		}
+	}
+	log_info("stopping");
+	smfi_stop();
+	pthread_join(tid, NULL);
+	milter_log_counters();
+	milter_set_policy(NULL);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	return milter_rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,372 @@
+/*
+ * match.h - the matching primitives of the policy core: address sets
+ * (CIDR), string, domain and e-mail address sets, PCRE2 regexes and
+ * regex lists, and a streaming body scanner.
+ *
+ * Every set and regex is built once while the config is loaded (one
+ * thread), then only read: lookups take a const pointer, change nothing
+ * and may run in many threads at once. Nothing here includes libmilter or
+ * libconfuse, logs, or exits. Builders return 0 / -1 (or NULL) and fill
+ * the caller's err buffer (always NUL-terminated when errlen > 0); the
+ * caller decides what to say. Text from the wire (addresses, names, body)
+ * is treated as hostile: lengths are bounded and an over-long value is
+ * "no match", never an overflow.
+ */
+#ifndef RCM_MATCH_H
+#define RCM_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Render untrusted or config text into out for an error message: printable
+ * ASCII kept, any other octet as '?', cut to about 64 octets with "...".
+ * out is always NUL-terminated (outlen > 0).
+ */
+void match_quote(char *out, size_t outlen, const char *in, size_t inlen);
+
+/* --- addresses (match_addr.c) ----------------------------------------- */
+
+/*
+ * A set of IPv4 and IPv6 prefixes. Addresses are 16 octets in network
+ * order; IPv4 is stored and looked up as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * so one set holds both families:
+ *   0.0.0.0/0 matches every IPv4 address and no IPv6 one;
+ *   ::/0 matches everything, IPv4 included (its mapped form is in ::/0);
+ *   ::ffff:192.0.2.0/120 is the same entry as 192.0.2.0/24.
+ * Overlapping prefixes are fine: an address matches when any entry holds
+ * it. Internally one open-addressing hash table for IPv4 prefixes (8
+ * octets a slot) and one for IPv6, keyed by (prefix length, network); a
+ * lookup probes once per prefix length present in the set (at most 33 for
+ * IPv4, 129 for IPv6), so a million entries cost about 16 MiB.
+ */
+struct addr_set;
+
+/* A new empty set, or NULL when memory runs out. Free with addr_set_free. */
+struct addr_set *addr_set_new(void);
+
+/*
+ * Add one entry, text (NUL-terminated, at most 100 octets):
+ *   "192.0.2.1"  "192.0.2.0/24"  "2001:db8::/32"  "::1"  "[2001:db8::1]"
+ *   "IPv6:2001:db8::1"  "[IPv6:2001:db8::1]"  "[192.0.2.0]/24"
+ * A prefix length is decimal without leading zeros, 0-32 for IPv4 text,
+ * 0-128 for IPv6 text. An entry with host bits set is REJECTED, with a
+ * hint: "192.0.2.1/24 has host bits set; did you mean 192.0.2.0/24?".
+ * IPv4 with fewer than four parts ("1.2.3"), leading zeros, zone ids
+ * ("fe80::1%eth0") and anything else are rejected. Adding an entry that
+ * is already there changes nothing. Returns 0, or -1 with err filled
+ * (also "out of memory").
+ */
+int addr_set_add(struct addr_set *s, const char *text, char *err,
+		 size_t errlen);
+
+/*
+ * Parse one address (no prefix) in any of the forms above into out;
+ * IPv4 becomes IPv4-mapped. Returns 0, or -1 (out unspecified).
+ */
+int addr_parse(const char *text, unsigned char out[16]);
+
+/* Is addr in the set? s may be NULL (no match). Thread-safe, read-only. */
+bool addr_set_match(const struct addr_set *s, const unsigned char addr[16]);
+
+/* Number of distinct entries. */
+size_t addr_set_count(const struct addr_set *s);
+
+/* Free the set and set *s to NULL; s or *s NULL is fine. */
+void addr_set_free(struct addr_set **s);
+
+/* --- string sets (match_set.c) ---------------------------------------- */
+
+/*
+ * An open-addressing hash set of byte strings (any octets, NUL included,
+ * at most UINT32_MAX octets). With nocase, ASCII letters compare without
+ * case (other octets exactly). The set keeps its own copies.
+ */
+struct str_set;
+
+/* A new empty set, or NULL when memory runs out. */
+struct str_set *str_set_new(bool nocase);
+
+/*
+ * Add s[0..len). Adding a string already there changes nothing. Returns 0,
+ * or -1 when memory runs out or len is too big.
+ */
+int str_set_add(struct str_set *set, const char *s, size_t len);
+
+/* Is s[0..len) in the set? set may be NULL (no). Thread-safe, read-only. */
+bool str_set_has(const struct str_set *set, const char *s, size_t len);
+
+/* Number of distinct strings. */
+size_t str_set_count(const struct str_set *set);
+
+/* Free the set and set *set to NULL; NULL is fine. */
+void str_set_free(struct str_set **set);
+
+/* --- domain sets (match_set.c) ---------------------------------------- */
+
+#define DOMAIN_MAX 253 /* octets, without the trailing dot */
+
+/*
+ * A set of domain names, each entry either exact or "subdomains":
+ *   domain_set_add(s, "example.com", false): example.com only;
+ *   domain_set_add(s, "example.com", true): every name strictly below it
+ *     (a.example.com, a.b.example.com), NOT example.com itself.
+ * "example.com and everything below it" is the two entries together.
+ * The config syntax is the config layer's choice; domain_set_add_entry()
+ * offers the usual one. Matching is ASCII case-insensitive and ignores one
+ * trailing dot; its cost is one hash lookup per label of the name.
+ */
+struct domain_set;
+
+/* A new empty set, or NULL when memory runs out. */
+struct domain_set *domain_set_new(void);
+
+/*
+ * Add name (one trailing dot ignored). Checked: 1-253 octets, labels of
+ * 1-63 octets of letters, digits, '-' and '_'. A subdomains entry may be
+ * a single label ("com": every name under com). Returns 0, or -1 with
+ * err filled ("domain \"a..b\": empty label").
+ */
+int domain_set_add(struct domain_set *s, const char *name, bool with_subdomains,
+		   char *err, size_t errlen);
+
+/*
+ * Add one entry in the usual config syntax: "example.com" is exact,
+ * ".example.com" and "*.example.com" are its subdomains only. Returns 0,
+ * or -1 with err filled.
+ */
+int domain_set_add_entry(struct domain_set *s, const char *text, char *err,
+			 size_t errlen);
+
+/*
+ * Does domain (NUL-terminated, from the wire) match? s may be NULL (no).
+ * A name longer than 253 octets (plus one dot), or empty, matches
+ * nothing. Thread-safe, read-only.
+ */
+bool domain_set_match(const struct domain_set *s, const char *domain);
+
+/* Number of distinct entries (exact and subdomains counted apart). */
+size_t domain_set_count(const struct domain_set *s);
+
+/* Free the set and set *s to NULL; NULL is fine. */
+void domain_set_free(struct domain_set **s);
+
+/* --- e-mail address sets (match_set.c) -------------------------------- */
+
+#define EMAIL_MAX 320 /* octets; a longer address matches nothing */
+
+/*
+ * Split an envelope address as the MTA gives it ("<a@b>", "a@b",
+ * "<@relay1,@relay2:a@b>", "<>") into its local part and domain:
+ * surrounding blanks and one pair of <> removed, a source route dropped,
+ * the split made at the LAST '@' (a quoted local part may hold one), the
+ * domain lower-cased with one trailing dot removed. The local part is
+ * copied as given, quotes included. The null sender ("<>" or "") gives
+ * two empty strings; "<postmaster>" gives domain "". Both buffers are
+ * always NUL-terminated. Returns 0, or -1 when the address is longer than
+ * EMAIL_MAX octets, malformed (unbalanced <>, a source route without ':',
+ * an empty local part or domain around '@') or does not fit the buffers.
+ */
+int addr_split(const char *addr, char *local, size_t llen, char *domain,
+	       size_t dlen);
+
+/*
+ * A set of e-mail addresses. Domains always compare without case; local
+ * parts without (ASCII) case unless local_case_sensitive.
+ */
+struct email_set;
+
+/* A new empty set, or NULL when memory runs out. */
+struct email_set *email_set_new(bool local_case_sensitive);
+
+/*
+ * Add one address: "User@Example.COM", "<user@example.com>", the null
+ * sender "<>" or "" and, alone of the addresses without a domain,
+ * "postmaster" (RFC 5321 4.1.1.3). The domain must be a valid domain name
+ * or an address literal "[...]". Returns 0, or -1 with err filled.
+ */
+int email_set_add(struct email_set *s, const char *addr, char *err,
+		  size_t errlen);
+
+/*
+ * Does addr (as the MTA gives it, see addr_split) match an entry? s may
+ * be NULL (no). An address addr_split rejects matches nothing.
+ * Thread-safe, read-only.
+ */
+bool email_set_match(const struct email_set *s, const char *addr);
+
+/* Number of distinct entries. */
+size_t email_set_count(const struct email_set *s);
+
+/* Free the set and set *s to NULL; NULL is fine. */
+void email_set_free(struct email_set **s);
+
+/* --- regexes (match_regex.c) ------------------------------------------ */
+
+/* Compile flags for regex_compile. */
+#define REGEX_CASELESS	0x01u /* (?i) */
+#define REGEX_MULTILINE 0x02u /* (?m): ^ and $ at line breaks */
+#define REGEX_DOTALL	0x04u /* (?s): . matches a newline */
+#define REGEX_EXTENDED	0x08u /* (?x): blanks and # comments ignored */
+#define REGEX_UTF                                                              \
+	0x10u /* UTF-8 pattern; invalid UTF-8 in a                             \
+		 subject is tolerated, never an error.                         \
+		 Without it (*UTF) is refused. */
+
+/* Match options for regex_match_at and regex_list_match_at. */
+#define REGEX_NOTBOL 0x01u /* the subject does not start a line/text */
+#define REGEX_NOTEOL 0x02u /* the subject does not end the text */
+
+/*
+ * The limits that keep a hostile subject from holding a thread, whatever
+ * the pattern (ReDoS). PCRE2 counts its match limit per start position,
+ * so it alone does not bound a call: each compiled pattern also carries a
+ * callout at its start that checks a clock every few start positions and
+ * ends the call, as an error, past REGEX_TIME_LIMIT_MS.
+ *   REGEX_MATCH_LIMIT    PCRE2 match limit (per start position)
+ *   REGEX_DEPTH_LIMIT    backtracking depth (interpreter)
+ *   REGEX_HEAP_LIMIT_KIB backtracking memory per thread (interpreter)
+ *   REGEX_JIT_STACK_MAX  JIT stack per thread, reserved at first use
+ *   REGEX_TIME_LIMIT_MS  wall-clock time of one regex_match call
+ */
+#define REGEX_MATCH_LIMIT    1000000u
+#define REGEX_DEPTH_LIMIT    100000u
+#define REGEX_HEAP_LIMIT_KIB 20480u
+#define REGEX_JIT_STACK_MAX  (4u * 1024 * 1024)
+#define REGEX_TIME_LIMIT_MS  1000
+
+struct regex;
+
+/*
+ * Compile pattern (PCRE2 syntax, NUL-terminated) with REGEX_* flags, and
+ * JIT-compile it when the library can. Returns the regex (free with
+ * regex_free), or NULL with err filled: "at offset 4: missing closing
+ * parenthesis" (offset in octets into pattern), or "out of memory".
+ */
+struct regex *regex_compile(const char *pattern, uint32_t flags, char *err,
+			    size_t errlen);
+
+/*
+ * Match subject[0..len) (NUL octets are fine). Returns 1 on a match, 0 on
+ * none, -1 on an internal failure (a limit above hit, no memory): the
+ * caller treats -1 as a failure, never as "no match". re NULL gives 0.
+ * Thread-safe: per-thread match data, match context and JIT stack are
+ * made at a thread's first call and freed when the thread exits (call
+ * regex_thread_cleanup() to free them earlier, e.g. in the main thread).
+ */
+int regex_match(const struct regex *re, const char *subject, size_t len);
+
+/*
+ * The same, trying start positions from start on (start <= len): the
+ * octets before start are context only, seen by lookbehind and \b; ^
+ * (without (?m)) and \A never match when start > 0. opts: REGEX_NOTBOL,
+ * REGEX_NOTEOL.
+ */
+int regex_match_at(const struct regex *re, const char *subject, size_t len,
+		   size_t start, uint32_t opts);
+
+/* The pattern as given to regex_compile (owned by re). */
+const char *regex_pattern(const struct regex *re);
+
+/* Free re and set *re to NULL; NULL is fine. */
+void regex_free(struct regex **re);
+
+/* Free the calling thread's match state (made again when needed). */
+void regex_thread_cleanup(void);
+
+/* A list of regexes that matches when any of them does. */
+struct regex_list;
+
+/* A new empty list, or NULL when memory runs out. */
+struct regex_list *regex_list_new(void);
+
+/* Compile pattern and append it. Returns 0, or -1 with err filled. */
+int regex_list_add(struct regex_list *l, const char *pattern, uint32_t flags,
+		   char *err, size_t errlen);
+
+/*
+ * Append a compiled regex; the list owns it from then on, also on
+ * failure (freed then). Returns 0, or -1 when memory runs out.
+ */
+int regex_list_append(struct regex_list *l, struct regex *re);
+
+/*
+ * 1 when any regex matches, 0 when none does, -1 when none matched and at
+ * least one failed (see regex_match). l NULL or empty gives 0.
+ */
+int regex_list_match(const struct regex_list *l, const char *subject,
+		     size_t len);
+int regex_list_match_at(const struct regex_list *l, const char *subject,
+			size_t len, size_t start, uint32_t opts);
+
+size_t regex_list_count(const struct regex_list *l);
+/* The i-th regex (borrowed), NULL when i is out of range. */
+const struct regex *regex_list_get(const struct regex_list *l, size_t i);
+
+/* Free the list and its regexes and set *l to NULL; NULL is fine. */
+void regex_list_free(struct regex_list **l);
+
+/* --- streaming body scanner (match_body.c) ---------------------------- */
+
+#define BODY_WINDOW_DEFAULT 4096
+#define BODY_WINDOW_MAX	    (1024 * 1024)
+
+/*
+ * Finds a regex in a message body that arrives in chunks, with bounded
+ * memory, also when a match crosses a chunk boundary. Method: a carry-over
+ * window of the last W body octets. Each feed matches
+ *   (a) the seam: the carry plus the first min(W, len) octets of the new
+ *       chunk, copied into the scanner's buffer (at most 2W octets), and
+ *   (b) when the chunk is longer than W, the chunk itself, in place;
+ * then keeps the last W octets as the next carry. Any match of at most W
+ * octets is found, wherever the chunks are cut, and is matched with at
+ * least one octet of the real text before it as context; a longer match
+ * that crosses a boundary may be missed. Anchors: ^ and \A match only at
+ * the true start of the body, (?m)^ after any line break; $ never matches
+ * at the end of the data given so far (it may not be the end of the
+ * body), so write (?m) and \r?$ for line ends. Lookbehind sees at least
+ * one octet back. Assertions that look past the data given so far (\b,
+ * lookahead) see its end as the end of the text: a chunk ending in the
+ * "foo" of "foobar" satisfies foo\b.
+ *
+ * One per message and body rule, owned by the caller (it may live in an
+ * array); not shared between threads. The buffer is allocated at the
+ * first feed and kept across body_scan_reset.
+ */
+struct body_scan {
+	size_t window;	    /* W */
+	unsigned char *buf; /* 2W octets, or NULL before the first feed */
+	size_t clen;	    /* carry octets at the start of buf */
+	uint64_t total;	    /* body octets fed so far */
+	bool matched;	    /* sticky */
+};
+
+/* Prepare s; window 0 means BODY_WINDOW_DEFAULT, capped at BODY_WINDOW_MAX. */
+void body_scan_init(struct body_scan *s, size_t window);
+
+/*
+ * Feed the next chunk (any octets, len may be 0). Returns 1 when the body
+ * so far matches one of the regexes (sticky: later feeds return 1 without
+ * work), 0 not yet, -1 on an internal failure (regex limit, no memory).
+ * list NULL or empty never matches.
+ */
+int body_scan_feed(struct body_scan *s, const struct regex_list *list,
+		   const unsigned char *chunk, size_t len);
+/* The same with a single regex. */
+int body_scan_feed_regex(struct body_scan *s, const struct regex *re,
+			 const unsigned char *chunk, size_t len);
+
+/* Has a feed matched since init or reset? */
+bool body_scan_matched(const struct body_scan *s);
+
+/* Octets of buffer held now (0 before the first feed; at most 2W). */
+size_t body_scan_buffer_size(const struct body_scan *s);
+
+/* Forget the message (for the next one on the connection); keeps buf. */
+void body_scan_reset(struct body_scan *s);
+
+/* Free the buffer; s may be init'ed again. NULL is fine. */
+void body_scan_free(struct body_scan *s);
+
+#endif

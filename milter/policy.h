@@ -1,0 +1,238 @@
+/*
+ * policy.h - the compiled, immutable policy and the engine that applies it
+ * to the facts of an SMTP session.
+ *
+ * A policy is built once by config.c, checked, then frozen: runtime code
+ * reads it from many threads at once and never changes it, except the
+ * per-rule counters, which are updated atomically. It is reference counted
+ * so that a reload can swap in a new one while sessions in flight finish on
+ * the one they started with. No libmilter and no libconfuse here.
+ */
+#ifndef RCM_POLICY_H
+#define RCM_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codes.h"
+#include "match.h"
+#include "reply.h"
+#include "stage.h"
+
+/* What a condition looks at. */
+enum subject {
+	SUBJ_CLIENT_ADDR,  /* client IP address: addr set */
+	SUBJ_CLIENT_NAME,  /* client host name or "unknown": domains/regex */
+	SUBJ_HELO,	   /* HELO/EHLO argument: domains/regex */
+	SUBJ_HELO_LITERAL, /* HELO is an address literal "[192.0.2.1]": bool */
+	SUBJ_SENDER,	   /* envelope sender: emails/domains/regex */
+	SUBJ_RECIPIENT,	   /* envelope recipient: emails/domains/regex */
+	SUBJ_RCPT_COUNT,   /* number of recipients so far: num range */
+	SUBJ_SIZE,	   /* SIZE= at MAIL, counted octets from header on */
+	SUBJ_HEADER,	   /* a named header's value: regex */
+	SUBJ_BODY,	   /* body text, streamed: regex */
+	SUBJ_AUTH,	   /* {auth_authen} set: bool */
+	SUBJ_TLS,	   /* {tls_version} set: bool */
+	SUBJ_MACRO,	   /* a named MTA macro's value: regex */
+	SUBJ_COUNT
+};
+
+/* How a condition matches its subject. */
+enum matcher {
+	MATCH_ADDR,   /* addrs */
+	MATCH_DOMAIN, /* domains (for an address: its domain part) */
+	MATCH_EMAIL,  /* emails (whole address, "<>" is the null sender) */
+	MATCH_REGEX,  /* regexes */
+	MATCH_BOOL,   /* want */
+	MATCH_RANGE,  /* min <= value <= max */
+};
+
+struct cond {
+	enum subject subject;
+	enum matcher matcher;
+	bool negate;		   /* the condition holds when it does NOT match */
+	struct addr_set *addrs;	   /* owned; MATCH_ADDR */
+	struct domain_set *domains; /* owned; MATCH_DOMAIN */
+	struct email_set *emails;  /* owned; MATCH_EMAIL */
+	struct regex_list *regexes; /* owned; MATCH_REGEX */
+	bool match_unknown;	   /* SUBJ_CLIENT_NAME: entry "unknown" given */
+	bool want;		   /* MATCH_BOOL */
+	uint64_t min, max;	   /* MATCH_RANGE, inclusive */
+	char *name;		   /* owned; SUBJ_HEADER / SUBJ_MACRO: which one */
+	int body_slot;		   /* SUBJ_BODY: index into session body scans */
+	int rcpt_slot;		   /* SUBJ_RECIPIENT after the rcpt stage:
+				      index into session rcpt_hits */
+};
+
+enum rule_mode { MODE_ENFORCE, MODE_DRY_RUN };
+
+#define RULE_MAX_HEADERS 8 /* add_header entries per rule */
+
+struct rule {
+	char *name;	   /* owned, unique */
+	char *file;	   /* owned: config file it came from */
+	int line;	   /* line of its "rule" block */
+	enum stage stage;
+	enum verdict verdict;
+	enum rule_mode mode;
+	size_t ncond;
+	struct cond *cond; /* owned array */
+	struct reply_code code; /* reject/tempfail only */
+	size_t ntext;
+	char **text;	   /* owned; template lines with $placeholders */
+	size_t nheaders;
+	char **hdr_name;   /* owned; add_header: name, and ... */
+	char **hdr_value;  /* ... value template with $placeholders */
+	char *log;	   /* owned or NULL: log line template */
+	bool has_placeholders; /* text needs rendering per decision */
+	struct reply rendered; /* pre-rendered reply when it has none */
+	/* counters, updated atomically at run time */
+	uint64_t hits;
+};
+
+/* The failure policy: what an internal error becomes. */
+struct failure_policy {
+	enum verdict verdict; /* tempfail (default), reject or accept */
+	struct reply_code code;
+	struct reply rendered;
+};
+
+struct policy {
+	int refs; /* atomic */
+	char *file;
+	/* global settings */
+	char *socket;	/* libmilter syntax */
+	char *user;	/* NULL: do not change user */
+	char *group;
+	int socket_mode; /* -1: leave as the umask gives */
+	char *pidfile;
+	bool strict;
+	bool hold_early; /* connect/helo verdicts given at first RCPT */
+	enum rule_mode default_mode;
+	int timeout;	/* seconds libmilter waits for the MTA */
+	struct failure_policy failure;
+	/* rules, in file order, and an index by stage */
+	size_t nrules;
+	struct rule *rules; /* owned array */
+	size_t nstage[STAGE_COUNT];
+	struct rule **by_stage[STAGE_COUNT]; /* owned arrays of pointers */
+	size_t nbody_slots; /* body conditions: streaming scanners needed */
+	size_t nrcpt_slots; /* recipient conditions evaluated after rcpt */
+	unsigned need_stages; /* bit (1 << stage): some rule reads it */
+	/* macros the rules read, per stage, for smfi_setsymlist */
+	size_t nwarnings; /* findings reported as warnings at load */
+};
+
+/* --- sessions: the facts the engine reads ---------------------------- */
+
+#define FACT_MAX 512 /* bound of every string fact we keep */
+
+/*
+ * Where the engine asks for an MTA macro's value. Returns NULL when the
+ * MTA did not send it. Supplied by the milter glue (or a test).
+ */
+typedef const char *(*macro_fn)(void *arg, const char *name);
+
+struct session {
+	const struct policy *policy; /* the one this session started with */
+	/* connection */
+	char client_addr[64]; /* text form, "" when unknown */
+	unsigned char client_ip[16];
+	bool have_ip;
+	char client_name[FACT_MAX];
+	char helo[FACT_MAX];
+	bool have_helo;
+	macro_fn macro;
+	void *macro_arg;
+	/* message: reset by session_reset_message() */
+	char queue_id[64];
+	char sender[FACT_MAX];
+	bool have_sender;
+	char rcpt[FACT_MAX]; /* current (rcpt stage) or last recipient */
+	unsigned rcpt_count;
+	uint64_t size_param; /* SIZE= of MAIL; 0 when not given */
+	uint64_t size;	     /* octets seen from headers on */
+	bool accepted;	     /* an accept verdict ended rule evaluation */
+	/* the item the current stage is about */
+	const char *hdr_name;
+	const char *hdr_value;
+	size_t hdr_value_len;
+	const unsigned char *chunk;
+	size_t chunk_len;
+	/* per message, sized from the policy */
+	struct body_scan *body; /* nbody_slots scanners */
+	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */
+};
+
+/*
+ * What the engine reports for each rule that matched, in order. Called for
+ * dry-run rules and continue rules (which do not stop the evaluation) and
+ * for the rule that decides. reply is NULL for verdicts that send none.
+ */
+struct match_event {
+	const struct rule *rule;
+	enum stage stage;
+	bool dry_run;		  /* dry-run: log "would", do nothing */
+	const struct reply *reply; /* rendered reply, or NULL */
+};
+typedef void (*match_fn)(void *arg, const struct match_event *ev,
+			 struct session *s);
+
+/* The outcome of one stage. */
+struct decision {
+	const struct rule *rule; /* the deciding rule; NULL: none, continue */
+	enum verdict verdict;	 /* VERDICT_CONTINUE when no rule decided */
+	bool internal_error;	 /* the failure policy decided */
+	char error[256];	 /* what failed, when internal_error */
+	const struct reply *reply; /* for reject and tempfail, else NULL:
+				      points into the rule, the policy or
+				      buf below */
+	struct reply buf;	 /* where a per-session reply is rendered */
+};
+
+/*
+ * Start a session on policy p (takes a reference; session_end drops it).
+ * Returns 0, or -1 when memory runs out (nothing to free then).
+ */
+int session_begin(struct session *s, const struct policy *p);
+void session_reset_message(struct session *s);
+void session_end(struct session *s);
+
+/*
+ * Apply the rules of stage st to the facts in s. Rules that match but do
+ * not decide (continue, dry-run) and the deciding rule are reported to
+ * on_match (may be NULL). On an internal error (regex limit, no memory) the
+ * failure policy decides and d->internal_error is set. Never fails itself.
+ */
+void policy_eval(const struct policy *p, enum stage st, struct session *s,
+		 match_fn on_match, void *arg, struct decision *d);
+
+/*
+ * Expand $placeholders of a template into out (always NUL-terminated),
+ * values sanitised and cut to PLACEHOLDER_MAX octets. "$$" is a '$'.
+ * Names: client_addr client_name helo sender recipient queue_id rule.
+ */
+#define PLACEHOLDER_MAX 256
+void policy_expand(const char *tmpl, const struct rule *r,
+		   const struct session *s, char *out, size_t outlen);
+
+/* Is name a known placeholder? Used by config checks. */
+bool policy_placeholder_known(const char *name, size_t len);
+
+/*
+ * The events the milter must receive for this policy, as (1 << stage)
+ * bits: the stages that have rules, and those whose facts later rules or
+ * placeholders read (a HELO condition at RCPT needs the HELO event). The
+ * connect and eom events are always in it.
+ */
+unsigned policy_events(const struct policy *p);
+
+/* References. policy_unref frees on the last one and sets *p NULL. */
+const struct policy *policy_ref(const struct policy *p);
+void policy_unref(const struct policy **p);
+
+/* Free a policy that was never shared (a failed or checked-only load). */
+void policy_free(struct policy **p);
+
+#endif

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# run.sh - protocol tests: the real replycode-milter binary, started with a
+# per-test config from cases/, spoken to over the real milter protocol by
+# mtclient. Each case's output must equal its .want file line for line;
+# the milter's log must hold the lines of its .log file (if any).
+# Also: config check (-t) exit codes, SIGHUP reload, SIGTERM stop.
+# Prints "N passed, N failed"; exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/../.."
+
+bin=./replycode-milter
+client=tests/proto/mtclient
+cases=tests/proto/cases
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-proto.XXXXXX")
+pass=0
+fail=0
+pid=""
+
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ok() {
+	pass=$((pass + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	fail=$((fail + 1))
+	echo "not ok - $1"
+}
+
+# Start the milter on a unix socket in the temp folder; wait until it
+# answers (at most 5 s).
+start() {
+	local conf=$1 log=$2
+	sock="$tmp/milter.sock"
+	rm -f "$sock"
+	"$bin" -f -c "$conf" -p "unix:$sock" 2>"$log" &
+	pid=$!
+	for _ in $(seq 50); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "milter did not start with $conf:"
+	cat "$log"
+	return 1
+}
+
+stop() {
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=""
+}
+
+for conf in "$cases"/*.conf; do
+	name=$(basename "$conf" .conf)
+	log="$tmp/$name.log"
+	out="$tmp/$name.out"
+	if ! start "$conf" "$log"; then
+		not_ok "$name: milter starts"
+		continue
+	fi
+	"$client" -T 5 -s "unix:$sock" "$cases/$name.mt" >"$out" 2>&1
+	stop
+	if diff -u "$cases/$name.want" "$out" >"$tmp/diff"; then
+		ok "$name: replies"
+	else
+		not_ok "$name: replies (want -, got +)"
+		cat "$tmp/diff"
+	fi
+	if [ -f "$cases/$name.log" ]; then
+		while IFS= read -r want; do
+			if grep -qF -- "$want" "$log"; then
+				ok "$name: log has: $want"
+			else
+				not_ok "$name: log has: $want"
+				sed 's/^/    log: /' "$log"
+			fi
+		done <"$cases/$name.log"
+	fi
+done
+
+# -t: a good config exits 0 with a summary, a bad one 78 naming file:line.
+out=$("$bin" -t -c "$cases/mail-rcpt.conf" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -q "OK: 3 rules" <<<"$out"; then
+	ok "-t on a good config: exit 0 and a summary"
+else
+	not_ok "-t on a good config: got exit $rc: $out"
+fi
+printf 'rule "x" {\n\tstage = rcpt\n\tverdict = reject\n\treply = "550 4.7.1"\n}\n' >"$tmp/bad.conf"
+out=$("$bin" -t -c "$tmp/bad.conf" 2>&1)
+rc=$?
+if [ $rc -eq 78 ] && grep -q "$tmp/bad.conf:4:" <<<"$out"; then
+	ok "-t on 550 4.7.1: exit 78 naming the line"
+else
+	not_ok "-t on 550 4.7.1: got exit $rc: $out"
+fi
+
+# SIGHUP: a new config applies to new connections; a bad one is refused
+# and the old one kept; SIGTERM stops the milter and removes nothing else.
+cp "$cases/negotiate.conf" "$tmp/reload.conf"
+printf 'connect c.example.test 198.51.100.1\nhelo c.example.test\nmail <a@sender.test>\nrcpt <blocked@example.test>\nquit\n' >"$tmp/reload.mt"
+if start "$tmp/reload.conf" "$tmp/reload.log"; then
+	before=$("$client" -T 5 -s "unix:$sock" "$tmp/reload.mt" | grep '^rcpt')
+	sed -i 's/550 5.1.1/550 5.7.1/' "$tmp/reload.conf"
+	kill -HUP "$pid"
+	sleep 0.5
+	after=$("$client" -T 5 -s "unix:$sock" "$tmp/reload.mt" | grep '^rcpt')
+	echo 'rule "broken" { stage = nowhere }' >>"$tmp/reload.conf"
+	kill -HUP "$pid"
+	sleep 0.5
+	kept=$("$client" -T 5 -s "unix:$sock" "$tmp/reload.mt" | grep '^rcpt')
+	kill -0 "$pid" 2>/dev/null && alive=yes || alive=no
+	stop
+	[[ "$before" == *"550 5.1.1"* ]] && ok "reload: first policy" ||
+		not_ok "reload: first policy: got $before"
+	[[ "$after" == *"550 5.7.1"* ]] && ok "reload: SIGHUP applies the new policy" ||
+		not_ok "reload: SIGHUP applies the new policy: got $after"
+	[[ "$kept" == *"550 5.7.1"* && $alive == yes ]] &&
+		ok "reload: a bad config keeps the old policy" ||
+		not_ok "reload: a bad config keeps the old policy: got $kept, alive $alive"
+	grep -q "keeping the policy in force" "$tmp/reload.log" &&
+		ok "reload: the failed reload is logged" ||
+		not_ok "reload: the failed reload is logged"
+else
+	not_ok "reload: milter starts"
+fi
+
+echo "proto: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

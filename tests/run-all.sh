@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# run-all.sh - run every test suite: the Check unit tests given as
+# arguments, then the protocol tests against the real binary, then the
+# end-to-end tests through a real Postfix and a real Sendmail.
+# Prints each suite's own summary and a final "N passed, N failed" line
+# over all of them; exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+suites_failed=""
+
+# Add a suite's counts, read from its last summary line.
+count() {
+	local name=$1 out=$2 rc=$3 line p f e
+	line=$(grep -E '^[0-9]+%: Checks: [0-9]+' "$out" | tail -n 1)
+	if [ -n "$line" ]; then
+		p=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+		f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+		e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+		f=$((f + e))
+		p=$((p - f))
+	else
+		line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+		p=$(sed -E 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/' <<<"$line")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	fi
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # it died before it could count its failures
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -eq 0 ] || suites_failed="$suites_failed $name"
+}
+
+run() {
+	local name=$1 out rc
+	shift
+	out=$(mktemp)
+	echo "== $name"
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	count "$name" "$out" "$rc"
+	rm -f "$out"
+}
+
+for t in "$@"; do
+	run "$(basename "$t")" "$t"
+done
+for s in tests/proto/run.sh tests/e2e/run.sh; do
+	[ -x "$s" ] && run "$s" "$s"
+done
+
+echo
+[ -z "$suites_failed" ] || echo "failed suites:$suites_failed"
+echo "all: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,909 @@
+/*
+ * check_config.c - unit tests for the config loader (milter/config.c).
+ *
+ * Each case writes a small config (and list files) into a fresh temporary
+ * directory and loads it. A bad config must not load, and one diagnostic
+ * must carry the exact "FILE:LINE:" and the key phrase. A warning must let
+ * the config load, and stop it under strict = true. Good configs are
+ * checked in the compiled policy: stages, conditions, slots, defaults.
+ * Every config shipped in conf/ must load with no error and no warning.
+ *
+ * Must never depend on libmilter or on a running MTA.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "policy.h"
+
+#define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static char tmpdir[256];
+static char cpath[512];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_config.XXXXXX");
+	ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp failed");
+	snprintf(cpath, sizeof(cpath), "%s/test.conf", tmpdir);
+}
+
+static void teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* All diagnostics, one a line, for failure messages. */
+static const char *all_diags(const struct diags *d)
+{
+	static char buf[8192];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->count && o < sizeof(buf) - 1; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\n    [%s] %s",
+				      d->item[i].error ? "E" : "W",
+				      d->item[i].text);
+	return d->count ? buf : " (none)";
+}
+
+/* Is there a diagnostic of that kind with "FILE:LINE:" and phrase? */
+static bool has_diag(const struct diags *d, bool error, int line,
+		     const char *phrase)
+{
+	char where[600];
+
+	snprintf(where, sizeof(where), "%s:%d: ", cpath, line);
+	for (size_t i = 0; i < d->count; i++)
+		if (d->item[i].error == error &&
+		    strncmp(d->item[i].text, where, strlen(where)) == 0 &&
+		    strstr(d->item[i].text, phrase) != NULL)
+			return true;
+	return false;
+}
+
+/* --- configs that must not load -------------------------------------- */
+
+struct bad_case {
+	const char *conf;
+	int line;
+	const char *phrase;
+	const char *file; /* another file to write first, or NULL */
+	const char *file_text;
+};
+
+#define R(body) "rule \"r\" {\n" body "}\n"
+
+static const struct bad_case bad_cases[] = {
+    /* 0: libconfuse's own error, with its line */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  bogus = 1\n"),
+     4,
+     "no such option 'bogus'"},
+    {.conf = R("  stage = rpct\n  verdict = reject\n"),
+     2,
+     "stage \"rpct\" is not one of connect, helo"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  reply = \"550 4.7.1\"\n"),
+     4,
+     "class 4"},
+    {.conf = R("  stage = rcpt\n  verdict = accept\n  reply = \"550 5.7.1\"\n"),
+     4,
+     "an accept rule sends no reply"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n"
+	       "  text = \"no ${recipient} here\"\n"),
+     4,
+     "${...} is expanded by the config parser as an environment "
+     "variable; write $name"},
+    /* 5 */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n"
+	       "  text = \"who is $unknown\"\n"),
+     4,
+     "unknown placeholder $unknown"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  sender = { \"a@example.com\" }\n"),
+     4,
+     "sender cannot be used at stage connect"},
+    {.conf =
+	 R("  stage = header\n  verdict = reject\n  header = \"Subject\"\n"),
+     4,
+     "header needs header_regex"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  client_address = {\n    \"192.0.2.0/24\",\n"
+	       "    \"192.0.2.0/33\"\n  }\n"),
+     6,
+     "client_address: \"192.0.2.0/33\""},
+    {.conf = R("  stage = helo\n  verdict = reject\n"
+	       "  helo_regex = { \"^ok$\", \"a(b\" }\n"),
+     4,
+     "helo_regex: \"a(b\": at offset 3: missing closing parenthesis"},
+    /* 10 */
+    {.conf = R("  stage = mail\n  verdict = reject\n"
+	       "  sender = { \"list:nope\" }\n"),
+     4,
+     "no list \"nope\" is defined"},
+    {.conf = "list \"doms\" {\n  type = domain\n  entries = { \"example.com\" "
+	     "}\n}\n" R("  stage = connect\n  verdict = reject\n"
+			"  client_address = { \"list:doms\" }\n"),
+     8,
+     "client_address wants an address list, but list \"doms\" is a "
+     "domain list"},
+    {.conf = "list \"senders\" {\n  type = email\n  file = \"bad.txt\"\n}\n" R(
+	 "  stage = mail\n  verdict = reject\n"
+	 "  sender = { \"list:senders\" }\n"),
+     3,
+     "bad.txt:3: \"not an address\"",
+     "bad.txt",
+     "# blocked senders\na@example.com\nnot an address\n"},
+    {.conf =
+	 R("  stage = rcpt\n  verdict = reject\n") R("  stage = mail\n"
+						     "  verdict = reject\n"),
+     5,
+     "duplicate rule name \"r\" (first at line 1)"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n"
+	       "  text = \"bad\\x01byte\"\n"),
+     4,
+     "byte 0x01"},
+    /* 15 */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n"
+	       "  text = { \"fine\", \"carriage\\rreturn\" }\n"),
+     4,
+     "byte 0x0d"},
+    {.conf = NULL,
+     5,
+     "text line 2 is 501 octets; a reply line has room for 500"},
+    {.conf = NULL, 4, "text has 33 lines; a reply has at most 32"},
+    {.conf = R("  stage = eom\n  verdict = continue\n"
+	       "  add_header = { \"X-Ok: 1\",\n  \"X-Policy matched\" }\n"),
+     5,
+     "add_header \"X-Policy matched\": want \"Name: value\""},
+    {.conf = R("  stage = connect\n  verdict = discard\n"),
+     3,
+     "discard cannot be used at stage connect"},
+    /* 20 */
+    {.conf = "# socket\nsocket = \"inet:localhost:8890\"\n",
+     2,
+     "socket \"inet:localhost:8890\": want a port number"},
+    {.conf = "include(\"other.conf\")\n", 1, "include() is not supported"},
+    {.conf = R("  stage = rcpt\n"), 1, "verdict is missing"},
+    {.conf = "rule \"empty\" {\n}\n", 1, "stage is missing"},
+    {.conf = R("  stage = helo\n  verdict = reject\n"
+	       "  recipient_domain = { \"example.com\" }\n"),
+     4,
+     "recipient_domain cannot be used at stage helo"},
+    /* 25 */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n"
+	       "  body_regex = { \"viagra\" }\n"),
+     4,
+     "body_regex cannot be used at stage rcpt"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  helo = { \"localhost\" }\n"),
+     4,
+     "helo cannot be used at stage connect"},
+    {.conf = R("  stage = helo\n  verdict = reject\n  authenticated = false\n"),
+     4,
+     "authenticated cannot be used at stage helo"},
+    {.conf = R("  stage = helo\n  verdict = reject\n  min_size = \"10M\"\n"),
+     4,
+     "min_size cannot be used at stage helo"},
+    {.conf = R("  stage = mail\n  verdict = reject\n  min_size = \"10X\"\n"),
+     4,
+     "min_size \"10X\": want a number of bytes"},
+    /* 30 */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  verdict = tempfail\n"),
+     4,
+     "verdict is set twice (also at line 3)"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  text = \"cost: $5\"\n"),
+     4,
+     "unknown placeholder $5"},
+    {.conf = R("  stage = eom\n  verdict = quarantine\n"
+	       "  text = { \"one\", \"two\" }\n"),
+     4,
+     "the text of a quarantine rule is the reason, one line"},
+    {.conf = "list \"l\" {\n  type = address\n}\n",
+     1,
+     "the list has neither entries nor file"},
+    {.conf = "on_error {\n  verdict = drop\n}\n",
+     2,
+     "on_error: error: verdict \"drop\" is not one of tempfail"},
+    /* 35 */
+    {.conf = "timeout = 0\n", 1, "timeout 0: want 1 to 3600 seconds"},
+    {.conf = R("  stage = header\n  verdict = reject\n  header = \"Sub ject\"\n"
+	       "  header_regex = { \"x\" }\n"),
+     4,
+     "header \"Sub ject\" is not a header field name"},
+    {.conf = R("  stage = eom\n  verdict = discard\n  text = \"gone\"\n"),
+     4,
+     "a discard rule sends no text"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  recipient = {}\n"),
+     4,
+     "recipient = {} has no entries"},
+    {.conf =
+	 R("  stage = mail\n  verdict = tempfail\n  reply = \"550 5.7.1\"\n"),
+     4,
+     "tempfail"},
+    /* 40 */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n"
+	       "  recipient = { \"file:missing.txt\" }\n"),
+     4,
+     "missing.txt"},
+    {.conf = R("  stage = eom\n  verdict = continue\n"
+	       "  add_header = { \"X-A: b\\x02c\" }\n"),
+     4,
+     "byte 0x02"},
+    {.conf = R("  stage = mail\n  verdict = reject\n  reply = \"55O\"\n"),
+     4,
+     "reply \"55O\""},
+    {.conf = R("  stage = body\n  verdict = reject\n"
+	       "  not_body_regex = { \"x\" }\n"),
+     4,
+     "no such option 'not_body_regex'"},
+    {.conf = R("  stage = rcpt\n  verdict = accept\n  text = \"hi\"\n"),
+     4,
+     "an accept rule sends no text"},
+    /* 45: line numbers stay right after comments of every kind */
+    {.conf = "# one\n// two\n/* three\n   four */\nrule \"r\" { # five\n"
+	     "  stage = rcpt // six\n  verdict = reject /* seven */\n"
+	     "  nonsense = 1\n}\n",
+     8,
+     "no such option 'nonsense'"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  mode = \"test\"\n"),
+     4,
+     "mode \"test\" is not enforce or dry-run"},
+    {.conf = R("  stage = mail\n  verdict = reject\n"
+	       "  log = \"from $sender to $recipients\"\n"),
+     4,
+     "unknown placeholder $recipients"},
+    /* 50 */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  text = \"a $ sign\"\n"),
+     4,
+     "'$' at position 3 starts no placeholder; write $$ for a '$'"},
+    {.conf = "rule \"a b\" {\n  stage = rcpt\n  verdict = reject\n}\n",
+     1,
+     "a rule name is 1 to 64 letters"},
+    {.conf = "socket_mode = \"rw\"\n", 1, "socket_mode \"rw\": want an octal"},
+};
+
+/* Cases whose text is built: too long a line, too many lines. */
+static void build_conf(int i, char *buf, size_t len)
+{
+	size_t o;
+
+	if (i == 16) {
+		char line[502];
+		memset(line, 'x', 501);
+		line[501] = '\0';
+		/* 512 - CRLF - "550" - "-" - "5.7.1" - " " = 500 */
+		snprintf(buf, len,
+			 "rule \"r\" {\n  stage = rcpt\n  verdict = reject\n"
+			 "  text = { \"fine\",\n  \"%s\" }\n}\n",
+			 line);
+		return;
+	}
+	o = (size_t)snprintf(
+	    buf, len,
+	    "rule \"r\" {\n  stage = rcpt\n  verdict = reject\n"
+	    "  text = {");
+	for (int k = 0; k < 33; k++)
+		o += (size_t)snprintf(buf + o, len - o, "%s\"line %d\"",
+				      k ? ", " : " ", k + 1);
+	snprintf(buf + o, len - o, " }\n}\n");
+}
+
+START_TEST(test_bad)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct diags d = {0};
+	struct policy *p = (struct policy *)1;
+	static char conf[32768];
+	int rc;
+
+	if (c->conf == NULL)
+		build_conf(_i, conf, sizeof(conf));
+	else
+		snprintf(conf, sizeof(conf), "%s", c->conf);
+	write_file("test.conf", conf);
+	if (c->file != NULL)
+		write_file(c->file, c->file_text);
+	rc = config_load(cpath, &p, &d);
+	ck_assert_msg(rc == -1, "case %d: got rc %d, want -1; diags:%s", _i, rc,
+		      all_diags(&d));
+	ck_assert_msg(p == NULL, "case %d: got a policy, want NULL", _i);
+	ck_assert_msg(d.nerrors > 0, "case %d: got no error count, want >0",
+		      _i);
+	ck_assert_msg(has_diag(&d, true, c->line, c->phrase),
+		      "case %d: want an error at line %d with \"%s\"; got:%s",
+		      _i, c->line, c->phrase, all_diags(&d));
+	diags_free(&d);
+}
+END_TEST
+
+/* --- warnings: load, and fail under strict = true -------------------- */
+
+struct warn_case {
+	const char *conf; /* its first line is replaced by "strict = true" */
+	int line;
+	const char *phrase;
+};
+
+static const struct warn_case warn_cases[] = {
+    {.conf = "#\n" R("  stage = helo\n  verdict = reject\n  reply = \"552\"\n"),
+     5,
+     "RFC 5321 does not list 552 as a reply to HELO"},
+    {.conf = "#\n" R(
+	 "  stage = rcpt\n  verdict = reject\n") "rule \"b\" {\n  stage = "
+						 "rcpt\n  verdict = reject\n"
+						 "  recipient = { "
+						 "\"a@example.com\" }\n}\n",
+     6,
+     "rule b can never match: rule r before it at stage rcpt matches "
+     "everything"},
+    {.conf = "#\n" R("  stage = eom\n  verdict = continue\n"),
+     2,
+     "a continue rule with no add_header and no log does nothing"},
+    {.conf = "#\non_error {\n  verdict = accept\n}\n",
+     3,
+     "verdict accept fails open: mail is accepted unfiltered when the "
+     "milter breaks"},
+    {.conf = "#\n" R(
+	 "  stage = eom\n  verdict = reject\n  reply = \"554 5.7.1\"\n"),
+     5,
+     "IANA lists X.7.1"},
+    /* 5 */
+    {.conf =
+	 "#\nlist \"spare\" {\n  type = domain\n  entries = { \"a.example\" }\n"
+	 "}\n",
+     2,
+     "the list is not used by any rule"},
+    {.conf = "#\n" R("  stage = rcpt\n  verdict = reject\n"
+		     "  add_header = { \"X-A: b\" }\n"),
+     5,
+     "add_header does nothing on a reject rule"},
+    /* connect rule answered at RCPT: 550 is fine there, not at connect */
+    {.conf = "#\n" R("  stage = connect\n  verdict = reject\n"
+		     "  client_address = { \"192.0.2.1\" }\n"),
+     2,
+     "RFC 5321 does not list 550 as a reply to the greeting"},
+    {.conf = "#\nlist \"d\" {\n  type = domain\n"
+	     "  entries = { \"a.example\" }\n  case_sensitive = true\n}\n" R(
+		 "  stage = mail\n  verdict = reject\n"
+		 "  sender_domain = { \"list:d\" }\n"),
+     5,
+     "case_sensitive has no effect on a domain list"},
+    {.conf = "#\nlist \"e\" {\n  type = email\n"
+	     "  entries = { \"A@example.com\" }\n  case_sensitive = true\n"
+	     "}\n" R("  stage = mail\n  verdict = reject\n"
+		     "  sender = { \"list:e\", \"b@example.com\" }\n"),
+     10,
+     "sender mixes the case_sensitive list \"e\" with other entries"},
+};
+
+START_TEST(test_warn)
+{
+	const struct warn_case *c = &warn_cases[_i];
+	struct diags d = {0};
+	struct policy *p = NULL;
+	char conf[4096];
+	int rc;
+
+	write_file("test.conf", c->conf);
+	rc = config_load(cpath, &p, &d);
+	ck_assert_msg(rc == 0, "case %d: got rc %d, want 0; diags:%s", _i, rc,
+		      all_diags(&d));
+	ck_assert_msg(p != NULL && p->refs == 1,
+		      "case %d: want a policy with one reference", _i);
+	ck_assert_msg(has_diag(&d, false, c->line, c->phrase),
+		      "case %d: want a warning at line %d with \"%s\"; got:%s",
+		      _i, c->line, c->phrase, all_diags(&d));
+	ck_assert_msg(d.nwarnings >= 1 && p->nwarnings == d.nwarnings,
+		      "case %d: got %zu warnings (policy %zu), want >=1 and "
+		      "equal",
+		      _i, d.nwarnings, p->nwarnings);
+	policy_free(&p);
+	diags_free(&d);
+
+	/* the same under strict = true: an error, and no policy */
+	snprintf(conf, sizeof(conf), "strict = true%s", strchr(c->conf, '\n'));
+	write_file("test.conf", conf);
+	rc = config_load(cpath, &p, &d);
+	ck_assert_msg(rc == -1 && p == NULL,
+		      "case %d strict: got rc %d, want -1; diags:%s", _i, rc,
+		      all_diags(&d));
+	ck_assert_msg(has_diag(&d, true, c->line, c->phrase),
+		      "case %d strict: want an error at line %d with \"%s\"; "
+		      "got:%s",
+		      _i, c->line, c->phrase, all_diags(&d));
+	diags_free(&d);
+}
+END_TEST
+
+/* hold_early_verdicts: the connect rule's reply is checked against RCPT */
+START_TEST(test_hold_early_clean)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	int rc;
+
+	write_file("test.conf", "hold_early_verdicts = true\n" R(
+				    "  stage = connect\n  verdict = reject\n"
+				    "  client_address = { \"192.0.2.1\" }\n"));
+	rc = config_load(cpath, &p, &d);
+	ck_assert_msg(rc == 0 && d.count == 0,
+		      "got rc %d, diags:%s; want 0 and none", rc,
+		      all_diags(&d));
+	ck_assert_msg(p->hold_early, "got hold_early false, want true");
+	ck_assert_msg(p->need_stages & (1u << STAGE_RCPT),
+		      "got need_stages 0x%x, want the rcpt bit",
+		      p->need_stages);
+	policy_free(&p);
+	diags_free(&d);
+}
+END_TEST
+
+/* --- configs that load: the compiled policy -------------------------- */
+
+static struct policy *load_ok(const char *conf)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	int rc;
+
+	write_file("test.conf", conf);
+	rc = config_load(cpath, &p, &d);
+	ck_assert_msg(rc == 0 && p != NULL, "got rc %d, want 0; diags:%s", rc,
+		      all_diags(&d));
+	ck_assert_msg(d.count == 0, "got diagnostics, want none:%s",
+		      all_diags(&d));
+	diags_free(&d);
+	return p;
+}
+
+static const struct rule *rule_named(const struct policy *p, const char *n)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (strcmp(p->rules[i].name, n) == 0)
+			return &p->rules[i];
+	ck_abort_msg("no rule %s in the policy", n);
+	return NULL;
+}
+
+static void want_code(const struct reply_code *rc, int basic, int cls, int subj,
+		      int det, const char *what)
+{
+	ck_assert_msg(rc->basic == basic && rc->enh_class == cls &&
+			  rc->enh_subject == subj && rc->enh_detail == det,
+		      "%s: got %d %d.%d.%d, want %d %d.%d.%d", what, rc->basic,
+		      rc->enh_class, rc->enh_subject, rc->enh_detail, basic,
+		      cls, subj, det);
+}
+
+START_TEST(test_defaults)
+{
+	struct policy *p = load_ok("# nothing but defaults\n");
+
+	ck_assert_msg(
+	    strcmp(p->socket,
+		   "unix:/run/replycode-milter/replycode-milter.sock") == 0,
+	    "socket: got %s", p->socket);
+	ck_assert_msg(p->user == NULL && p->group == NULL && p->pidfile == NULL,
+		      "got user %s group %s pidfile %s, want NULL",
+		      p->user ? p->user : "NULL", p->group ? p->group : "NULL",
+		      p->pidfile ? p->pidfile : "NULL");
+	ck_assert_msg(p->socket_mode == 0660, "socket_mode: got %o, want 660",
+		      (unsigned)p->socket_mode);
+	ck_assert_msg(p->timeout == 30, "timeout: got %d, want 30", p->timeout);
+	ck_assert_msg(!p->strict && !p->hold_early &&
+			  p->default_mode == MODE_ENFORCE,
+		      "got strict %d hold %d mode %d, want 0 0 enforce",
+		      p->strict, p->hold_early, p->default_mode);
+	ck_assert_msg(p->nrules == 0 && p->refs == 1,
+		      "got %zu rules, %d refs; want 0, 1", p->nrules, p->refs);
+	ck_assert_msg(p->failure.verdict == VERDICT_TEMPFAIL,
+		      "failure verdict: got %s, want tempfail",
+		      verdict_name(p->failure.verdict));
+	want_code(&p->failure.code, 451, 4, 3, 0, "failure code");
+	ck_assert_msg(p->failure.rendered.nlines == 1 &&
+			  strcmp(p->failure.rendered.line[0],
+				 "Temporary internal error, try again "
+				 "later") == 0 &&
+			  strcmp(p->failure.rendered.basic, "451") == 0,
+		      "failure reply: got %s %zu lines \"%s\"",
+		      p->failure.rendered.basic, p->failure.rendered.nlines,
+		      p->failure.rendered.line[0]);
+	ck_assert_msg(p->need_stages == (1u << STAGE_CONNECT | 1u << STAGE_EOM),
+		      "need_stages: got 0x%x, want connect and eom",
+		      p->need_stages);
+	policy_free(&p);
+}
+END_TEST
+
+START_TEST(test_globals)
+{
+	struct policy *p =
+	    load_ok("socket = \"inet:8890@127.0.0.1\"\nuser = \"mail\"\n"
+		    "group = \"mail\"\nsocket_mode = \"0600\"\n"
+		    "pidfile = \"/run/x.pid\"\nmode = dry-run\ntimeout = 120\n"
+		    "on_error {\n  verdict = reject\n  reply = \"550 5.3.0\"\n"
+		    "  text = { \"Broken\", \"Sorry\" }\n}\n"
+		    "rule \"a\" {\n  stage = rcpt\n  verdict = reject\n"
+		    "  recipient = { \"a@example.com\" }\n}\n"
+		    "rule \"b\" {\n  stage = mail\n  verdict = reject\n"
+		    "  mode = enforce\n  sender = { \"<>\" }\n}\n");
+
+	ck_assert_msg(strcmp(p->socket, "inet:8890@127.0.0.1") == 0 &&
+			  strcmp(p->user, "mail") == 0 &&
+			  strcmp(p->group, "mail") == 0 &&
+			  strcmp(p->pidfile, "/run/x.pid") == 0,
+		      "got socket %s user %s group %s pidfile %s", p->socket,
+		      p->user, p->group, p->pidfile);
+	ck_assert_msg(p->socket_mode == 0600 && p->timeout == 120,
+		      "got mode %o timeout %d, want 600 120",
+		      (unsigned)p->socket_mode, p->timeout);
+	ck_assert_msg(p->default_mode == MODE_DRY_RUN,
+		      "got default mode %d, want dry-run", p->default_mode);
+	ck_assert_msg(p->nrules == 2 && p->rules[0].mode == MODE_DRY_RUN &&
+			  p->rules[1].mode == MODE_ENFORCE,
+		      "got rule modes %d %d, want dry-run, enforce",
+		      p->rules[0].mode, p->rules[1].mode);
+	ck_assert_msg(p->failure.verdict == VERDICT_REJECT &&
+			  p->failure.rendered.nlines == 2 &&
+			  strcmp(p->failure.rendered.line[1], "Sorry") == 0,
+		      "failure: got %s, %zu lines",
+		      verdict_name(p->failure.verdict),
+		      p->failure.rendered.nlines);
+	want_code(&p->failure.code, 550, 5, 3, 0, "failure code");
+	policy_free(&p);
+}
+END_TEST
+
+/* Reply defaults: each half alone, and nothing at all. */
+static const struct {
+	const char *verdict, *reply; /* reply NULL: none given */
+	int basic, cls, subj, det;
+} reply_cases[] = {
+    {"reject", "\"5.7.1\"", 550, 5, 7, 1},
+    {"tempfail", "\"452\"", 452, 4, 3, 1},
+    {"reject", NULL, 550, 5, 7, 1},
+    {"tempfail", NULL, 451, 4, 7, 1},
+    {"tempfail", "\"452 4.5.3\"", 452, 4, 5, 3},
+    {"reject", "\" 550 5.1.1 \"", 550, 5, 1, 1},
+};
+
+START_TEST(test_reply_defaults)
+{
+	char conf[512], what[64];
+	struct policy *p;
+	const struct rule *r;
+
+	snprintf(conf, sizeof(conf),
+		 "rule \"r\" {\n  stage = rcpt\n  verdict = %s\n%s%s%s}\n",
+		 reply_cases[_i].verdict,
+		 reply_cases[_i].reply ? "  reply = " : "",
+		 reply_cases[_i].reply ? reply_cases[_i].reply : "",
+		 reply_cases[_i].reply ? "\n" : "");
+	p = load_ok(conf);
+	r = rule_named(p, "r");
+	snprintf(what, sizeof(what), "case %d", _i);
+	want_code(&r->code, reply_cases[_i].basic, reply_cases[_i].cls,
+		  reply_cases[_i].subj, reply_cases[_i].det, what);
+	/* no text, no placeholders: pre-rendered with the sample text */
+	ck_assert_msg(
+	    !r->has_placeholders && r->rendered.nlines == 1 &&
+		r->rendered.basic[0] != '\0' && r->rendered.line[0][0] != '\0',
+	    "case %d: got %zu rendered lines, want 1", _i, r->rendered.nlines);
+	policy_free(&p);
+}
+END_TEST
+
+START_TEST(test_conditions)
+{
+	struct policy *p;
+
+	write_file("more.txt", "c@example.com\n");
+	p = load_ok(
+	    "list \"blocked\" {\n  type = email\n"
+	    "  entries = { \"a@example.com\" }\n  file = \"more.txt\"\n}\n"
+	    "list \"res\" {\n  type = regex\n  entries = { \"^x\" }\n"
+	    "  case_sensitive = true\n}\n"
+	    "rule \"one\" {\n  stage = rcpt\n  verdict = reject\n"
+	    "  client_address = { \"192.0.2.0/24\", \"2001:db8::/32\" }\n"
+	    "  not_client_name = { \"unknown\", \".dyn.example.net\" }\n"
+	    "  sender = { \"list:blocked\", \"<>\" }\n"
+	    "  not_recipient_domain = { \"example.org\" }\n"
+	    "  min_recipients = 2\n  tls = false\n"
+	    "  text = { \"Go away, $client_addr\", \"100$$ sure\" }\n}\n"
+	    "rule \"two\" {\n  stage = eom\n  verdict = quarantine\n"
+	    "  recipient = { \"b@example.com\" }\n"
+	    "  recipient_regex = { \"list:res\" }\n"
+	    "  body_regex = { \"viagra\" }\n  max_size = \"10M\"\n"
+	    "  authenticated = true\n"
+	    "  macro = \"{daemon_name}\"\n  not_macro_regex = { \"^sub\" }\n"
+	    "  text = \"held by $rule\"\n"
+	    "  add_header = { \"X-Policy: matched $rule\" }\n"
+	    "  log = \"quarantined for $recipient\"\n}\n"
+	    "rule \"three\" {\n  stage = body\n  verdict = continue\n"
+	    "  body_regex = { \"a\" }\n  not_recipient = { \"c@example.com\" "
+	    "}\n"
+	    "  log = \"x\"\n}\n"
+	    "rule \"four\" {\n  stage = header\n  verdict = tempfail\n"
+	    "  header = \"Subject\"\n  not_header_regex = { \"^ok\" }\n}\n");
+	const struct rule *r1 = rule_named(p, "one");
+	const struct rule *r2 = rule_named(p, "two");
+	const struct rule *r3 = rule_named(p, "three");
+	const struct rule *r4 = rule_named(p, "four");
+	const struct rule *rs[] = {NULL, r1, r2, r3, r4};
+	static const struct {
+		int rule, idx;
+		enum subject subj;
+		enum matcher m;
+		bool negate;
+	} want[] = {
+	    {1, 0, SUBJ_CLIENT_ADDR, MATCH_ADDR, false},
+	    {1, 1, SUBJ_CLIENT_NAME, MATCH_DOMAIN, true},
+	    {1, 2, SUBJ_SENDER, MATCH_EMAIL, false},
+	    {1, 3, SUBJ_RECIPIENT, MATCH_DOMAIN, true},
+	    {1, 4, SUBJ_TLS, MATCH_BOOL, false},
+	    {1, 5, SUBJ_RCPT_COUNT, MATCH_RANGE, false},
+	    {2, 0, SUBJ_RECIPIENT, MATCH_EMAIL, false},
+	    {2, 1, SUBJ_RECIPIENT, MATCH_REGEX, false},
+	    {2, 2, SUBJ_BODY, MATCH_REGEX, false},
+	    {2, 3, SUBJ_MACRO, MATCH_REGEX, true},
+	    {2, 4, SUBJ_AUTH, MATCH_BOOL, false},
+	    {2, 5, SUBJ_SIZE, MATCH_RANGE, false},
+	    {3, 0, SUBJ_RECIPIENT, MATCH_EMAIL, true},
+	    {3, 1, SUBJ_BODY, MATCH_REGEX, false},
+	    {4, 0, SUBJ_HEADER, MATCH_REGEX, true},
+	};
+
+	ck_assert_msg(p->nrules == 4 && r1->ncond == 6 && r2->ncond == 6 &&
+			  r3->ncond == 2 && r4->ncond == 1,
+		      "got %zu rules, conds %zu %zu %zu %zu; want 4, 6 6 2 1",
+		      p->nrules, r1->ncond, r2->ncond, r3->ncond, r4->ncond);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct cond *c = &rs[want[i].rule]->cond[want[i].idx];
+		ck_assert_msg(
+		    c->subject == want[i].subj && c->matcher == want[i].m &&
+			c->negate == want[i].negate,
+		    "rule %d cond %d: got subject %d matcher %d "
+		    "negate %d, want %d %d %d",
+		    want[i].rule, want[i].idx, c->subject, c->matcher,
+		    c->negate, want[i].subj, want[i].m, want[i].negate);
+	}
+	ck_assert_msg(r1->cond[1].match_unknown && r1->cond[1].domains != NULL,
+		      "client_name \"unknown\": got match_unknown %d",
+		      r1->cond[1].match_unknown);
+	ck_assert_msg(r1->cond[4].want == false && r2->cond[4].want == true,
+		      "bools: got tls %d auth %d, want 0 1", r1->cond[4].want,
+		      r2->cond[4].want);
+	ck_assert_msg(r1->cond[5].min == 2 && r1->cond[5].max == UINT64_MAX,
+		      "recipients: got %llu..%llu, want 2..max",
+		      (unsigned long long)r1->cond[5].min,
+		      (unsigned long long)r1->cond[5].max);
+	ck_assert_msg(r2->cond[5].min == 0 &&
+			  r2->cond[5].max == 10ull * 1024 * 1024,
+		      "size: got %llu..%llu, want 0..10485760",
+		      (unsigned long long)r2->cond[5].min,
+		      (unsigned long long)r2->cond[5].max);
+	ck_assert_msg(strcmp(r2->cond[3].name, "{daemon_name}") == 0 &&
+			  strcmp(r4->cond[0].name, "Subject") == 0,
+		      "names: got %s %s", r2->cond[3].name, r4->cond[0].name);
+	/* slots: recipients after rcpt, body scanners */
+	ck_assert_msg(
+	    r1->cond[3].rcpt_slot == -1 && r2->cond[0].rcpt_slot == 0 &&
+		r2->cond[1].rcpt_slot == 1 && r3->cond[0].rcpt_slot == 2 &&
+		p->nrcpt_slots == 3,
+	    "rcpt slots: got %d %d %d %d (n %zu), want -1 0 1 2 (3)",
+	    r1->cond[3].rcpt_slot, r2->cond[0].rcpt_slot, r2->cond[1].rcpt_slot,
+	    r3->cond[0].rcpt_slot, p->nrcpt_slots);
+	ck_assert_msg(
+	    r2->cond[2].body_slot != r3->cond[1].body_slot &&
+		r2->cond[2].body_slot >= 0 && r2->cond[2].body_slot < 2 &&
+		r3->cond[1].body_slot >= 0 && r3->cond[1].body_slot < 2 &&
+		p->nbody_slots == 2,
+	    "body slots: got %d %d (n %zu), want 0 and 1 (2)",
+	    r2->cond[2].body_slot, r3->cond[1].body_slot, p->nbody_slots);
+	/* stage index in file order */
+	ck_assert_msg(
+	    p->nstage[STAGE_RCPT] == 1 && p->by_stage[STAGE_RCPT][0] == r1 &&
+		p->nstage[STAGE_EOM] == 1 && p->by_stage[STAGE_EOM][0] == r2 &&
+		p->nstage[STAGE_BODY] == 1 && p->nstage[STAGE_HEADER] == 1 &&
+		p->nstage[STAGE_CONNECT] == 0,
+	    "by_stage: got rcpt %zu eom %zu body %zu header %zu",
+	    p->nstage[STAGE_RCPT], p->nstage[STAGE_EOM], p->nstage[STAGE_BODY],
+	    p->nstage[STAGE_HEADER]);
+	ck_assert_msg(p->need_stages == (1u << STAGE_CONNECT |
+					 1u << STAGE_MAIL | 1u << STAGE_RCPT |
+					 1u << STAGE_HEADER | 1u << STAGE_EOH |
+					 1u << STAGE_BODY | 1u << STAGE_EOM),
+		      "need_stages: got 0x%x, want 0x%x", p->need_stages,
+		      (1u << STAGE_CONNECT | 1u << STAGE_MAIL |
+		       1u << STAGE_RCPT | 1u << STAGE_HEADER | 1u << STAGE_EOH |
+		       1u << STAGE_BODY | 1u << STAGE_EOM));
+	/* text, headers, log */
+	ck_assert_msg(r1->has_placeholders && r1->ntext == 2 &&
+			  strcmp(r1->text[1], "100$$ sure") == 0,
+		      "rule one text: got %zu lines, placeholders %d",
+		      r1->ntext, r1->has_placeholders);
+	want_code(&r1->code, 550, 5, 7, 1, "rule one");
+	ck_assert_msg(r2->ntext == 1 &&
+			  strcmp(r2->text[0], "held by $rule") == 0,
+		      "quarantine reason: got %zu lines", r2->ntext);
+	ck_assert_msg(
+	    r2->nheaders == 1 && strcmp(r2->hdr_name[0], "X-Policy") == 0 &&
+		strcmp(r2->hdr_value[0], "matched $rule") == 0,
+	    "header: got \"%s\" \"%s\"", r2->hdr_name[0], r2->hdr_value[0]);
+	ck_assert_msg(r2->log != NULL &&
+			  strcmp(r2->log, "quarantined for $recipient") == 0,
+		      "log: got %s", r2->log ? r2->log : "NULL");
+	ck_assert_msg(r1->line == 11 && r2->line == 22 &&
+			  strcmp(r1->file, cpath) == 0,
+		      "rule lines: got %d %d, want 11 22", r1->line, r2->line);
+	want_code(&r4->code, 451, 4, 7, 1, "rule four");
+	policy_free(&p);
+}
+END_TEST
+
+/* A comment inside a list, and a list file with comments. */
+START_TEST(test_comments_in_lists)
+{
+	struct policy *p;
+
+	write_file("more.txt",
+		   "# comment\n\nb@example.com\n  c@example.com  \n");
+	p = load_ok("rule \"r\" {\n  stage = mail\n  verdict = reject\n"
+		    "  sender = {\n    \"a@example.com\", # the first\n"
+		    "    \"file:more.txt\" // and a file\n  }\n}\n");
+	ck_assert_msg(p->nrules == 1 && p->rules[0].ncond == 1 &&
+			  p->rules[0].cond[0].emails != NULL,
+		      "got %zu rules", p->nrules);
+	policy_free(&p);
+}
+END_TEST
+
+/* hold_early off, connect rules: rcpt not needed; helo facts needed. */
+START_TEST(test_need_stages)
+{
+	struct policy *p =
+	    load_ok("rule \"r\" {\n  stage = connect\n  verdict = tempfail\n"
+		    "  reply = \"421 4.3.0\"\n}\n"
+		    "rule \"s\" {\n  stage = mail\n  verdict = reject\n"
+		    "  helo_literal = true\n}\n");
+
+	ck_assert_msg(p->need_stages ==
+			  (1u << STAGE_CONNECT | 1u << STAGE_HELO |
+			   1u << STAGE_MAIL | 1u << STAGE_EOM),
+		      "need_stages: got 0x%x", p->need_stages);
+	policy_free(&p);
+}
+END_TEST
+
+/* --- the shipped configs --------------------------------------------- */
+
+static char conf_files[64][512];
+static int nconf_files;
+
+static void find_conf_files(void)
+{
+	const char *dirs[] = {"conf", "conf/examples"};
+	const char *base = access("conf", F_OK) == 0 ? "" : "../../";
+
+	for (size_t k = 0; k < 2; k++) {
+		char dir[300];
+		DIR *dp;
+		struct dirent *e;
+		snprintf(dir, sizeof(dir), "%s%s", base, dirs[k]);
+		if ((dp = opendir(dir)) == NULL)
+			continue;
+		while ((e = readdir(dp)) != NULL && nconf_files < 64) {
+			size_t n = strlen(e->d_name);
+			if (n > 5 && strcmp(e->d_name + n - 5, ".conf") == 0)
+				snprintf(conf_files[nconf_files++], 512,
+					 "%s/%s", dir, e->d_name);
+		}
+		closedir(dp);
+	}
+}
+
+START_TEST(test_shipped)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	int rc;
+
+	ck_assert_msg(nconf_files >= 7,
+		      "got %d config files in conf/, want the shipped one and "
+		      "6 examples",
+		      nconf_files);
+	for (int i = 0; i < nconf_files; i++) {
+		rc = config_load(conf_files[i], &p, &d);
+		ck_assert_msg(rc == 0 && d.count == 0,
+			      "%s: got rc %d and diagnostics:%s; want 0, none",
+			      conf_files[i], rc, all_diags(&d));
+		policy_free(&p);
+		diags_free(&d);
+	}
+}
+END_TEST
+
+/* The shipped config rejects nothing: no enforcing reject/tempfail rule. */
+START_TEST(test_shipped_is_safe)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	const char *path = access("conf", F_OK) == 0
+			       ? "conf/replycode-milter.conf"
+			       : "../../conf/replycode-milter.conf";
+
+	ck_assert_msg(config_load(path, &p, &d) == 0, "%s: diags:%s", path,
+		      all_diags(&d));
+	ck_assert_msg(strcmp(p->socket, "inet:8890@127.0.0.1") == 0,
+		      "socket: got %s, want inet:8890@127.0.0.1", p->socket);
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		ck_assert_msg(r->mode == MODE_DRY_RUN ||
+				  r->verdict == VERDICT_CONTINUE,
+			      "rule %s: got %s in %s mode, want dry-run or "
+			      "continue",
+			      r->name, verdict_name(r->verdict),
+			      r->mode == MODE_ENFORCE ? "enforce" : "dry-run");
+	}
+	ck_assert_msg(p->failure.verdict == VERDICT_TEMPFAIL,
+		      "failure verdict: got %s, want tempfail",
+		      verdict_name(p->failure.verdict));
+	policy_free(&p);
+	diags_free(&d);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_bad, 0, NCASES(bad_cases));
+	tcase_add_loop_test(tc, test_warn, 0, NCASES(warn_cases));
+	tcase_add_test(tc, test_hold_early_clean);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_globals);
+	tcase_add_loop_test(tc, test_reply_defaults, 0, NCASES(reply_cases));
+	tcase_add_test(tc, test_conditions);
+	tcase_add_test(tc, test_comments_in_lists);
+	tcase_add_test(tc, test_need_stages);
+	tcase_add_test(tc, test_shipped);
+	tcase_add_test(tc, test_shipped_is_safe);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	find_conf_files();
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

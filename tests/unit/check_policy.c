@@ -1,0 +1,558 @@
+/*
+ * check_policy.c - the rule engine on compiled configs: every condition,
+ * first-match order, dry-run and continue, placeholders fed hostile values,
+ * body matches across chunk boundaries, recipient memory after RCPT, and
+ * the failure policy. Configs are real files loaded by config_load.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "policy.h"
+
+static char tmpdir[] = "/tmp/rcm-policy.XXXXXX";
+
+static struct policy *load_text(const char *text)
+{
+	char path[256];
+	struct diags d = {0};
+	struct policy *p = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	if (config_load(path, &p, &d) != 0) {
+		for (size_t i = 0; i < d.count; i++)
+			fprintf(stderr, "%s\n", d.item[i].text);
+		ck_abort_msg("config did not load:\n%s", text);
+	}
+	diags_free(&d);
+	return p;
+}
+
+struct macro {
+	const char *name, *value;
+};
+
+struct facts {
+	const char *addr;   /* client address, text */
+	const char *name;   /* client name */
+	const char *helo;
+	const char *sender; /* as the MTA sends it: "<a@b>" */
+	const char *rcpt;
+	unsigned rcpt_count;
+	unsigned long long size_param, size;
+	const char *hdr_name, *hdr_value;
+	struct macro macros[3];
+};
+
+static const char *lookup(void *arg, const char *name)
+{
+	const struct facts *f = arg;
+
+	for (int i = 0; i < 3 && f->macros[i].name != NULL; i++)
+		if (strcmp(f->macros[i].name, name) == 0)
+			return f->macros[i].value;
+	return NULL;
+}
+
+static void apply(struct session *s, const struct facts *f)
+{
+	if (f->addr != NULL) {
+		struct in_addr a4;
+		snprintf(s->client_addr, sizeof(s->client_addr), "%s", f->addr);
+		if (inet_pton(AF_INET, f->addr, &a4) == 1) {
+			memset(s->client_ip, 0, 10);
+			s->client_ip[10] = s->client_ip[11] = 0xff;
+			memcpy(s->client_ip + 12, &a4, 4);
+			s->have_ip = true;
+		} else if (inet_pton(AF_INET6, f->addr, s->client_ip) == 1) {
+			s->have_ip = true;
+		}
+	}
+	snprintf(s->client_name, sizeof(s->client_name), "%s",
+		 f->name != NULL ? f->name : "unknown");
+	if (f->helo != NULL) {
+		snprintf(s->helo, sizeof(s->helo), "%s", f->helo);
+		s->have_helo = true;
+	}
+	if (f->sender != NULL) {
+		snprintf(s->sender, sizeof(s->sender), "%s", f->sender);
+		s->have_sender = true;
+	}
+	if (f->rcpt != NULL)
+		snprintf(s->rcpt, sizeof(s->rcpt), "%s", f->rcpt);
+	s->rcpt_count = f->rcpt_count;
+	s->size_param = f->size_param;
+	s->size = f->size;
+	s->hdr_name = f->hdr_name;
+	s->hdr_value = f->hdr_value;
+	s->hdr_value_len = f->hdr_value != NULL ? strlen(f->hdr_value) : 0;
+	s->macro = lookup;
+	s->macro_arg = (void *)f;
+}
+
+/* What a decision looks like, in one comparable string. */
+static void describe(const struct decision *d, char *buf, size_t len)
+{
+	char wire[4096] = "";
+
+	if (d->reply != NULL)
+		reply_format_wire(d->reply, wire, sizeof(wire));
+	snprintf(buf, len, "%s %s%s%s", verdict_name(d->verdict),
+		 d->rule != NULL ? d->rule->name : "-", wire[0] ? " " : "",
+		 wire);
+}
+
+struct cond_case {
+	const char *rule; /* the rule body, stage and verdict included */
+	enum stage stage;
+	struct facts facts;
+	const char *want; /* describe() of the decision */
+};
+
+#define R(body) "rule \"r\" {\n" body "\n}\n"
+
+static const struct cond_case cond_cases[] = {
+	/* client address, v4 and v6, and negation */
+	{R("stage = connect\nclient_address = {\"192.0.2.0/24\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"no\""),
+	 STAGE_CONNECT, {.addr = "192.0.2.9"}, "reject r 554 5.7.1 no"},
+	{R("stage = connect\nclient_address = {\"192.0.2.0/24\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"no\""),
+	 STAGE_CONNECT, {.addr = "192.0.3.9"}, "continue -"},
+	{R("stage = connect\nclient_address = {\"2001:db8::/32\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"no\""),
+	 STAGE_CONNECT, {.addr = "2001:db8:1::1"}, "reject r 554 5.7.1 no"},
+	{R("stage = connect\nnot_client_address = {\"127.0.0.0/8\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"no\""),
+	 STAGE_CONNECT, {.addr = "127.0.0.1"}, "continue -"},
+	{R("stage = connect\nnot_client_address = {\"127.0.0.0/8\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"no\""),
+	 STAGE_CONNECT, {.addr = "10.1.1.1"}, "reject r 554 5.7.1 no"},
+	/* client name: unknown, exact, subdomains, regex */
+	{R("stage = connect\nclient_name = {\"unknown\"}\n"
+	   "verdict = tempfail\nreply = \"421 4.7.0\"\ntext = \"who?\""),
+	 STAGE_CONNECT, {.name = "unknown"}, "tempfail r 421 4.7.0 who?"},
+	{R("stage = connect\nclient_name = {\".dyn.example.net\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"dyn\""),
+	 STAGE_CONNECT, {.name = "h1.DYN.example.net"}, "reject r 554 5.7.1 dyn"},
+	{R("stage = connect\nclient_name = {\".dyn.example.net\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"dyn\""),
+	 STAGE_CONNECT, {.name = "dyn.example.net"}, "continue -"},
+	{R("stage = connect\nclient_name_regex = {\"^[0-9-]+\\\\.pool\\\\.\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"pool\""),
+	 STAGE_CONNECT, {.name = "10-1-2-3.pool.example.net"},
+	 "reject r 554 5.7.1 pool"},
+	/* HELO: name, regex, address literal */
+	{R("stage = helo\nhelo = {\"localhost\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"liar\""),
+	 STAGE_HELO, {.helo = "LOCALHOST"}, "reject r 550 5.7.1 liar"},
+	{R("stage = helo\nhelo_regex = {\"^[^.]+$\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"unqualified\""),
+	 STAGE_HELO, {.helo = "box"}, "reject r 550 5.7.1 unqualified"},
+	{R("stage = helo\nhelo_literal = true\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"literal\""),
+	 STAGE_HELO, {.helo = "[192.0.2.1]"}, "reject r 550 5.7.1 literal"},
+	{R("stage = helo\nhelo_literal = true\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"literal\""),
+	 STAGE_HELO, {.helo = "mx.example.test"}, "continue -"},
+	/* sender: exact, null sender, domain, regex */
+	{R("stage = mail\nsender = {\"Spammer@Example.COM\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"s\""),
+	 STAGE_MAIL, {.sender = "<spammer@example.com>"}, "reject r 550 5.7.1 s"},
+	{R("stage = mail\nsender = {\"<>\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"null\""),
+	 STAGE_MAIL, {.sender = "<>"}, "reject r 550 5.7.1 null"},
+	{R("stage = mail\nsender = {\"<>\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"null\""),
+	 STAGE_MAIL, {.sender = "<a@b.test>"}, "continue -"},
+	{R("stage = mail\nsender_domain = {\"example.com\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"d\""),
+	 STAGE_MAIL, {.sender = "<x@sub.example.com>"}, "continue -"},
+	{R("stage = mail\nsender_domain = {\".example.com\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"d\""),
+	 STAGE_MAIL, {.sender = "<x@sub.example.com>"}, "reject r 550 5.7.1 d"},
+	{R("stage = mail\nsender_regex = {\"^bulk[0-9]+@\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"re\""),
+	 STAGE_MAIL, {.sender = "<bulk42@x.test>"}, "reject r 550 5.7.1 re"},
+	/* recipient and count */
+	{R("stage = rcpt\nrecipient = {\"blocked@example.test\"}\n"
+	   "verdict = reject\nreply = \"550 5.1.1\"\ntext = \"gone\""),
+	 STAGE_RCPT, {.rcpt = "<Blocked@example.test>"},
+	 "reject r 550 5.1.1 gone"},
+	{R("stage = rcpt\nmin_recipients = 3\n"
+	   "verdict = tempfail\nreply = \"452 4.5.3\"\ntext = \"many\""),
+	 STAGE_RCPT, {.rcpt = "<a@b.test>", .rcpt_count = 3},
+	 "tempfail r 452 4.5.3 many"},
+	{R("stage = rcpt\nmin_recipients = 3\n"
+	   "verdict = tempfail\nreply = \"452 4.5.3\"\ntext = \"many\""),
+	 STAGE_RCPT, {.rcpt = "<a@b.test>", .rcpt_count = 2}, "continue -"},
+	/* size: SIZE= at MAIL, counted later */
+	{R("stage = mail\nmin_size = \"10M\"\n"
+	   "verdict = reject\nreply = \"552 5.3.4\"\ntext = \"big\""),
+	 STAGE_MAIL, {.sender = "<a@b.test>", .size_param = 10485760},
+	 "reject r 552 5.3.4 big"},
+	{R("stage = mail\nmin_size = \"10M\"\n"
+	   "verdict = reject\nreply = \"552 5.3.4\"\ntext = \"big\""),
+	 STAGE_MAIL, {.sender = "<a@b.test>", .size_param = 10485759},
+	 "continue -"},
+	{R("stage = eom\nmax_size = \"1K\"\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"small\""),
+	 STAGE_EOM, {.size = 1024}, "reject r 550 5.7.1 small"},
+	{R("stage = eom\nmax_size = \"1K\"\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"small\""),
+	 STAGE_EOM, {.size = 1025}, "continue -"},
+	/* header */
+	{R("stage = header\nheader = \"subject\"\n"
+	   "header_regex = {\"(?i)viagra\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"h\""),
+	 STAGE_HEADER, {.hdr_name = "Subject", .hdr_value = "buy VIAGRA"},
+	 "reject r 550 5.7.1 h"},
+	{R("stage = header\nheader = \"subject\"\n"
+	   "header_regex = {\"(?i)viagra\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"h\""),
+	 STAGE_HEADER, {.hdr_name = "X-Subject", .hdr_value = "viagra"},
+	 "continue -"},
+	/* authenticated, TLS, any macro */
+	{R("stage = mail\nauthenticated = false\nsender_domain = "
+	   "{\"example.test\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"auth first\""),
+	 STAGE_MAIL, {.sender = "<a@example.test>"},
+	 "reject r 550 5.7.1 auth first"},
+	{R("stage = mail\nauthenticated = false\nsender_domain = "
+	   "{\"example.test\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"auth first\""),
+	 STAGE_MAIL,
+	 {.sender = "<a@example.test>",
+	  .macros = {{"{auth_authen}", "alice"}}},
+	 "continue -"},
+	{R("stage = helo\ntls = false\n"
+	   "verdict = reject\nreply = \"550 5.7.10\"\ntext = \"tls\""),
+	 STAGE_HELO, {.helo = "a.test", .macros = {{"{tls_version}", "TLSv1.3"}}},
+	 "continue -"},
+	{R("stage = connect\nmacro = \"{daemon_name}\"\n"
+	   "macro_regex = {\"^submission$\"}\n"
+	   "verdict = reject\nreply = \"554 5.7.1\"\ntext = \"m\""),
+	 STAGE_CONNECT, {.macros = {{"{daemon_name}", "submission"}}},
+	 "reject r 554 5.7.1 m"},
+	/* every condition must hold */
+	{R("stage = rcpt\nsender_domain = {\"a.test\"}\n"
+	   "recipient_domain = {\"b.test\"}\n"
+	   "verdict = reject\nreply = \"550 5.7.1\"\ntext = \"both\""),
+	 STAGE_RCPT, {.sender = "<x@a.test>", .rcpt = "<y@c.test>"},
+	 "continue -"},
+};
+
+static void eval_case(const struct cond_case *c, char *got, size_t len)
+{
+	struct policy *p = load_text(c->rule);
+	struct session s;
+	struct decision *d = malloc(sizeof(*d));
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, &c->facts);
+	policy_eval(p, c->stage, &s, NULL, NULL, d);
+	describe(d, got, len);
+	free(d);
+	session_end(&s);
+	{
+		const struct policy *cp = p;
+		policy_unref(&cp);
+	}
+}
+
+START_TEST(test_conditions)
+{
+	const struct cond_case *c = &cond_cases[_i];
+	char got[4096];
+
+	eval_case(c, got, sizeof(got));
+	ck_assert_msg(strcmp(got, c->want) == 0,
+		      "case %d (%s): got \"%s\", want \"%s\"", _i,
+		      stage_name(c->stage), got, c->want);
+}
+END_TEST
+
+/* Matches reported to the glue, in order. */
+struct seen {
+	int n;
+	char what[8][128];
+};
+
+static void record(void *arg, const struct match_event *ev,
+		   struct session *s)
+{
+	struct seen *seen = arg;
+	(void)s;
+
+	if (seen->n < 8)
+		snprintf(seen->what[seen->n++], 128, "%s%s:%s",
+			 ev->dry_run ? "would-" : "",
+			 verdict_name(ev->rule->verdict), ev->rule->name);
+}
+
+START_TEST(test_first_match_dry_run_continue)
+{
+	struct policy *p = load_text(
+		"rule \"dry\" {\n stage = rcpt\n mode = dry-run\n"
+		" verdict = reject\n reply = \"550 5.7.1\"\n}\n"
+		"rule \"tag\" {\n stage = rcpt\n verdict = continue\n"
+		" add_header = {\"X-Tag: $rule\"}\n}\n"
+		"rule \"first\" {\n stage = rcpt\n"
+		" recipient_domain = {\"example.test\"}\n"
+		" verdict = tempfail\n reply = \"451 4.7.1\"\n"
+		" text = \"first\"\n}\n"
+		"rule \"second\" {\n stage = rcpt\n verdict = reject\n"
+		" reply = \"550 5.7.1\"\n text = \"second\"\n}\n");
+	struct session s;
+	struct seen seen = {0};
+	struct decision *d = malloc(sizeof(*d));
+	char got[512];
+	const struct policy *cp = p;
+
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, &(struct facts){.rcpt = "<a@example.test>"});
+	policy_eval(p, STAGE_RCPT, &s, record, &seen, d);
+	describe(d, got, sizeof(got));
+	ck_assert_msg(strcmp(got, "tempfail first 451 4.7.1 first") == 0,
+		      "got \"%s\", want the first matching enforcing rule",
+		      got);
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert_str_eq(seen.what[0], "would-reject:dry");
+	ck_assert_str_eq(seen.what[1], "continue:tag");
+	ck_assert_str_eq(seen.what[2], "tempfail:first");
+	ck_assert_uint_eq(p->rules[0].hits, 1);
+	ck_assert_uint_eq(p->rules[3].hits, 0);
+	free(d);
+	session_end(&s);
+	policy_unref(&cp);
+}
+END_TEST
+
+START_TEST(test_placeholders_hostile)
+{
+	struct policy *p = load_text(
+		"rule \"echo\" {\n stage = rcpt\n verdict = reject\n"
+		" reply = \"550 5.7.1\"\n"
+		" text = \"to $recipient from $helo via $client_name $$5\"\n}\n");
+	struct session s;
+	struct decision *d = malloc(sizeof(*d));
+	char *huge = malloc(10001);
+	const struct policy *cp = p;
+
+	memset(huge, 'A', 10000);
+	huge[10000] = '\0';
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, &(struct facts){.rcpt = "<100%@x.test>",
+				   .helo = "%s%n\r\n550 5.0.0 bad\x01",
+				   .name = huge});
+	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+	ck_assert_ptr_nonnull(d->reply);
+	for (size_t i = 0; i < d->reply->nlines; i++) {
+		const char *l = d->reply->line[i];
+		ck_assert_msg(strpbrk(l, "\r\n\x01") == NULL,
+			      "line %zu has a control byte: %s", i, l);
+		for (const char *q = l; *q; q++) {
+			if (*q == '%') {
+				ck_assert_msg(q[1] == '%', "lone %% in %s", l);
+				q++;
+			}
+		}
+	}
+	ck_assert_msg(strstr(d->reply->line[0], "to <100%%@x.test> from "
+						"%%s%%n  550 5.0.0 bad?") !=
+			      NULL,
+		      "got \"%s\"", d->reply->line[0]);
+	/* the 10,000-octet name is cut to PLACEHOLDER_MAX and marked */
+	{
+		char wire[8192];
+		reply_format_wire(d->reply, wire, sizeof(wire));
+		ck_assert_msg(strstr(wire, "AAA... $5") != NULL,
+			      "got \"%s\"", wire);
+		ck_assert_msg(strlen(wire) < 600, "value not capped: %zu",
+			      strlen(wire));
+	}
+	free(huge);
+	free(d);
+	session_end(&s);
+	policy_unref(&cp);
+}
+END_TEST
+
+/* A body match split across chunks, at every split point. */
+START_TEST(test_body_across_chunks)
+{
+	static const char body[] = "hello there, casino bonus inside";
+	struct policy *p = load_text(
+		"rule \"casino\" {\n stage = body\n"
+		" body_regex = {\"casino bonus\"}\n verdict = reject\n"
+		" reply = \"550 5.7.1\"\n text = \"b\"\n}\n"
+		"rule \"at-eom\" {\n stage = eom\n"
+		" body_regex = {\"there, ca\"}\n verdict = discard\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	size_t n = strlen(body);
+
+	for (size_t cut = 1; cut < n; cut++) {
+		struct session s;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		s.chunk = (const unsigned char *)body;
+		s.chunk_len = cut;
+		policy_eval(p, STAGE_BODY, &s, NULL, NULL, d);
+		bool early = d->verdict == VERDICT_REJECT;
+		if (!early) {
+			s.chunk = (const unsigned char *)body + cut;
+			s.chunk_len = n - cut;
+			policy_eval(p, STAGE_BODY, &s, NULL, NULL, d);
+		}
+		ck_assert_msg(d->verdict == VERDICT_REJECT,
+			      "split at %zu: got %s, want reject", cut,
+			      verdict_name(d->verdict));
+		s.chunk = NULL;
+		s.chunk_len = 0;
+		policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
+		ck_assert_msg(d->verdict == VERDICT_DISCARD,
+			      "split at %zu: eom got %s, want discard", cut,
+			      verdict_name(d->verdict));
+		session_end(&s);
+	}
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
+/* A recipient condition after RCPT: any accepted recipient matched. */
+START_TEST(test_recipient_memory)
+{
+	struct policy *p = load_text(
+		"rule \"no-list\" {\n stage = rcpt\n"
+		" recipient = {\"closed@example.test\"}\n verdict = reject\n"
+		" reply = \"550 5.7.1\"\n}\n"
+		"rule \"review\" {\n stage = eom\n"
+		" recipient_domain = {\"review.test\"}\n"
+		" verdict = quarantine\n text = \"r\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	struct session s;
+	static const char *const rcpts[] = {"<a@example.test>",
+					    "<b@review.test>",
+					    "<c@example.test>"};
+
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
+	ck_assert_int_eq(d->verdict, VERDICT_CONTINUE);
+	for (int i = 0; i < 3; i++) {
+		snprintf(s.rcpt, sizeof(s.rcpt), "%s", rcpts[i]);
+		policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+	}
+	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
+	ck_assert_msg(d->verdict == VERDICT_QUARANTINE, "got %s",
+		      verdict_name(d->verdict));
+	/* a rejected recipient does not count, and a new message forgets */
+	session_reset_message(&s);
+	snprintf(s.rcpt, sizeof(s.rcpt), "%s", "<closed@review.test>");
+	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
+	ck_assert_msg(d->verdict == VERDICT_QUARANTINE,
+		      "closed@review.test is not rejected: got %s",
+		      verdict_name(d->verdict));
+	session_reset_message(&s);
+	snprintf(s.rcpt, sizeof(s.rcpt), "%s", "<closed@example.test>");
+	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+	ck_assert_int_eq(d->verdict, VERDICT_REJECT);
+	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
+	ck_assert_int_eq(d->verdict, VERDICT_CONTINUE);
+	session_end(&s);
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
+/* A regex that runs out of its limits fails closed. */
+START_TEST(test_failure_policy)
+{
+	struct policy *p = load_text(
+		"on_error {\n verdict = tempfail\n reply = \"451 4.3.0\"\n"
+		" text = \"try later\"\n}\n"
+		"rule \"redos\" {\n stage = header\n header = \"Subject\"\n"
+		" header_regex = {\"^(a+)+$\"}\n verdict = reject\n"
+		" reply = \"550 5.7.1\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	struct session s;
+	char *v = malloc(30002);
+	char got[512];
+
+	memset(v, 'a', 30000);
+	v[30000] = '!';
+	v[30001] = '\0';
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, &(struct facts){.hdr_name = "Subject", .hdr_value = v});
+	policy_eval(p, STAGE_HEADER, &s, NULL, NULL, d);
+	describe(d, got, sizeof(got));
+	ck_assert_msg(d->internal_error, "no internal error: got %s", got);
+	ck_assert_str_eq(got, "tempfail - 451 4.3.0 try later");
+	session_end(&s);
+	free(v);
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
+/* Events: only what the rules read is asked of the MTA. */
+START_TEST(test_events)
+{
+	struct policy *p = load_text(
+		"rule \"r\" {\n stage = rcpt\n helo_regex = {\"x\"}\n"
+		" verdict = reject\n reply = \"550 5.7.1\"\n}\n");
+	const struct policy *cp = p;
+	unsigned ev = policy_events(p);
+
+	ck_assert_msg(ev == ((1u << STAGE_CONNECT) | (1u << STAGE_HELO) |
+			     (1u << STAGE_MAIL) | (1u << STAGE_RCPT) |
+			     (1u << STAGE_EOM)),
+		      "got events 0x%x", ev);
+	policy_unref(&cp);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("engine");
+	SRunner *sr;
+	int failed;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 2;
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_conditions, 0,
+			    sizeof(cond_cases) / sizeof(cond_cases[0]));
+	tcase_add_test(tc, test_first_match_dry_run_continue);
+	tcase_add_test(tc, test_placeholders_hostile);
+	tcase_add_test(tc, test_body_across_chunks);
+	tcase_add_test(tc, test_recipient_memory);
+	tcase_add_test(tc, test_failure_policy);
+	tcase_add_test(tc, test_events);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+		if (system(cmd) != 0)
+			failed++;
+	}
+	return failed == 0 ? 0 : 1;
+}
