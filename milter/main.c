@@ -16,8 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -210,17 +214,68 @@ static const char *unix_path(const char *sock)
 	return NULL;
 }
 
+static bool milter_done; /* atomic */
+
 static void *run_milter(void *arg)
 {
 	int *rc = arg;
 
 	*rc = smfi_main();
+	__atomic_store_n(&milter_done, true, __ATOMIC_RELEASE);
 	/* Wake the main thread, which waits for signals. */
 	kill(getpid(), SIGTERM);
 	return NULL;
 }
 
+/*
+ * libmilter's listener looks at smfi_stop() only between connections or
+ * every 5 s: one connection of our own wakes it at once. Best effort.
+ */
+static void wake_listener(const char *sock)
+{
+	const char *path = unix_path(sock);
+	int fd = -1;
+
+	if (path != NULL) {
+		struct sockaddr_un un = {.sun_family = AF_UNIX};
+		if (strlen(path) >= sizeof(un.sun_path))
+			return;
+		strcpy(un.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0) /* refused: it has closed and is stopping */
+			(void)!connect(fd, (struct sockaddr *)&un, sizeof(un));
+	} else if (strncmp(sock, "inet:", 5) == 0 ||
+		   strncmp(sock, "inet6:", 6) == 0) {
+		char port[16], host[256] = "";
+		const char *p = strchr(sock, ':') + 1, *at = strchr(p, '@');
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+		size_t n = at != NULL ? (size_t)(at - p) : strlen(p);
+		if (n >= sizeof(port))
+			return;
+		memcpy(port, p, n);
+		port[n] = '\0';
+		snprintf(host, sizeof(host), "%s",
+			 at != NULL ? at + 1 : "127.0.0.1");
+		if (getaddrinfo(host, port, &hints, &ai) != 0)
+			return;
+		fd = socket(ai->ai_family, SOCK_STREAM, 0);
+		if (fd >= 0) /* refused: it has closed and is stopping */
+			(void)!connect(fd, ai->ai_addr, ai->ai_addrlen);
+		freeaddrinfo(ai);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static bool stopping;
+
+/* smfi_stop() sets the stop flag, then waits for the listener's lock. */
+static void *stop_milter(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
 
 static void reload(const char *path)
 {
@@ -369,7 +424,22 @@ int main(int argc, char **argv)
 		}
 	}
 	log_info("stopping");
-	smfi_stop();
+	{
+		pthread_t stopper;
+		struct timespec tick = {0, 20 * 1000 * 1000};
+		if (pthread_create(&stopper, NULL, stop_milter, NULL) != 0)
+			smfi_stop();
+		else
+			pthread_detach(stopper);
+		/* Wake the listener until it has seen the flag (about 5 s
+		 * at most even if no wake-up gets through). */
+		for (int i = 0; i < 300 && !__atomic_load_n(&milter_done,
+							    __ATOMIC_ACQUIRE);
+		     i++) {
+			nanosleep(&tick, NULL);
+			wake_listener(sock);
+		}
+	}
 	pthread_join(tid, NULL);
 	milter_log_counters();
 	milter_set_policy(NULL);

@@ -142,7 +142,7 @@ static void log_decision(const struct conn *c, const struct rule *r,
 	else
 		snprintf(wire, sizeof(wire), "-");
 	log_info("%s: %s%s stage=%s rule=%s verdict=%s reply=\"%s\" "
-		 "client=%s[%s] from=<%s> to=<%s>%s",
+		 "client=%s[%s] from=%s to=%s%s",
 		 pfx, dry ? "would " : "", dry ? verdict_name(v) : "decision",
 		 stage_name(st), r != NULL ? r->name : "-", verdict_name(v),
 		 wire, clean(c->s.client_name, cn, sizeof(cn)),
@@ -255,8 +255,11 @@ static sfsistat finish(struct conn *c, enum stage st, struct decision *d)
 		log_decision(c, NULL, st, d->verdict, false, d->reply,
 			     " (internal error)");
 	} else if (d->rule != NULL) {
+		bool hold = st <= STAGE_HELO && p->hold_early &&
+			    (d->verdict == VERDICT_REJECT ||
+			     d->verdict == VERDICT_TEMPFAIL);
 		log_decision(c, d->rule, st, d->verdict, false, d->reply,
-			     NULL);
+			     hold ? " (held until RCPT)" : NULL);
 	}
 
 	switch (d->verdict) {
