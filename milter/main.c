@@ -105,23 +105,27 @@ static int check_only(const char *path)
 	return rc == 0 ? 0 : EX_CONFIG;
 }
 
-static void print_basic(int code)
+/* Print a comma-separated list of the commands in mask. */
+static void print_commands(unsigned mask)
 {
-	const struct basic_info *b = codes_basic(code);
+	const char *sep = "";
 
-	if (b == NULL) {
-		printf("  %d: not a reply code of RFC 5321 or the IANA "
-		       "registry\n",
-		       code);
-		return;
+	for (int c = 0; c < CMD_COUNT; c++) {
+		if (mask & CMDBIT(c)) {
+			printf("%s%s", sep, smtp_cmd_name((enum smtp_cmd)c));
+			sep = ", ";
+		}
 	}
-	printf("  %d: %s (%s)\n", code, b->meaning, b->reference);
-	printf("       RFC 5321 lists it for:");
-	for (int c = 0; c < CMD_COUNT; c++)
-		if (b->commands & CMDBIT(c))
-			printf(" %s,", smtp_cmd_name((enum smtp_cmd)c));
-	printf("%s\n", b->commands ? "" : " none of the commands a milter "
-					  "answers");
+	printf("%s\n", *sep ? "" : "none of the commands a milter answers");
+}
+
+static void print_findings(const struct findings *f, const char *indent)
+{
+	for (size_t i = 0; i < f->count; i++)
+		printf("%s%s: %s\n", indent,
+		       f->item[i].severity == FINDING_ERROR ? "error"
+							     : "warning",
+		       f->item[i].text);
 }
 
 static int explain(const char *spec)
@@ -129,7 +133,10 @@ static int explain(const char *spec)
 	struct reply_code rc;
 	char err[256], both[32];
 	const struct enhanced_info *e;
-	int bad = 0;
+	const struct basic_info *b;
+	struct findings pair = {0};
+	enum verdict v;
+	unsigned fits = 0;
 
 	if (codes_parse_spec(spec, &rc, err, sizeof(err)) != 0) {
 		printf("%s: %s\n", spec, err);
@@ -137,9 +144,20 @@ static int explain(const char *spec)
 	}
 	codes_format(&rc, both, sizeof(both));
 	printf("%s\n", both);
-	print_basic(rc.basic);
+	b = codes_basic(rc.basic);
+	if (b == NULL) {
+		printf("  %d: not a reply code of RFC 5321 or the IANA "
+		       "registry\n",
+		       rc.basic);
+	} else {
+		printf("  %d: %s (%s)\n", rc.basic, b->meaning, b->reference);
+		printf("       RFC 5321 lists it for: ");
+		print_commands(b->commands);
+	}
 	e = codes_enhanced(rc.enh_subject, rc.enh_detail);
-	if (e == NULL) {
+	if (rc.enh_class == 0) {
+		printf("  no enhanced code\n");
+	} else if (e == NULL) {
 		printf("  %d.%d.%d: not in the IANA registry\n", rc.enh_class,
 		       rc.enh_subject, rc.enh_detail);
 	} else {
@@ -153,30 +171,37 @@ static int explain(const char *spec)
 		else if (e->perm == PERM_TRANSIENT_ONLY)
 			printf("       RFC 3463: only for transient failures\n");
 	}
-	if (rc.basic >= 400 && rc.basic < 600) {
-		enum verdict v =
-			rc.basic >= 500 ? VERDICT_REJECT : VERDICT_TEMPFAIL;
-		for (int c = 0; c < CMD_COUNT; c++) {
-			struct findings f = {0};
-			codes_check(&rc, v, (enum smtp_cmd)c, &f);
-			printf("  as a %s at %s: %s\n", verdict_name(v),
-			       smtp_cmd_name((enum smtp_cmd)c),
-			       f.count == 0 ? "well paired" : "");
-			for (size_t i = 0; i < f.count; i++) {
-				printf("    %s: %s\n",
-				       f.item[i].severity == FINDING_ERROR
-					       ? "error"
-					       : "warning",
-				       f.item[i].text);
-				bad |= f.item[i].severity == FINDING_ERROR;
-			}
-		}
-	} else {
+	if (rc.basic < 400 || rc.basic > 599) {
 		printf("  not a failure code: a milter can only send 4xx and "
 		       "5xx replies\n");
-		bad = 1;
+		return 1;
 	}
-	return bad ? 1 : 0;
+	/* The pairing itself, then which commands the code suits. */
+	v = rc.basic >= 500 ? VERDICT_REJECT : VERDICT_TEMPFAIL;
+	for (int c = 0; c < CMD_COUNT; c++) {
+		struct findings f = {0};
+		codes_check(&rc, v, (enum smtp_cmd)c, &f);
+		if (c == 0 || f.count < pair.count)
+			pair = f;
+	}
+	for (int c = 0; c < CMD_COUNT; c++) {
+		struct findings f = {0};
+		codes_check(&rc, v, (enum smtp_cmd)c, &f);
+		if (f.count == pair.count)
+			fits |= CMDBIT(c);
+	}
+	if (rc.basic == 421)
+		printf("  note: a 421 reply makes Postfix and Sendmail close "
+		       "the connection\n");
+	if (pair.count == 0)
+		printf("  well paired\n");
+	print_findings(&pair, "  ");
+	printf("  as a %s, RFC 5321 allows it at: ", verdict_name(v));
+	print_commands(fits);
+	for (size_t i = 0; i < pair.count; i++)
+		if (pair.item[i].severity == FINDING_ERROR)
+			return 1;
+	return 0;
 }
 
 static void drop_privileges(const char *user, const char *group)

@@ -102,6 +102,28 @@ else
 	not_ok "-t on 550 4.7.1: got exit $rc: $out"
 fi
 
+# --explain: a well paired code exits 0, a class mismatch 1 with the reason.
+out=$("$bin" --explain "550 5.7.1" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -qx "  well paired" <<<"$out"; then
+	ok "--explain 550 5.7.1: well paired"
+else
+	not_ok "--explain 550 5.7.1: got exit $rc: $out"
+fi
+out=$("$bin" --explain "550 4.7.1" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: enhanced code 4.7.1 has class 4" <<<"$out"; then
+	ok "--explain 550 4.7.1: class mismatch"
+else
+	not_ok "--explain 550 4.7.1: got exit $rc: $out"
+fi
+out=$("$bin" --explain "452" 2>&1)
+if head -n 1 <<<"$out" | grep -qx "452 4.3.1"; then
+	ok "--explain 452: filled in as 452 4.3.1"
+else
+	not_ok "--explain 452: got $out"
+fi
+
 # SIGHUP: a new config applies to new connections; a bad one is refused
 # and the old one kept; SIGTERM stops the milter and removes nothing else.
 cp "$cases/negotiate.conf" "$tmp/reload.conf"
