@@ -204,26 +204,41 @@ static int explain(const char *spec)
 	return 0;
 }
 
-static void drop_privileges(const char *user, const char *group)
-{
-	struct passwd *pw;
+/* Who the milter runs as after start-up; uid -1 when it stays as it is. */
+struct identity {
+	uid_t uid;
 	gid_t gid;
+	const char *name;
+};
 
-	if (user == NULL || user[0] == '\0')
-		return;
-	pw = getpwnam(user);
-	if (pw == NULL)
-		log_fatal(EX_NOUSER, "unknown user %s", user);
-	gid = pw->pw_gid;
+static struct identity resolve_identity(const char *user, const char *group)
+{
+	struct identity id = {(uid_t)-1, (gid_t)-1, NULL};
+
+	if (user != NULL && user[0] != '\0') {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL)
+			log_fatal(EX_NOUSER, "unknown user %s", user);
+		id.uid = pw->pw_uid;
+		id.gid = pw->pw_gid;
+		id.name = user;
+	}
 	if (group != NULL && group[0] != '\0') {
 		struct group *gr = getgrnam(group);
 		if (gr == NULL)
 			log_fatal(EX_NOUSER, "unknown group %s", group);
-		gid = gr->gr_gid;
+		id.gid = gr->gr_gid;
 	}
-	if (setgid(gid) != 0 || initgroups(pw->pw_name, gid) != 0 ||
-	    setuid(pw->pw_uid) != 0)
-		log_fatal(EX_OSERR, "cannot become user %s: %s", user,
+	return id;
+}
+
+static void drop_privileges(const struct identity *id)
+{
+	if (id->name == NULL)
+		return;
+	if (setgid(id->gid) != 0 || initgroups(id->name, id->gid) != 0 ||
+	    setuid(id->uid) != 0)
+		log_fatal(EX_OSERR, "cannot become user %s: %s", id->name,
 			  strerror(errno));
 }
 
@@ -331,6 +346,7 @@ int main(int argc, char **argv)
 	bool foreground = false, check = false;
 	struct policy *p;
 	const char *upath;
+	struct identity id;
 	sigset_t set;
 	pthread_t tid;
 	int opt, milter_rc = 0, sig;
@@ -396,6 +412,7 @@ int main(int argc, char **argv)
 	if (smfi_settimeout(p->timeout) != MI_SUCCESS)
 		log_fatal(EX_CONFIG, "bad timeout %d", p->timeout);
 	upath = unix_path(sock);
+	id = resolve_identity(user, p->group);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		log_fatal(EX_UNAVAILABLE, "cannot open socket %s", sock);
 	if (upath != NULL) {
@@ -403,12 +420,12 @@ int main(int argc, char **argv)
 		    chmod(upath, (mode_t)p->socket_mode) != 0)
 			log_fatal(EX_OSERR, "chmod %s: %s", upath,
 				  strerror(errno));
-		if (p->group != NULL && p->group[0] != '\0') {
-			struct group *gr = getgrnam(p->group);
-			if (gr == NULL || chown(upath, (uid_t)-1, gr->gr_gid))
-				log_fatal(EX_OSERR, "cannot give %s to group %s",
-					  upath, p->group);
-		}
+		/* The milter's own user must be able to reach its socket
+		 * (libmilter unlinks it at exit); the group is the MTA's. */
+		if ((id.uid != (uid_t)-1 || id.gid != (gid_t)-1) &&
+		    chown(upath, id.uid, id.gid) != 0)
+			log_fatal(EX_OSERR, "chown %s: %s", upath,
+				  strerror(errno));
 	}
 	if (!foreground && daemon(0, 0) != 0)
 		log_fatal(EX_OSERR, "daemon: %s", strerror(errno));
@@ -420,7 +437,7 @@ int main(int argc, char **argv)
 		fprintf(f, "%ld\n", (long)getpid());
 		fclose(f);
 	}
-	drop_privileges(user, p->group);
+	drop_privileges(&id);
 	umask(077);
 
 	sigemptyset(&set);

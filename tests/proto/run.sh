@@ -124,6 +124,40 @@ else
 	not_ok "--explain 452: got $out"
 fi
 
+# Daemon mode as root: -P writes the pid file, -u drops to the user after
+# the socket is open, the unix socket gets socket_mode (0660 by default);
+# SIGTERM removes the pid file.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 755 "$tmp"
+	rm -f "$tmp/milter.sock"
+	"$bin" -c "$cases/negotiate.conf" -p "unix:$tmp/milter.sock" \
+		-u nobody -P "$tmp/milter.pid" 2>"$tmp/daemon.err"
+	rc=$?
+	for _ in $(seq 50); do
+		[ -s "$tmp/milter.pid" ] && [ -S "$tmp/milter.sock" ] && break
+		sleep 0.1
+	done
+	dpid=$(cat "$tmp/milter.pid" 2>/dev/null)
+	uid=$(awk '/^Uid:/ {print $2}' "/proc/$dpid/status" 2>/dev/null)
+	mode=$(stat -c %a "$tmp/milter.sock" 2>/dev/null)
+	if [ $rc -eq 0 ] && [ "$uid" = "$(id -u nobody)" ] && [ "$mode" = 660 ]; then
+		ok "daemon: -P pid file, -u nobody, socket mode 660"
+	else
+		not_ok "daemon: exit $rc, pid '$dpid', uid '$uid', mode '$mode': $(cat "$tmp/daemon.err")"
+	fi
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! kill -0 "$dpid" 2>/dev/null; then
+		ok "daemon: SIGTERM stops it"
+	else
+		not_ok "daemon: SIGTERM stops it"
+		kill -9 "$dpid"
+	fi
+fi
+
 # SIGHUP: a new config applies to new connections; a bad one is refused
 # and the old one kept; SIGTERM stops the milter and removes nothing else.
 cp "$cases/negotiate.conf" "$tmp/reload.conf"
