@@ -929,21 +929,6 @@ static size_t literal_len(const char *t, bool placeholders)
 	return n;
 }
 
-static int printable_check(const char *t, char *err, size_t errlen)
-{
-	for (size_t i = 0; t[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)t[i];
-		if (c < 0x20 || c >= 0x7f) {
-			snprintf(err, errlen,
-				 "byte 0x%02x at position %zu: only printable "
-				 "ASCII is allowed",
-				 c, i + 1);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* --- lists and condition entries ------------------------------------- */
 
 struct entries {
@@ -1630,7 +1615,7 @@ static int cond_named(struct rctx *x, const char *nameopt, const char *reopt)
 		return 0;
 	}
 	if (strcmp(nameopt, "macro") == 0 &&
-	    (name[0] == '\0' || printable_check(name, err, sizeof(err)) != 0 ||
+	    (name[0] == '\0' || reply_text_check(name, err, sizeof(err)) != 0 ||
 	     strchr(name, ' ') != NULL)) {
 		error_at(x->L, opt_line(&x->L->sc, x->sec, nameopt, x->line),
 			 x->name,
@@ -1825,7 +1810,7 @@ static int headers_take(const struct where *w, struct rule *r)
 		}
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
-		if (printable_check(v, err, sizeof(err)) != 0 ||
+		if (reply_text_check(v, err, sizeof(err)) != 0 ||
 		    placeholders_check(v, &has, err, sizeof(err)) != 0) {
 			wreport(w, true, line, "add_header \"%s\": %s", h, err);
 			errors++;
@@ -2004,7 +1989,7 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 	if (s != NULL) {
 		bool has = false;
 		int line = opt_line(&L->sc, x.sec, "log", x.line);
-		if (printable_check(s, err, sizeof(err)) != 0 ||
+		if (reply_text_check(s, err, sizeof(err)) != 0 ||
 		    placeholders_check(s, &has, err, sizeof(err)) != 0) {
 			error_at(L, line, x.name, "log: %s", err);
 			x.errors++;

@@ -50,8 +50,8 @@ int reply_text_check(const char *text, char *err, size_t errlen)
 		unsigned char c = (unsigned char)text[i];
 		if (c < 0x20 || c >= 0x7f) {
 			snprintf(err, errlen,
-				 "reply text has byte 0x%02x at position %zu: "
-				 "only printable ASCII can be sent",
+				 "byte 0x%02x at position %zu: only printable "
+				 "ASCII is allowed",
 				 c, i + 1);
 			return -1;
 		}
