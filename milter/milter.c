@@ -642,24 +642,44 @@ int milter_register(void)
 	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
 }
 
+/* Log every rule's hits, then the hits summed per reply code. */
 void milter_log_counters(void)
 {
 	const struct policy *p = milter_get_policy();
+	struct {
+		char code[32];
+		unsigned long long hits;
+	} *per = NULL;
+	size_t ncodes = 0;
 
 	if (p == NULL)
 		return;
+	per = calloc(p->nrules + 1, sizeof(*per));
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
+		unsigned long long hits =
+			__atomic_load_n(&r->hits, __ATOMIC_RELAXED);
 		char code[32] = "-";
+		size_t k;
 		if (r->verdict == VERDICT_REJECT ||
 		    r->verdict == VERDICT_TEMPFAIL)
 			codes_format(&r->code, code, sizeof(code));
 		log_info("counter: rule=%s stage=%s verdict=%s reply=%s "
 			 "hits=%llu",
 			 r->name, stage_name(r->stage), verdict_name(r->verdict),
-			 code,
-			 (unsigned long long)__atomic_load_n(&r->hits,
-							     __ATOMIC_RELAXED));
+			 code, hits);
+		if (per == NULL || code[0] == '-' || r->mode == MODE_DRY_RUN)
+			continue;
+		for (k = 0; k < ncodes && strcmp(per[k].code, code) != 0; k++)
+			;
+		if (k == ncodes)
+			snprintf(per[ncodes++].code, sizeof(per[k].code), "%s",
+				 code);
+		per[k].hits += hits;
 	}
+	for (size_t k = 0; k < ncodes; k++)
+		log_info("counter: reply=\"%s\" hits=%llu", per[k].code,
+			 per[k].hits);
+	free(per);
 	policy_unref(&p);
 }
