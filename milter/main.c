@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -331,6 +332,7 @@ static void reload(const char *path)
 	log_info("reloaded %s: %zu rules; new connections use it", path,
 		 p->nrules);
 	milter_set_policy(p);
+	malloc_trim(0); /* give back what loading big lists used */
 }
 
 int main(int argc, char **argv)
@@ -404,6 +406,7 @@ int main(int argc, char **argv)
 	if (pidfile == NULL && p->pidfile != NULL && p->pidfile[0] != '\0')
 		pidfile = p->pidfile;
 	milter_set_policy(p);
+	malloc_trim(0);
 
 	if (milter_register() != 0)
 		log_fatal(EX_SOFTWARE, "smfi_register failed");

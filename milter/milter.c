@@ -50,7 +50,7 @@ struct conn {
 	bool held;	    /* a connect/helo verdict held until RCPT */
 	enum verdict held_verdict;
 	const struct rule *held_rule;
-	struct reply held_reply;
+	struct reply *held_reply; /* owned; allocated only when held */
 	struct effects conn_fx; /* from connect/helo rules: every message */
 	struct effects msg_fx;	/* from this message's rules */
 };
@@ -240,6 +240,8 @@ static bool has_effects(const struct conn *c)
 	       c->conn_fx.nheaders > 0 || c->conn_fx.quarantine;
 }
 
+static sfsistat fail_closed(SMFICTX *ctx, const char *what);
+
 /* Turn a decision into the answer for stage st. */
 static sfsistat finish(struct conn *c, enum stage st, struct decision *d)
 {
@@ -266,10 +268,15 @@ static sfsistat finish(struct conn *c, enum stage st, struct decision *d)
 	case VERDICT_REJECT:
 	case VERDICT_TEMPFAIL:
 		if (st <= STAGE_HELO && p->hold_early && !d->internal_error) {
+			if (c->held_reply == NULL)
+				c->held_reply = malloc(sizeof(*c->held_reply));
+			if (c->held_reply == NULL)
+				return fail_closed(c->ctx, "out of memory while "
+							   "holding a verdict");
+			*c->held_reply = *d->reply;
 			c->held = true;
 			c->held_verdict = d->verdict;
 			c->held_rule = d->rule;
-			c->held_reply = *d->reply;
 			return SMFIS_CONTINUE;
 		}
 		return answer(c, d->verdict, d->reply);
@@ -483,8 +490,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c->held) {
 		refresh_queue_id(c);
 		log_decision(c, c->held_rule, STAGE_RCPT, c->held_verdict,
-			     false, &c->held_reply, " (held from connect/helo)");
-		return answer(c, c->held_verdict, &c->held_reply);
+			     false, c->held_reply, " (held from connect/helo)");
+		return answer(c, c->held_verdict, c->held_reply);
 	}
 	c->s.rcpt_count++;
 	rc = eval(c, ctx, STAGE_RCPT);
@@ -614,6 +621,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	smfi_setpriv(ctx, NULL);
 	session_end(&c->s);
+	free(c->held_reply);
 	free(c);
 	return SMFIS_CONTINUE;
 }
