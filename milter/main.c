@@ -2,10 +2,13 @@
  * main.c - the process: command line, config check, socket, privileges,
  * signals (SIGHUP reloads, SIGTERM stops, SIGUSR1 logs counters).
  *
- * libmilter's own signal thread would stop the milter on SIGHUP, so
- * smfi_main runs in a thread of its own and the main thread waits for the
- * signals itself: Linux delivers a process signal to the main thread first
- * when it is waiting for it.
+ * libmilter's own signal thread stops the milter on SIGHUP, SIGTERM and
+ * SIGINT, and any thread waiting for a signal may be the one that gets it.
+ * So this file defines sigwait(), which the dynamic linker gives libmilter
+ * (its only caller) instead of the C library's: libmilter's signal thread
+ * then waits forever with every signal blocked, and the main thread, in
+ * sigwaitinfo(), is the only taker of the process's signals, also while it
+ * is busy reloading (they stay pending until it asks again).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +34,8 @@
 #include "config.h"
 #include "log.h"
 #include "milter.h"
+
+#define MAX_DATA_SIZE (1024 * 1024 - 1)
 
 #ifndef VERSION
 #define VERSION "0.1"
@@ -257,6 +262,15 @@ static const char *unix_path(const char *sock)
 
 static bool milter_done; /* atomic */
 
+/* libmilter's signal thread parks here for good: see the top of the file. */
+int sigwait(const sigset_t *set, int *sig)
+{
+	(void)set;
+	(void)sig;
+	for (;;)
+		pause();
+}
+
 static void *run_milter(void *arg)
 {
 	int *rc = arg;
@@ -309,6 +323,7 @@ static void wake_listener(const char *sock)
 }
 
 static bool stopping;
+static bool asked_to_stop; /* a signal, not the milter loop, ended it */
 
 /* smfi_stop() sets the stop flag, then waits for the listener's lock. */
 static void *stop_milter(void *arg)
@@ -412,6 +427,9 @@ int main(int argc, char **argv)
 		log_fatal(EX_SOFTWARE, "smfi_register failed");
 	if (smfi_setconn((char *)sock) != MI_SUCCESS)
 		log_fatal(EX_CONFIG, "bad socket %s", sock);
+	/* Postfix allows headers of 100 KiB; libmilter's default is 64 KiB
+	 * and a longer one would drop the connection. */
+	smfi_setmaxdatasize(MAX_DATA_SIZE);
 	if (smfi_settimeout(p->timeout) != MI_SUCCESS)
 		log_fatal(EX_CONFIG, "bad timeout %d", p->timeout);
 	upath = unix_path(sock);
@@ -454,7 +472,8 @@ int main(int argc, char **argv)
 	log_info("started: %s, %zu rules, socket %s", path, p->nrules, sock);
 
 	while (!stopping) {
-		if (sigwait(&set, &sig) != 0)
+		sig = sigwaitinfo(&set, NULL);
+		if (sig < 0)
 			continue;
 		switch (sig) {
 		case SIGHUP:
@@ -465,9 +484,13 @@ int main(int argc, char **argv)
 			break;
 		default:
 			stopping = true;
+			asked_to_stop = !__atomic_load_n(&milter_done,
+							 __ATOMIC_ACQUIRE);
 			break;
 		}
 	}
+	if (!asked_to_stop)
+		log_error("the milter loop ended by itself (socket error?)");
 	log_info("stopping");
 	{
 		pthread_t stopper;
@@ -490,5 +513,5 @@ int main(int argc, char **argv)
 	milter_set_policy(NULL);
 	if (pidfile != NULL)
 		unlink(pidfile);
-	return milter_rc == MI_SUCCESS ? 0 : 1;
+	return asked_to_stop && milter_rc == MI_SUCCESS ? 0 : 1;
 }

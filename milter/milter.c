@@ -26,12 +26,12 @@
 #include "log.h"
 #include "milter.h"
 
-#define PENDING_HEADERS_MAX 32
+#define PENDING_HEADERS_MAX 16
 #define LOG_VALUE_MAX 200
 
 struct pending_header {
 	char name[128];
-	char value[PLACEHOLDER_MAX * 4];
+	char value[1024];
 };
 
 struct effects {
@@ -47,11 +47,14 @@ struct conn {
 	SMFICTX *ctx;	    /* of the callback now running */
 	unsigned long id;   /* connection number, for logs */
 	bool accepted;	    /* a connect/helo accept: no more rules */
+	enum stage accepted_at;
 	bool held;	    /* a connect/helo verdict held until RCPT */
+	enum stage held_at;
 	enum verdict held_verdict;
 	const struct rule *held_rule;
 	struct reply *held_reply; /* owned; allocated only when held */
-	struct effects conn_fx; /* from connect/helo rules: every message */
+	struct effects conn_fx; /* from connect rules: every message */
+	struct effects helo_fx; /* from the last HELO's rules: every message */
 	struct effects msg_fx;	/* from this message's rules */
 };
 
@@ -90,10 +93,20 @@ static const char *macro_lookup(void *arg, const char *name)
 }
 
 /* Copy an untrusted string into a bounded fact buffer. */
-static void set_fact(char *dst, size_t dstlen, const char *src)
+/*
+ * Copy an untrusted string into a bounded fact buffer; a value that does
+ * not fit is marked with bit in *too_long, so that no rule matches a part.
+ */
+static void set_fact(char *dst, size_t dstlen, const char *src,
+		     unsigned *too_long, unsigned bit)
 {
-	size_t n = src != NULL ? strnlen(src, dstlen - 1) : 0;
+	size_t n = src != NULL ? strnlen(src, dstlen) : 0;
 
+	*too_long &= ~bit;
+	if (n == dstlen) {
+		*too_long |= bit;
+		n = dstlen - 1;
+	}
 	if (n > 0)
 		memcpy(dst, src, n);
 	dst[n] = '\0';
@@ -113,7 +126,7 @@ static void refresh_queue_id(struct conn *c)
 	const char *qid = smfi_getsymval(c->ctx, "i");
 
 	if (qid != NULL && qid[0] != '\0')
-		set_fact(c->s.queue_id, sizeof(c->s.queue_id), qid);
+		snprintf(c->s.queue_id, sizeof(c->s.queue_id), "%s", qid);
 }
 
 /* "NOQUEUE" style prefix: the queue id when known, else the connection. */
@@ -171,7 +184,9 @@ static void on_match(void *arg, const struct match_event *ev,
 {
 	struct conn *c = arg;
 	const struct rule *r = ev->rule;
-	struct effects *fx = ev->stage <= STAGE_HELO ? &c->conn_fx : &c->msg_fx;
+	struct effects *fx = ev->stage == STAGE_CONNECT ? &c->conn_fx
+			     : ev->stage == STAGE_HELO	  ? &c->helo_fx
+							  : &c->msg_fx;
 	(void)s;
 
 	if (ev->dry_run || r->verdict == VERDICT_CONTINUE)
@@ -196,10 +211,12 @@ static void on_match(void *arg, const struct match_event *ev,
 	}
 	if (!ev->dry_run && r->verdict == VERDICT_QUARANTINE) {
 		fx->quarantine = true;
+		fx->reason[0] = '\0';
 		if (r->ntext > 0)
 			policy_expand(r->text[0], r, &c->s, fx->reason,
 				      sizeof(fx->reason));
-		else
+		/* libmilter refuses an empty reason */
+		if (fx->reason[strspn(fx->reason, " ")] == '\0')
 			snprintf(fx->reason, sizeof(fx->reason),
 				 "quarantined by rule %s", r->name);
 	}
@@ -237,7 +254,8 @@ static sfsistat answer(struct conn *c, enum verdict v, const struct reply *r)
 static bool has_effects(const struct conn *c)
 {
 	return c->msg_fx.nheaders > 0 || c->msg_fx.quarantine ||
-	       c->conn_fx.nheaders > 0 || c->conn_fx.quarantine;
+	       c->conn_fx.nheaders > 0 || c->conn_fx.quarantine ||
+	       c->helo_fx.nheaders > 0 || c->helo_fx.quarantine;
 }
 
 static sfsistat fail_closed(SMFICTX *ctx, const char *what);
@@ -275,6 +293,7 @@ static sfsistat finish(struct conn *c, enum stage st, struct decision *d)
 							   "holding a verdict");
 			*c->held_reply = *d->reply;
 			c->held = true;
+			c->held_at = st;
 			c->held_verdict = d->verdict;
 			c->held_rule = d->rule;
 			return SMFIS_CONTINUE;
@@ -283,6 +302,7 @@ static sfsistat finish(struct conn *c, enum stage st, struct decision *d)
 	case VERDICT_ACCEPT:
 		if (st <= STAGE_HELO) {
 			c->accepted = true;
+			c->accepted_at = st;
 			return has_effects(c) ? SMFIS_CONTINUE : SMFIS_ACCEPT;
 		}
 		if (st == STAGE_EOM || !has_effects(c))
@@ -326,7 +346,16 @@ static sfsistat eval(struct conn *c, SMFICTX *ctx, enum stage st)
 
 	c->ctx = ctx;
 	refresh_queue_id(c);
-	if (c->accepted || c->s.accepted || c->s.policy->nstage[st] == 0)
+	if (c->accepted || c->s.accepted)
+		return SMFIS_CONTINUE;
+	/* A held verdict wins: nothing before RCPT may replace or undo it. */
+	if (c->held && st < STAGE_RCPT)
+		return SMFIS_CONTINUE;
+	/* With no rule at this stage there is still work when later rules
+	 * read its facts: body scanners, recipients seen. */
+	if (c->s.policy->nstage[st] == 0 &&
+	    !(st == STAGE_BODY && c->s.policy->nbody_slots > 0) &&
+	    !(st == STAGE_RCPT && c->s.policy->nrcpt_slots > 0))
 		return SMFIS_CONTINUE;
 	d = malloc(sizeof(*d));
 	if (d == NULL)
@@ -417,9 +446,10 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 		return fail_closed(ctx, "out of memory at connect");
 	if (host == NULL || host[0] == '\0' || host[0] == '[')
 		set_fact(c->s.client_name, sizeof(c->s.client_name),
-			 "unknown");
+			 "unknown", &c->s.too_long, FACT_CLIENT_NAME);
 	else
-		set_fact(c->s.client_name, sizeof(c->s.client_name), host);
+		set_fact(c->s.client_name, sizeof(c->s.client_name), host,
+			 &c->s.too_long, FACT_CLIENT_NAME);
 	c->s.have_ip = false;
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -445,8 +475,16 @@ static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at HELO");
-	set_fact(c->s.helo, sizeof(c->s.helo), helo);
+	set_fact(c->s.helo, sizeof(c->s.helo), helo, &c->s.too_long,
+		 FACT_HELO);
 	c->s.have_helo = true;
+	/* A new HELO (a client may send several; Postfix repeats it after
+	 * STARTTLS) replaces what the last one decided. */
+	memset(&c->helo_fx, 0, sizeof(c->helo_fx));
+	if (c->held && c->held_at == STAGE_HELO)
+		c->held = false;
+	if (c->accepted && c->accepted_at == STAGE_HELO)
+		c->accepted = false;
 	return eval(c, ctx, STAGE_HELO);
 }
 
@@ -472,10 +510,32 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 		return fail_closed(ctx, "no connection context at MAIL");
 	message_done(c);
 	set_fact(c->s.sender, sizeof(c->s.sender),
-		 argv != NULL ? argv[0] : NULL);
+		 argv != NULL ? argv[0] : NULL, &c->s.too_long, FACT_SENDER);
 	c->s.have_sender = true;
 	c->s.size_param = size_param(argv);
 	return eval(c, ctx, STAGE_MAIL);
+}
+
+/*
+ * Give a held connect/HELO verdict at RCPT, rendered again for RCPT (room
+ * for Sendmail's "<address>... ", $recipient filled in); the copy made
+ * when it was held serves if that fails.
+ */
+static sfsistat answer_held(struct conn *c)
+{
+	struct decision *d = malloc(sizeof(*d));
+	const struct reply *r = c->held_reply;
+	sfsistat rc;
+
+	refresh_queue_id(c);
+	if (d != NULL && c->held_rule != NULL &&
+	    policy_render(c->held_rule, STAGE_RCPT, &c->s, d) == 0)
+		r = d->reply;
+	log_decision(c, c->held_rule, STAGE_RCPT, c->held_verdict, false, r,
+		     " (held from connect/helo)");
+	rc = answer(c, c->held_verdict, r);
+	free(d);
+	return rc;
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -486,13 +546,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at RCPT");
 	c->ctx = ctx;
-	set_fact(c->s.rcpt, sizeof(c->s.rcpt), argv != NULL ? argv[0] : NULL);
-	if (c->held) {
-		refresh_queue_id(c);
-		log_decision(c, c->held_rule, STAGE_RCPT, c->held_verdict,
-			     false, c->held_reply, " (held from connect/helo)");
-		return answer(c, c->held_verdict, c->held_reply);
-	}
+	set_fact(c->s.rcpt, sizeof(c->s.rcpt), argv != NULL ? argv[0] : NULL,
+		 &c->s.too_long, FACT_RCPT);
+	if (c->held)
+		return answer_held(c);
 	c->s.rcpt_count++;
 	rc = eval(c, ctx, STAGE_RCPT);
 	if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL)
@@ -587,14 +644,11 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at end of "
 					"message");
-	if (c->s.policy->nbody_slots > 0) {
-		/* Let body scanners see the end of the body. */
-		c->s.chunk = NULL;
-		c->s.chunk_len = 0;
-	}
 	rc = eval(c, ctx, STAGE_EOM);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT) {
 		sfsistat fx = apply_effects(c, &c->conn_fx);
+		if (fx == SMFIS_CONTINUE)
+			fx = apply_effects(c, &c->helo_fx);
 		if (fx == SMFIS_CONTINUE)
 			fx = apply_effects(c, &c->msg_fx);
 		if (fx != SMFIS_CONTINUE)

@@ -51,6 +51,7 @@ void session_reset_message(struct session *s)
 	s->size_param = 0;
 	s->size = 0;
 	s->accepted = false;
+	s->too_long &= ~(FACT_SENDER | FACT_RCPT);
 	s->hdr_name = NULL;
 	s->hdr_value = NULL;
 	s->hdr_value_len = 0;
@@ -234,11 +235,37 @@ static const char *macro(const struct session *s, const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* 1 holds, 0 does not, -1 internal error. Before negation. */
+/* Which fact a condition reads, as a FACT_* bit; 0 for none cut. */
+static unsigned fact_of(const struct cond *c, enum stage st)
+{
+	switch (c->subject) {
+	case SUBJ_CLIENT_NAME:
+		return FACT_CLIENT_NAME;
+	case SUBJ_HELO:
+	case SUBJ_HELO_LITERAL:
+		return FACT_HELO;
+	case SUBJ_SENDER:
+		return FACT_SENDER;
+	case SUBJ_RECIPIENT:
+		return st == STAGE_RCPT ? FACT_RCPT : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * 1 holds, 0 does not, COND_LIMIT a regex hit its limits, COND_TOO_LONG
+ * the fact was cut. Before negation.
+ */
+#define COND_LIMIT (-1)
+#define COND_TOO_LONG (-2)
+
 static int cond_raw(const struct cond *c, enum stage st, struct session *s)
 {
 	const char *v;
 
+	if (s->too_long & fact_of(c, st))
+		return COND_TOO_LONG;
 	switch (c->subject) {
 	case SUBJ_CLIENT_ADDR:
 		return s->have_ip && addr_set_match(c->addrs, s->client_ip);
@@ -300,7 +327,7 @@ static int cond_eval(const struct cond *c, enum stage st, struct session *s)
 	int r = cond_raw(c, st, s);
 
 	if (r < 0)
-		return -1;
+		return r;
 	return c->negate ? !r : r != 0;
 }
 
@@ -339,6 +366,8 @@ static int note_recipient(const struct policy *p, struct session *s)
 				if (c->subject != SUBJ_RECIPIENT ||
 				    c->rcpt_slot < 0 || s->rcpt_hits[c->rcpt_slot])
 					continue;
+				if (s->too_long & FACT_RCPT)
+					return COND_TOO_LONG;
 				m = match_address(c, s->rcpt);
 				if (m < 0)
 					return -1;
@@ -350,6 +379,11 @@ static int note_recipient(const struct policy *p, struct session *s)
 }
 
 /* --- the engine ------------------------------------------------------ */
+
+static bool sends_reply(enum verdict v)
+{
+	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
+}
 
 #define EXPAND_LINE_MAX 2048
 
@@ -387,6 +421,18 @@ static int render_rule(const struct rule *r, enum stage st,
 	return 0;
 }
 
+int policy_render(const struct rule *r, enum stage st, const struct session *s,
+		  struct decision *d)
+{
+	d->reply = NULL;
+	if (!sends_reply(r->verdict)) {
+		snprintf(d->error, sizeof(d->error), "rule %s sends no reply",
+			 r->name);
+		return -1;
+	}
+	return render_rule(r, st, s, d);
+}
+
 static void fail(const struct policy *p, struct decision *d, const char *what)
 {
 	d->internal_error = true;
@@ -396,11 +442,6 @@ static void fail(const struct policy *p, struct decision *d, const char *what)
 							: &p->failure.rendered;
 	if (what != NULL)
 		snprintf(d->error, sizeof(d->error), "%s", what);
-}
-
-static bool sends_reply(enum verdict v)
-{
-	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
 }
 
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
@@ -425,9 +466,11 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 			holds = cond_eval(&r->cond[k], st, s);
 		if (holds < 0) {
 			char what[200];
-			snprintf(what, sizeof(what),
-				 "rule %.100s: a regex hit its match limit",
-				 r->name);
+			snprintf(what, sizeof(what), "rule %.100s: %s", r->name,
+				 holds == COND_TOO_LONG
+					 ? "a value it reads is longer than "
+					   "the milter keeps"
+					 : "a regex hit its match limit");
 			fail(p, d, what);
 			return;
 		}
@@ -459,8 +502,15 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		break;
 	}
 	if (st == STAGE_RCPT && !sends_reply(d->verdict) &&
-	    p->nrcpt_slots > 0 && note_recipient(p, s) < 0)
-		fail(p, d, "recipient regex hit its match limit");
+	    p->nrcpt_slots > 0) {
+		int n = note_recipient(p, s);
+		if (n < 0)
+			fail(p, d, n == COND_TOO_LONG
+					   ? "the recipient is longer than the "
+					     "milter keeps"
+					   : "a recipient regex hit its match "
+					     "limit");
+	}
 }
 
 /* --- which events are needed ---------------------------------------- */

@@ -127,6 +127,10 @@ struct policy {
 /* --- sessions: the facts the engine reads ---------------------------- */
 
 #define FACT_MAX 512 /* bound of every string fact we keep */
+#define FACT_CLIENT_NAME 1u
+#define FACT_HELO 2u
+#define FACT_SENDER 4u
+#define FACT_RCPT 8u
 
 /*
  * Where the engine asks for an MTA macro's value. Returns NULL when the
@@ -145,6 +149,9 @@ struct session {
 	bool have_helo;
 	macro_fn macro;
 	void *macro_arg;
+	unsigned too_long; /* FACT_* bits: the value was longer than
+			      FACT_MAX and was cut; a condition on it
+			      fails closed instead of matching a part */
 	/* message: reset by session_reset_message() */
 	char queue_id[64];
 	char sender[FACT_MAX];
@@ -207,6 +214,14 @@ void session_end(struct session *s);
  */
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		 match_fn on_match, void *arg, struct decision *d);
+
+/*
+ * Render rule r's reply (reject or tempfail) as given at stage st for the
+ * facts in s, into d (d->reply). Used for a connect or HELO verdict held
+ * until RCPT. Returns 0, or -1 with d->error filled.
+ */
+int policy_render(const struct rule *r, enum stage st, const struct session *s,
+		  struct decision *d);
 
 /*
  * Expand $placeholders of a template into out (always NUL-terminated),

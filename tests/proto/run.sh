@@ -179,5 +179,32 @@ else
 	not_ok "reload: milter starts"
 fi
 
+# A burst of SIGHUPs while a slow reload runs (a list of 300,000
+# addresses) must reload, never stop the milter.
+awk 'BEGIN { for (i = 0; i < 300000; i++)
+	printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' \
+	>"$tmp/many.list"
+printf 'rule "many" {\n\tstage = connect\n\tclient_address = { "file:%s" }\n\tverdict = reject\n\treply = "554 5.7.1"\n}\n' \
+	"$tmp/many.list" >"$tmp/many.conf"
+if start "$tmp/many.conf" "$tmp/many.log"; then
+	for _ in $(seq 40); do
+		kill -HUP "$pid"
+		sleep 0.02
+	done
+	# libmilter takes up to 5 s to notice a stop request: wait longer.
+	sleep 6
+	if kill -0 "$pid" 2>/dev/null &&
+		grep -q "reloaded $tmp/many.conf" "$tmp/many.log" &&
+		! grep -q "stopping" "$tmp/many.log"; then
+		ok "40 SIGHUPs during slow reloads: still running, reloaded"
+	else
+		not_ok "40 SIGHUPs during slow reloads: still running, reloaded"
+		sed 's/^/    log: /' "$tmp/many.log" | tail -5
+	fi
+	stop
+else
+	not_ok "slow reload config starts"
+fi
+
 echo "proto: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
