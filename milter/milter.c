@@ -541,19 +541,27 @@ static sfsistat answer_held(struct conn *c)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
+	char prev[sizeof(c->s.rcpt)];
+	unsigned prev_long;
 	sfsistat rc;
 
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at RCPT");
 	c->ctx = ctx;
+	memcpy(prev, c->s.rcpt, sizeof(prev));
+	prev_long = c->s.too_long & FACT_RCPT;
 	set_fact(c->s.rcpt, sizeof(c->s.rcpt), argv != NULL ? argv[0] : NULL,
 		 &c->s.too_long, FACT_RCPT);
 	if (c->held)
 		return answer_held(c);
 	c->s.rcpt_count++;
 	rc = eval(c, ctx, STAGE_RCPT);
-	if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL)
+	if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL) {
+		/* Later stages see the last recipient that was taken. */
 		c->s.rcpt_count--;
+		memcpy(c->s.rcpt, prev, sizeof(prev));
+		c->s.too_long = (c->s.too_long & ~FACT_RCPT) | prev_long;
+	}
 	return rc;
 }
 

@@ -20,13 +20,15 @@
 #
 # Public functions (see tests/e2e/README.md):
 #   e2e_tmpdir e2e_need_root e2e_finish e2e_die e2e_diag free_port
-#   assert_contains assert_not_contains assert_line assert_eq e2e_skip
-#   smtp_dialogue reply_lines
+#   assert_contains assert_not_contains assert_line assert_eq assert_match
+#   e2e_skip
+#   smtp_dialogue smtp_raw reply_lines
 #   milter_start milter_stop milter_kill milter_socket_postfix
 #   postfix_start postfix_stop postfix_log postfix_log_wait
 #   postfix_queue_count postfix_hold_count postfix_wait_idle postfix_flush
 #   sink_messages sink_wait_count
-#   sendmail_prepare sendmail_session sendmail_queue_count sendmail_queue_files
+#   sendmail_prepare sendmail_session sendmail_session_from sendmail_raw_from
+#   sendmail_queue_count sendmail_queue_files
 # Variables set for the tests: E2E_DIR, E2E_SWAKS_RC, MILTER_PID,
 #   POSTFIX_PORT POSTFIX_DIR POSTFIX_MASTER_PID SINK_PORT SINK_DIR SINK_PID,
 #   SENDMAIL_BIN SENDMAIL_DIR SENDMAIL_CF.
@@ -141,6 +143,18 @@ assert_line() {
 	return 1
 }
 
+# assert_match DESC VALUE REGEX: VALUE (one string) matches the extended
+# regular expression REGEX.
+assert_match() {
+	if grep -Eq -- "$3" <<<"$2"; then
+		_e2e_ok "$1"
+		return 0
+	fi
+	_e2e_not_ok "$1"
+	e2e_diag "want: a value matching /$3/" "got:  $2"
+	return 1
+}
+
 # assert_eq DESC GOT WANT
 assert_eq() {
 	if [ "$2" = "$3" ]; then
@@ -165,14 +179,15 @@ e2e_die() {
 	e2e_finish
 }
 
-# e2e_finish: stop everything, print "N passed, N failed" and exit, non-zero
-# when anything failed or nothing was checked.
+# e2e_finish: stop everything, print "N passed, N failed" (with ", N
+# skipped" when checks were skipped) and exit, non-zero when anything failed
+# or nothing was checked or skipped.
 e2e_finish() {
 	trap '' HUP INT TERM PIPE
 	_E2E_FINISHED=1
 	_e2e_restore_stdout
 	_e2e_cleanup
-	if [ $((E2E_PASS + E2E_FAIL)) -eq 0 ]; then
+	if [ $((E2E_PASS + E2E_FAIL + E2E_SKIP)) -eq 0 ]; then
 		_e2e_not_ok "no assertion ran"
 	fi
 	if [ "$E2E_SKIP" -gt 0 ]; then
@@ -420,6 +435,55 @@ smtp_dialogue() {
 	E2E_SWAKS_RC=0
 	timeout --foreground -k 5 "$E2E_SESSION_LIMIT" swaks --server "127.0.0.1:$port" \
 		--timeout "$E2E_SMTP_TIMEOUT" "$@" 2>&1 || E2E_SWAKS_RC=$?
+	return 0
+}
+
+# smtp_raw PORT ADDR COMMAND...: a plain SMTP client from ADDR to
+# 127.0.0.1:PORT that sends each COMMAND whatever the replies are (swaks
+# gives up after a refused greeting; this one goes on, to see what the
+# server does next). Transcript in swaks' form: " -> " for a command,
+# "<-  " for a 2xx/3xx reply line, "<** " for any other, and
+# "*** Remote host closed connection unexpectedly." when the server hangs
+# up. Sets E2E_SWAKS_RC (0; 1 when the server hung up, 2 when it said
+# nothing for E2E_SMTP_TIMEOUT seconds). Returns 0.
+smtp_raw() {
+	local port=$1 addr=$2
+	shift 2
+	E2E_SWAKS_RC=0
+	# shellcheck disable=SC2016 # perl's variables, not the shell's
+	timeout --foreground -k 5 "$E2E_SESSION_LIMIT" perl -MIO::Socket::INET -e '
+		my ($port, $addr, $to, @cmds) = @ARGV;
+		$| = 1;
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+			PeerPort => $port, LocalAddr => $addr, Proto => "tcp",
+			Timeout => $to) or die "*** connect: $!\n";
+		$SIG{ALRM} = sub {
+			print "*** Timeout ($to s) waiting for the server\n";
+			exit 2;
+		};
+		sub reply {
+			alarm($to);
+			while (1) {
+				my $l = <$s>;
+				if (!defined $l) {
+					print "*** Remote host closed connection unexpectedly.\n";
+					exit 1;
+				}
+				$l =~ s/\r?\n\z//;
+				print(($l =~ /^[23]/ ? "<-  " : "<** "), $l, "\n");
+				if ($l !~ /^\d{3}-/) {
+					alarm(0);
+					return;
+				}
+			}
+		}
+		reply();
+		for my $c (@cmds) {
+			print " -> $c\n";
+			print $s "$c\r\n";
+			reply();
+		}
+	' "$port" "$addr" "$E2E_SMTP_TIMEOUT" "$@" 2>&1 || E2E_SWAKS_RC=$?
 	return 0
 }
 
@@ -730,7 +794,9 @@ sink_wait_count() {
 
 # sendmail_prepare MILTER_SOCKET [MC_LINE...]: a Sendmail .cf in a new folder
 # under E2E_DIR whose one filter is MILTER_SOCKET (libmilter syntax,
-# inet:PORT@127.0.0.1), flags F=${SENDMAIL_MILTER_FLAGS:-T}. Accepted mail is
+# inet:PORT@127.0.0.1), flags F=${SENDMAIL_MILTER_FLAGS:-T}; a non-empty
+# SENDMAIL_FILTER_MC is used instead of that INPUT_MAIL_FILTER line (the
+# caller's own line, e.g. the one README.md documents). Accepted mail is
 # only queued (DeliveryMode=queue) into SENDMAIL_DIR/q; nothing is written
 # outside the folder. MC_LINEs are added to the .mc before MAILER(smtp).
 # Needs tests/e2e/setup-mta.sh run once. Exports SENDMAIL_BIN, SENDMAIL_DIR,
@@ -774,7 +840,11 @@ sendmail_prepare() {
 		echo "FEATURE(\`accept_unresolvable_domains')dnl"
 		echo "FEATURE(\`accept_unqualified_senders')dnl"
 		echo "FEATURE(\`promiscuous_relay')dnl"
-		echo "INPUT_MAIL_FILTER(\`e2e', \`S=$sock, F=${SENDMAIL_MILTER_FLAGS:-T}, T=S:30s;R:30s;E:1m')dnl"
+		if [ -n "${SENDMAIL_FILTER_MC-}" ]; then
+			echo "$SENDMAIL_FILTER_MC"
+		else
+			echo "INPUT_MAIL_FILTER(\`e2e', \`S=$sock, F=${SENDMAIL_MILTER_FLAGS:-T}, T=S:30s;R:30s;E:1m')dnl"
+		fi
 		for line in "$@"; do
 			echo "$line"
 		done
@@ -809,6 +879,91 @@ sendmail_session() {
 			--pipe "$SENDMAIL_BIN -C $SENDMAIL_CF -bs" "$@"
 	' sh "$E2E_HOSTNAME" "$SENDMAIL_DIR/hosts" "$SENDMAIL_DIR/resolv.conf" \
 		"$E2E_SMTP_TIMEOUT" "$@" 2>&1 || E2E_SWAKS_RC=$?
+	return 0
+}
+
+# _e2e_sendmail_once: start a one-shot Sendmail listener on a free port of
+# 127.0.0.1 in the session's namespaces (hostname, private /etc/hosts and
+# /etc/resolv.conf): it accepts one connection and runs `sendmail -bs` on
+# it, so Sendmail and the milter see the client's real address (a
+# `sendmail -bs` on a pipe has none: the milter gets "localhost" and no
+# address). Sets _E2E_ONCE_PORT and _E2E_ONCE_PID; 1 if it did not listen.
+_e2e_sendmail_once() {
+	local log
+	_E2E_ONCE_PID=""
+	_E2E_ONCE_PORT=$(free_port) || return 1
+	log=$(mktemp "$SENDMAIL_DIR/listener.XXXXXX.log")
+	# shellcheck disable=SC2016 # expanded by the inner sh and perl
+	_e2e_spawn "$log" timeout -k 5 "$E2E_SESSION_LIMIT" unshare -u -m sh -c '
+		h=$1 hosts=$2 resolv=$3 port=$4
+		hostname "$h" &&
+		mount --bind "$hosts" /etc/hosts &&
+		mount --bind "$resolv" /etc/resolv.conf ||
+		{ echo "*** cannot set up the namespace" >&2; exit 97; }
+		exec perl -MSocket -e "
+			my \$port = shift;
+			socket(my \$l, PF_INET, SOCK_STREAM, 0) or die \"socket: \$!\";
+			setsockopt(\$l, SOL_SOCKET, SO_REUSEADDR, 1);
+			bind(\$l, pack_sockaddr_in(\$port, inet_aton(q{127.0.0.1})))
+				or die \"bind: \$!\";
+			listen(\$l, 1) or die \"listen: \$!\";
+			accept(my \$c, \$l) or die \"accept: \$!\";
+			close(\$l);
+			open(STDIN, q{<&}, \$c) or die;
+			open(STDOUT, q{>&}, \$c) or die;
+			exec(@ARGV) or die \"exec: \$!\";
+		" "$port" "$SENDMAIL_BIN" -C "$SENDMAIL_CF" -bs
+	' sh "$E2E_HOSTNAME" "$SENDMAIL_DIR/hosts" "$SENDMAIL_DIR/resolv.conf" \
+		"$_E2E_ONCE_PORT"
+	_E2E_ONCE_PID=$!
+	_e2e_record pid "$_E2E_ONCE_PID"
+	if ! _e2e_wait_port "$_E2E_ONCE_PORT" 10 "$_E2E_ONCE_PID"; then
+		echo "*** the one-shot Sendmail listener did not start:"
+		cat "$log"
+		_e2e_sendmail_once_end
+		return 1
+	fi
+	return 0
+}
+
+# _e2e_sendmail_once_end: wait for (then stop) the one-shot listener.
+_e2e_sendmail_once_end() {
+	[ -n "${_E2E_ONCE_PID-}" ] || return 0
+	_e2e_wait_gone 5 "$_E2E_ONCE_PID"
+	_e2e_stop_pids 5 "$_E2E_ONCE_PID"
+	_e2e_forget pid "$_E2E_ONCE_PID"
+	_E2E_ONCE_PID=""
+}
+
+# sendmail_session_from ADDR SWAKS_ARGS...: like sendmail_session, but over
+# TCP from the loopback address ADDR (127.0.0.2, ...) to a one-shot
+# `sendmail -bs` (see _e2e_sendmail_once). Prints swaks' transcript and
+# sets E2E_SWAKS_RC. Returns 0.
+sendmail_session_from() {
+	local addr=$1
+	shift
+	E2E_SWAKS_RC=0
+	if ! _e2e_sendmail_once; then
+		E2E_SWAKS_RC=99
+		return 0
+	fi
+	smtp_dialogue "$_E2E_ONCE_PORT" --local-interface "$addr" "$@"
+	_e2e_sendmail_once_end
+	return 0
+}
+
+# sendmail_raw_from ADDR COMMAND...: smtp_raw to a one-shot `sendmail -bs`
+# from ADDR (see _e2e_sendmail_once). Returns 0.
+sendmail_raw_from() {
+	local addr=$1
+	shift
+	E2E_SWAKS_RC=0
+	if ! _e2e_sendmail_once; then
+		E2E_SWAKS_RC=99
+		return 0
+	fi
+	smtp_raw "$_E2E_ONCE_PORT" "$addr" "$@"
+	_e2e_sendmail_once_end
 	return 0
 }
 

@@ -5,8 +5,9 @@
 # the temporary folder, wires it to a private Postfix and to an unpacked
 # Sendmail, and checks through swaks the exact reply lines each MTA gives,
 # delivery to the sink with the filter's header, the hold queue, the MTAs'
-# behaviour once the filter is gone, and that an interrupted run leaves no
-# process or folder behind. Ends with "N passed, N failed".
+# behaviour once the filter is gone, the raw client and the TCP sessions to
+# Sendmail from a chosen loopback address, and that an interrupted run
+# leaves no process or folder behind. Ends with "N passed, N failed".
 #
 # Must never: use the project's milter or config, listen beyond 127.0.0.1,
 # or leave anything running.
@@ -209,6 +210,13 @@ printf '<-  220 a\n -> EHLO x\n<-  250-b\n<** 550-5.7.1 c d\n<** 550 5.7.1 e\n' 
 reply_lines "$E2E_DIR/fake.out" >"$E2E_DIR/fake.r"
 assert_eq "reply_lines strips both prefixes, drops client lines" \
 	"$(tr '\n' '|' <"$E2E_DIR/fake.r")" "220 a|250-b|550-5.7.1 c d|550 5.7.1 e|"
+assert_match "assert_match: a value matching" "550 5.7.1 x" '^550 5\.7\.1 '
+if (assert_match "inner" "450 4.7.1 x" '^550' >/dev/null); then
+	r=matched
+else
+	r=refused
+fi
+assert_eq "assert_match: a value not matching is refused" "$r" refused
 
 mport=$(free_port) || e2e_die "no free port"
 msock="inet:$mport@127.0.0.1"
@@ -237,6 +245,17 @@ assert_line "postfix: RCPT reject, second line, %% became %" "$r" \
 	"550 5.7.1 second line 100% sure"
 assert_not_contains "postfix: no %% left in the reply" "$r" '%%'
 assert_eq "postfix: swaks status for a RCPT reject" "$E2E_SWAKS_RC" 24
+
+smtp_raw "$POSTFIX_PORT" 127.0.0.2 "EHLO client.test" "MAIL FROM:<a@sender.test>" \
+	"RCPT TO:<blocked@example.test>" "QUIT" >"$E2E_DIR/pf-raw.out"
+reply_lines "$E2E_DIR/pf-raw.out" >"$E2E_DIR/pf-raw.r"
+assert_line "smtp_raw: multi-line replies read whole" "$E2E_DIR/pf-raw.r" \
+	"550 5.7.1 second line 100% sure"
+assert_eq "smtp_raw: the session ended with QUIT's reply" \
+	"$(tail -n 1 "$E2E_DIR/pf-raw.r")" "221 2.0.0 Bye"
+postfix_log_wait 'connect from unknown\[127\.0\.0\.2\]' || true
+assert_contains "smtp_raw: Postfix saw the chosen source address" \
+	"$(postfix_log)" 'connect from unknown\[127\.0\.0\.2\]'
 
 pf tempfail --from tempfail@sender.test --to b@example.test --quit-after RCPT
 assert_line "postfix: MAIL tempfail" "$E2E_DIR/pf-tempfail.r" \
@@ -341,6 +360,18 @@ assert_line "sendmail: 421 at RCPT passed on" "$E2E_DIR/sm-close.r" \
 	"421 4.7.0 Closing connection"
 assert_contains "sendmail: swaks sees the pipe closed after 421" \
 	"$E2E_DIR/sm-close.out" '^\*\*\* Child process closed connection unexpectedly\.$'
+
+sendmail_session_from 127.0.0.2 --ehlo client.test --from a@sender.test \
+	--to blocked@example.test --quit-after RCPT >"$E2E_DIR/sm-tcp.out"
+reply_lines "$E2E_DIR/sm-tcp.out" >"$E2E_DIR/sm-tcp.r"
+assert_line "sendmail_session_from: Sendmail sees the client's address" \
+	"$E2E_DIR/sm-tcp.r" "250-$E2E_HOSTNAME Hello [127.0.0.2], pleased to meet you"
+assert_line "sendmail_session_from: the filter's reply as over the pipe" \
+	"$E2E_DIR/sm-tcp.r" "550-5.7.1 <blocked@example.test>... Recipient blocked"
+sendmail_raw_from 127.0.0.3 "HELO client.test" "QUIT" >"$E2E_DIR/sm-raw.out"
+assert_eq "sendmail_raw_from: one reply per command, in order" \
+	"$(reply_lines "$E2E_DIR/sm-raw.out" | cut -c1-4 | tr '\n' '|')" \
+	"220 |250 |221 |"
 
 sm hold --from a@sender.test --to hold@example.test --header "Subject: e2e-hold"
 assert_eq "sendmail: quarantined message kept as hf*" \

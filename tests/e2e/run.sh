@@ -1,0 +1,617 @@
+#!/bin/bash
+# run.sh: the end-to-end suite: replycode-milter behind a real Postfix and a
+# real Sendmail, spoken to over SMTP with swaks.
+#
+# One milter (tests/e2e/policy.conf, one rule per stage and verdict) serves
+# a private Postfix (main.cf lines taken from README.md's "Attach to
+# Postfix") and an unpacked Sendmail (the INPUT_MAIL_FILTER line taken from
+# README.md's "Attach to Sendmail"): every case goes through both and the
+# exact reply lines the client sees are asserted, with what each MTA does
+# on its own (connect-stage replies, Sendmail's "<addr>... " prefix, 421,
+# HELO names Sendmail refuses). Then the same milter reloads (SIGHUP) the
+# policy with hold_early_verdicts = true and both MTAs must give the
+# connect and HELO rules' reply at RCPT; then the milter stops and both
+# MTAs must tempfail; then the chrooted-Postfix socket settings of README.md
+# are tried on a unix socket. Also checked: delivery to the sink (per
+# recipient, discard, add_header), Postfix's hold queue and Sendmail's hf
+# files, dry-run log lines, and no "malformed" reply in Postfix's maillog.
+# Ends with "N passed, N failed".
+#
+# Must never: change README.md's lines before using them (only the port and
+# the paths of the temporary folder), loosen an assertion to make it pass,
+# or leave a process or file behind (lib.sh stops everything by pid).
+#
+# Usage: tests/e2e/run.sh   (root; not root: one skip line, exit 0)
+
+# shellcheck source-path=SCRIPTDIR
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	e2e_skip "end-to-end suite through Postfix and Sendmail" \
+		"needs root (Postfix master, smtp-sink -u, unshare)"
+	e2e_finish
+fi
+e2e_tmpdir
+t0=$SECONDS
+bin=$top/replycode-milter
+readme=$top/README.md
+
+if ! "$here/setup-mta.sh" >"$E2E_DIR/setup.log" 2>&1; then
+	e2e_diag "$(cat "$E2E_DIR/setup.log")"
+	e2e_die "tests/e2e/setup-mta.sh failed"
+fi
+[ -x "$bin" ] || e2e_die "no $bin: run make first"
+
+# readme_block NAME: the lines README.md holds between <!-- e2e:NAME -->
+# and <!-- /e2e:NAME --> (code fences and blank lines dropped); 1 when the
+# block is missing or empty.
+readme_block() {
+	local out
+	out=$(awk -v first="<!-- e2e:$1 -->" -v last="<!-- /e2e:$1 -->" '
+		$0 == last { inside = 0; done = 1 }
+		inside && $0 !~ /^```/ && NF > 0 { print }
+		$0 == first && !done { inside = 1 }
+	' "$readme")
+	[ -n "$out" ] || return 1
+	printf '%s\n' "$out"
+}
+
+# ------------------------------------------------------------ the docs' lines
+
+mport=$(free_port) || e2e_die "no free port"
+msock="inet:$mport@127.0.0.1"
+
+pf_lines=()
+if block=$(readme_block postfix-main.cf); then
+	while IFS= read -r line; do
+		pf_lines+=("${line//8890/$mport}")
+	done <<<"$block"
+	assert_eq "README.md: the Postfix main.cf block has 7 lines" \
+		"${#pf_lines[@]}" 7
+else
+	e2e_die "README.md has no <!-- e2e:postfix-main.cf --> block"
+fi
+pf_milters=""
+for line in "${pf_lines[@]}"; do
+	case $line in
+	"smtpd_milters = "*) pf_milters=${line#smtpd_milters = } ;;
+	esac
+done
+assert_eq "README.md: smtpd_milters is Postfix's inet:HOST:PORT form" \
+	"$pf_milters" "$(milter_socket_postfix "$msock")"
+
+sm_line=$(readme_block sendmail.mc) ||
+	e2e_die "README.md has no <!-- e2e:sendmail.mc --> block"
+assert_match "README.md: the Sendmail line is one INPUT_MAIL_FILTER" \
+	"$sm_line" '^INPUT_MAIL_FILTER\(.*S=inet:8890@127\.0\.0\.1, F=T, T=S:30s;R:30s;E:1m.*\)dnl$'
+SENDMAIL_FILTER_MC=${sm_line//8890/$mport}
+export SENDMAIL_FILTER_MC
+
+chroot_conf=$(readme_block milter-chroot.conf) ||
+	e2e_die "README.md has no <!-- e2e:milter-chroot.conf --> block"
+chroot_main=$(readme_block postfix-chroot-main.cf) ||
+	e2e_die "README.md has no <!-- e2e:postfix-chroot-main.cf --> block"
+
+# ------------------------------------------------------------ start
+
+policy=$E2E_DIR/policy.conf
+cp "$here/policy.conf" "$policy" || e2e_die "cannot copy policy.conf"
+"$bin" -t -c "$policy" >"$E2E_DIR/check.out" 2>&1
+assert_eq "policy.conf loads (-t exit status)" "$?" 0
+assert_contains "policy.conf: only the connect rule's 550 is warned about" \
+	"$E2E_DIR/check.out" 'OK: [0-9]+ rules, 1 warnings'
+
+milter_start "$msock" "$bin" -f -c "$policy" -p "$msock" ||
+	e2e_die "the milter does not start"
+postfix_start "$pf_milters" "${pf_lines[@]}" ||
+	e2e_die "postfix does not start with README.md's main.cf lines"
+for line in "${pf_lines[@]}"; do
+	got=$(postconf -c "$POSTFIX_DIR/etc" -h "${line%% = *}" 2>&1)
+	assert_eq "postfix runs with README.md's ${line%% = *}" \
+		"${line%% = *} = $got" "$line"
+done
+sendmail_prepare "$msock" || e2e_die "sendmail .cf not built"
+assert_contains "sendmail .cf built from README.md's INPUT_MAIL_FILTER line" \
+	"$SENDMAIL_CF" "^Xreplycode-milter, S=inet:$mport@127\.0\.0\.1, F=T, T=S:30s;R:30s;E:1m$"
+e2e_diag "milter on $mport, postfix on $POSTFIX_PORT, up in $((SECONDS - t0)) s"
+
+# ------------------------------------------------------------ helpers
+
+# pf NAME SWAKS_ARGS...: one Postfix session; transcript NAME.pf.out, reply
+# lines NAME.pf. sm NAME ...: the same through Sendmail -bs (NAME.sm).
+# both NAME ...: pf and sm with the same arguments.
+pf() {
+	local name=$1
+	shift
+	smtp_dialogue "$POSTFIX_PORT" "$@" >"$E2E_DIR/$name.pf.out"
+	reply_lines "$E2E_DIR/$name.pf.out" >"$E2E_DIR/$name.pf"
+}
+
+sm() {
+	local name=$1
+	shift
+	sendmail_session "$@" >"$E2E_DIR/$name.sm.out"
+	reply_lines "$E2E_DIR/$name.sm.out" >"$E2E_DIR/$name.sm"
+}
+
+both() {
+	pf "$@"
+	sm "$@"
+}
+
+# pf_raw / sm_raw NAME ADDR COMMAND...: the raw client from ADDR (it goes
+# on after a refused greeting, where swaks stops).
+pf_raw() {
+	local name=$1 addr=$2
+	shift 2
+	smtp_raw "$POSTFIX_PORT" "$addr" "$@" >"$E2E_DIR/$name.pf.out"
+	reply_lines "$E2E_DIR/$name.pf.out" >"$E2E_DIR/$name.pf"
+}
+
+sm_raw() {
+	local name=$1 addr=$2
+	shift 2
+	sendmail_raw_from "$addr" "$@" >"$E2E_DIR/$name.sm.out"
+	reply_lines "$E2E_DIR/$name.sm.out" >"$E2E_DIR/$name.sm"
+}
+
+# sm_from NAME ADDR SWAKS_ARGS...: swaks to Sendmail over TCP from ADDR.
+sm_from() {
+	local name=$1 addr=$2
+	shift 2
+	sendmail_session_from "$addr" "$@" >"$E2E_DIR/$name.sm.out"
+	reply_lines "$E2E_DIR/$name.sm.out" >"$E2E_DIR/$name.sm"
+}
+
+# sm_qid NAME: Sendmail's queue id from NAME's "250 2.0.0 ID Message
+# accepted for delivery", or nothing.
+sm_qid() {
+	sed -n -E 's/^250 2\.0\.0 ([0-9A-Za-z]+) Message accepted for delivery$/\1/p' \
+		"$E2E_DIR/$1.sm" | head -n 1
+}
+
+# sink_subject SUBJECT: how many messages the sink holds with that Subject.
+sink_subject() {
+	local f n=0
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		grep -qFx -- "Subject: $1" "$f" && n=$((n + 1))
+	done < <(sink_messages)
+	echo "$n"
+}
+
+# sink_file SUBJECT: the sink's file of the message with that Subject.
+sink_file() {
+	local f
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		if grep -qFx -- "Subject: $1" "$f"; then
+			echo "$f"
+			return 0
+		fi
+	done < <(sink_messages)
+	echo "$E2E_DIR/no-sink-message-with-subject"
+}
+
+# sm_subject SUBJECT: how many of Sendmail's queued messages (qf and hf)
+# have that Subject.
+sm_subject() {
+	local f n=0
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		grep -qFx -- "H??Subject: $1" "$f" && n=$((n + 1))
+	done < <(sendmail_queue_files)
+	echo "$n"
+}
+
+# last_line FILE: the last reply line (the connection ended after it).
+last_line() {
+	tail -n 1 "$1" 2>/dev/null
+}
+
+pf_greet="220 $E2E_HOSTNAME ESMTP Postfix"
+ok_to=(--to ok@example.test)
+ehlo=(--ehlo client.test)
+
+# ------------------------------------------------------------ connect
+
+# Connect reject from 127.0.0.2. Postfix: its own 554 greeting, then the
+# milter's reply at MAIL (and VRFY); RCPT then has no MAIL. Sendmail: its
+# own 554 greeting, the milter's text dropped, 550 5.0.0 to everything.
+conn_cmds=("EHLO client.test" "MAIL FROM:<a@sender.test>"
+	"RCPT TO:<ok@example.test>" "DATA" "VRFY ok@example.test" "QUIT")
+pf_raw connect 127.0.0.2 "${conn_cmds[@]}"
+sm_raw connect 127.0.0.2 "${conn_cmds[@]}"
+r=$E2E_DIR/connect.pf
+assert_eq "postfix, connect reject: its own 554 greeting" \
+	"$(head -n 1 "$r")" "554 $E2E_HOSTNAME ESMTP not accepting connections"
+assert_eq "postfix, connect reject: MAIL gets the milter's reply" \
+	"$(sed -n 4p "$r")" "550 5.7.1 Client [127.0.0.2] refused by rule connect-block"
+assert_eq "postfix, connect reject: RCPT then has no MAIL" \
+	"$(sed -n 5p "$r")" "503 5.5.1 Error: need MAIL command"
+assert_eq "postfix, connect reject: VRFY gets the milter's reply" \
+	"$(sed -n 7p "$r")" "550 5.7.1 Client [127.0.0.2] refused by rule connect-block"
+r=$E2E_DIR/connect.sm
+assert_eq "sendmail, connect reject: its own 554 greeting" \
+	"$(head -n 1 "$r")" "554 $E2E_HOSTNAME ESMTP not accepting messages"
+assert_eq "sendmail, connect reject: EHLO still 250" \
+	"$(sed -n 2p "$r")" "250-$E2E_HOSTNAME Hello [127.0.0.2], pleased to meet you"
+assert_eq "sendmail, connect reject: MAIL RCPT DATA VRFY get 550 5.0.0, text dropped" \
+	"$(sed -n '4,7p' "$r" | tr '\n' '|')" \
+	"550 5.0.0 Command rejected|550 5.0.0 Command rejected|550 5.0.0 Command rejected|550 5.0.0 Command rejected|"
+assert_not_contains "sendmail, connect reject: the milter's text never shown" \
+	"$r" 'refused by rule'
+
+# Connect 421 from 127.0.0.3: both say 421 at once and hang up, each with
+# its own text.
+pf_raw connect421 127.0.0.3 "EHLO client.test" "QUIT"
+sm_raw connect421 127.0.0.3 "EHLO client.test" "QUIT"
+assert_eq "postfix, connect 421: greeting 421 with Postfix's text, then closed" \
+	"$(tr '\n' '|' <"$E2E_DIR/connect421.pf")" \
+	"421 $E2E_HOSTNAME Service unavailable - try again later|"
+assert_contains "postfix, connect 421: connection closed" \
+	"$E2E_DIR/connect421.pf.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
+assert_eq "sendmail, connect 421: greeting 421 4.7.0 with Sendmail's text, then closed" \
+	"$(tr '\n' '|' <"$E2E_DIR/connect421.sm")" \
+	"421 4.7.0 $E2E_HOSTNAME closing connection|"
+assert_contains "sendmail, connect 421: connection closed" \
+	"$E2E_DIR/connect421.sm.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
+
+# ------------------------------------------------------------ helo
+
+# HELO reject: both answer EHLO 250 and give the reply at MAIL.
+both helo --ehlo blocked.helo.test --from a@sender.test "${ok_to[@]}"
+for m in pf sm; do
+	assert_line "$m, HELO reject: given at MAIL" "$E2E_DIR/helo.$m" \
+		"550 5.7.1 HELO blocked.helo.test refused"
+	assert_contains "$m, HELO reject: EHLO itself got 250" "$E2E_DIR/helo.$m" \
+		"^250[ -]$E2E_HOSTNAME"
+done
+sm_raw helo-rcpt 127.0.0.1 "HELO blocked.helo.test" \
+	"MAIL FROM:<a@sender.test>" "RCPT TO:<ok@example.test>" "QUIT"
+assert_eq "sendmail, HELO reject: given again at RCPT" \
+	"$(sed -n 4p "$E2E_DIR/helo-rcpt.sm")" "550 5.7.1 HELO blocked.helo.test refused"
+
+# Hostile HELO: '%' and 300 more octets, echoed at MAIL. Cut to 256 octets
+# marked "...", '%' as it was. Sendmail refuses such a HELO itself.
+long=$(printf 'x%.0s' $(seq 300))
+pf hostile --ehlo "evil%s%n.$long.test" --from hostile@sender.test "${ok_to[@]}"
+r=$E2E_DIR/hostile.pf
+assert_line "postfix, hostile HELO: cut to 256 octets, % kept, first line" "$r" \
+	"550-5.7.1 HELO was evil%s%n.$(printf 'x%.0s' $(seq 247))..."
+assert_line "postfix, hostile HELO: second line" "$r" "550 5.7.1 client localhost"
+sm hostile --ehlo "evil%s%n.$long.test" --from hostile@sender.test "${ok_to[@]}"
+assert_line "sendmail refuses a HELO with % itself" "$E2E_DIR/hostile.sm" \
+	"501 5.0.0 Invalid domain name"
+sm hostile2 --ehlo "$(printf 'y%.0s' $(seq 250))" --from hostile@sender.test "${ok_to[@]}"
+assert_line "sendmail, 250-octet HELO echoed whole" "$E2E_DIR/hostile2.sm" \
+	"550-5.7.1 <hostile@sender.test>... HELO was $(printf 'y%.0s' $(seq 250))"
+assert_line "sendmail, 250-octet HELO: second line" "$E2E_DIR/hostile2.sm" \
+	"550 5.7.1 client localhost"
+
+# ------------------------------------------------------------ mail
+
+both sender-block "${ehlo[@]}" --from '50%off@spam.test' "${ok_to[@]}"
+assert_line "postfix, MAIL reject, first line, % from the address" \
+	"$E2E_DIR/sender-block.pf" "550-5.7.1 Sender <50%off@spam.test> refused"
+assert_line "sendmail, MAIL reject, first line with the <addr>... prefix" \
+	"$E2E_DIR/sender-block.sm" \
+	"550-5.7.1 <50%off@spam.test>... Sender <50%off@spam.test> refused"
+for m in pf sm; do
+	assert_line "$m, MAIL reject, second line, % from the config" \
+		"$E2E_DIR/sender-block.$m" \
+		"550 5.7.1 Appeal: postmaster@example.test (100% read)"
+	assert_not_contains "$m, MAIL reject: no %% reaches the client" \
+		"$E2E_DIR/sender-block.$m" '%%'
+done
+
+both sender-busy "${ehlo[@]}" --from busy@sender.test "${ok_to[@]}"
+for m in pf sm; do
+	assert_line "$m, MAIL tempfail (no prefix on Sendmail)" \
+		"$E2E_DIR/sender-busy.$m" "452 4.3.1 Insufficient system storage, try later"
+done
+
+# ------------------------------------------------------------ rcpt
+
+both rcpt-mixed "${ehlo[@]}" --from a@sender.test \
+	--to ok@example.test,blocked@example.test --header "Subject: e2e mixed"
+assert_line "postfix, RCPT reject for one recipient" "$E2E_DIR/rcpt-mixed.pf" \
+	"550 5.7.1 Recipient <blocked@example.test> blocked"
+assert_line "sendmail, RCPT reject for one recipient, prefixed" \
+	"$E2E_DIR/rcpt-mixed.sm" \
+	"550 5.7.1 <blocked@example.test>... Recipient <blocked@example.test> blocked"
+assert_line "postfix, the other recipient accepted" "$E2E_DIR/rcpt-mixed.pf" \
+	"250 2.1.5 Ok"
+assert_line "sendmail, the other recipient accepted" "$E2E_DIR/rcpt-mixed.sm" \
+	"250 2.1.5 <ok@example.test>... Recipient ok"
+assert_contains "postfix, the message with one good recipient queued" \
+	"$E2E_DIR/rcpt-mixed.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+qid=$(sm_qid rcpt-mixed)
+assert_contains "sendmail, queued for the good recipient" \
+	"$SENDMAIL_DIR/q/qf$qid" '^RPFD:<ok@example\.test>$'
+assert_not_contains "sendmail, not for the refused one" \
+	"$SENDMAIL_DIR/q/qf$qid" '^R.*blocked@'
+
+both rcpt-busy "${ehlo[@]}" --from a@sender.test --to busy@example.test \
+	--quit-after RCPT
+assert_line "postfix, RCPT tempfail" "$E2E_DIR/rcpt-busy.pf" \
+	"450 4.2.1 Mailbox busy, 100% full"
+assert_line "sendmail, RCPT tempfail, prefixed" "$E2E_DIR/rcpt-busy.sm" \
+	"450 4.2.1 <busy@example.test>... Mailbox busy, 100% full"
+
+# A recipient of 300 octets, echoed: cut to 256 octets; the first line is
+# kept short (room for Sendmail's prefix). Sendmail refuses it itself.
+both rcpt-long "${ehlo[@]}" --from a@sender.test --to "$long@example.test" \
+	--quit-after RCPT
+assert_eq "postfix, long recipient: cut, wrapped, exact" \
+	"$(grep '^450' "$E2E_DIR/rcpt-long.pf" | tr '\n' '|')" \
+	"450-4.2.0 Mailbox|450 4.2.0 <$(printf 'x%.0s' $(seq 255))... busy|"
+assert_contains "sendmail refuses a 300-octet address itself" \
+	"$E2E_DIR/rcpt-long.sm" '^553 5\.1\.0 <x+\.\.\.x+@example\.test>\.\.\. prescan: token too long$'
+
+both rcpt-close "${ehlo[@]}" --from a@sender.test \
+	--to close@example.test,ok@example.test
+for m in pf sm; do
+	assert_eq "$m, RCPT 421: the last reply, connection closed after it" \
+		"$(last_line "$E2E_DIR/rcpt-close.$m")" "421 4.3.0 Closing connection"
+done
+assert_contains "postfix, RCPT 421: swaks sees the connection closed" \
+	"$E2E_DIR/rcpt-close.pf.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
+assert_contains "sendmail, RCPT 421: swaks sees the connection closed" \
+	"$E2E_DIR/rcpt-close.sm.out" '^\*\*\* Child process closed connection unexpectedly\.$'
+
+both discard "${ehlo[@]}" --from a@sender.test --to trap@example.test \
+	--header "Subject: e2e discard"
+assert_contains "postfix, discard: the client sees 250" "$E2E_DIR/discard.pf" \
+	'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+assert_contains "sendmail, discard: the client sees 250" "$E2E_DIR/discard.sm" \
+	'^250 2\.0\.0 [0-9A-Za-z]+ Message accepted for delivery$'
+qid=$(sm_qid discard)
+assert_eq "sendmail, discard: nothing queued" \
+	"$(find "$SENDMAIL_DIR/q" -name "?f$qid" | wc -l)" 0
+
+both tag "${ehlo[@]}" --from a@sender.test --to tag@example.test \
+	--header "Subject: e2e tag"
+qid=$(sm_qid tag)
+assert_contains "sendmail, add_header: the header is in the queued message" \
+	"$SENDMAIL_DIR/q/qf$qid" '^H\?\?X-Replycode-Tag: tag for <tag@example\.test>$'
+
+# ------------------------------------------------------------ content
+
+both data "${ehlo[@]}" --from datablock@sender.test "${ok_to[@]}"
+for m in pf sm; do
+	assert_line "$m, DATA reject" "$E2E_DIR/data.$m" \
+		"554 5.3.0 No data from <datablock@sender.test>"
+	assert_not_contains "$m, no 354 after a DATA reject" "$E2E_DIR/data.$m" '^354'
+done
+
+both header "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+	--header "Subject: e2e Lottery winner"
+both eoh "${ehlo[@]}" --from slow@sender.test "${ok_to[@]}" \
+	--header "Subject: e2e eoh"
+both body "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+	--header "Subject: e2e body" --body "a casino bonus for you"
+both eom "${ehlo[@]}" --from a@sender.test --to eomreject@example.test \
+	--header "Subject: e2e eom"
+for m in pf sm; do
+	assert_line "$m, header reject" "$E2E_DIR/header.$m" \
+		"550 5.7.1 Header rule subject-lottery matched"
+	assert_line "$m, end-of-header tempfail" "$E2E_DIR/eoh.$m" "451 4.7.1 Slow down"
+	assert_eq "$m, body reject, two lines, % once" \
+		"$(grep '^550' "$E2E_DIR/body.$m" | tr '\n' '|')" \
+		"550-5.7.1 Body rule body-casino matched|550 5.7.1 100% spam|"
+	assert_eq "$m, end-of-message reject, two lines" \
+		"$(grep '^554' "$E2E_DIR/eom.$m" | tr '\n' '|')" \
+		"554-5.6.0 Message refused|554 5.6.0 at end of data|"
+	for c in header eoh body eom; do
+		assert_line "$m, $c: refused only after the data (354 first)" \
+			"$E2E_DIR/$c.$m" "354 End data with <CR><LF>.<CR><LF>"
+	done
+done
+
+both hold "${ehlo[@]}" --from a@sender.test --to review@example.test \
+	--header "Subject: e2e hold"
+assert_contains "postfix, quarantine: the client sees 250" "$E2E_DIR/hold.pf" \
+	'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+qid=$(sm_qid hold)
+assert_eq "sendmail, quarantine: kept as hf$qid" \
+	"$(find "$SENDMAIL_DIR/q" -name "hf$qid" | wc -l)" 1
+assert_contains "sendmail, quarantine: the reason is in the hf file" \
+	"$SENDMAIL_DIR/q/hf$qid" '^qheld for review by eom-hold$'
+
+both accept "${ehlo[@]}" --from boss@trusted.test "${ok_to[@]}" \
+	--header "Subject: e2e accept" --body "a casino bonus for you"
+both dryrun "${ehlo[@]}" --from dryrun@sender.test "${ok_to[@]}" \
+	--header "Subject: e2e dryrun"
+for c in accept dryrun; do
+	assert_contains "postfix, $c: accepted" "$E2E_DIR/$c.pf" \
+		'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+	qid=$(sm_qid "$c")
+	assert_eq "sendmail, $c: accepted and queued" \
+		"$(find "$SENDMAIL_DIR/q" -name "qf$qid" | wc -l)" \
+		"$([ -n "$qid" ] && echo 1 || echo "a queue id")"
+done
+assert_eq "dry-run: one 'would reject' line per MTA in the milter's log" \
+	"$(grep -cF 'would reject stage=mail rule=dry-run-sender verdict=reject reply="550 5.7.1 Would refuse <dryrun@sender.test>"' "$MILTER_LOG")" 2
+
+# ------------------------------------------------------------ delivery
+
+postfix_wait_idle 20
+sink_wait_count 4 10
+assert_eq "sink: the per-recipient message delivered once" \
+	"$(sink_subject "e2e mixed")" 1
+assert_contains "sink: ... to the good recipient" "$(sink_file "e2e mixed")" \
+	'^X-Rcpt-Args: <ok@example\.test>'
+assert_not_contains "sink: ... not to the refused one" "$(sink_file "e2e mixed")" \
+	'^X-Rcpt-Args: <blocked@'
+assert_contains "sink: the add_header message has the header" \
+	"$(sink_file "e2e tag")" '^X-Replycode-Tag: tag for <tag@example\.test>$'
+assert_eq "sink: accept lets the casino body through" \
+	"$(sink_subject "e2e accept")" 1
+assert_eq "sink: the dry-run message delivered" "$(sink_subject "e2e dryrun")" 1
+for s in discard "Lottery winner" eoh body eom hold; do
+	assert_eq "sink: no '$s' message" "$(sink_subject "e2e $s")" 0
+done
+assert_eq "sink: four messages in all" "$(sink_messages | wc -l)" 4
+assert_eq "sendmail: the add_header message queued once" \
+	"$(sm_subject "e2e tag")" 1
+for s in discard "Lottery winner" eoh body eom; do
+	assert_eq "sendmail: no '$s' message queued" "$(sm_subject "e2e $s")" 0
+done
+assert_eq "postfix, quarantine: one message in the hold queue" \
+	"$(postfix_hold_count)" 1
+assert_contains "postfix maillog: the discard (given at RCPT, for the message)" \
+	"$(postfix_log)" 'NOQUEUE: milter-discard: RCPT from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<a@sender\.test> to=<trap@example\.test>'
+assert_contains "postfix maillog: the hold" "$(postfix_log)" \
+	'milter-hold: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers HOLD action'
+
+# ------------------------------------------------------------ hold_early_verdicts
+
+sed 's/^hold_early_verdicts = false$/hold_early_verdicts = true/' \
+	"$here/policy.conf" >"$policy.new" && mv "$policy.new" "$policy"
+assert_contains "second policy: hold_early_verdicts = true" "$policy" \
+	'^hold_early_verdicts = true$'
+kill -HUP "$MILTER_PID"
+for ((i = 0; i < 50; i++)); do
+	grep -q "reloaded $policy" "$MILTER_LOG" && break
+	sleep 0.1
+done
+assert_contains "SIGHUP: the milter reloads the policy" "$MILTER_LOG" \
+	"reloaded $policy: [0-9]+ rules; new connections use it"
+
+held_args=(--ehlo client.test --from a@sender.test --to ok@example.test
+	--quit-after RCPT)
+smtp_dialogue "$POSTFIX_PORT" --local-interface 127.0.0.2 "${held_args[@]}" \
+	>"$E2E_DIR/held.pf.out"
+reply_lines "$E2E_DIR/held.pf.out" >"$E2E_DIR/held.pf"
+sm_from held 127.0.0.2 "${held_args[@]}"
+assert_eq "postfix, held connect reject: greeting 220" \
+	"$(head -n 1 "$E2E_DIR/held.pf")" "$pf_greet"
+assert_contains "sendmail, held connect reject: greeting 220" \
+	"$E2E_DIR/held.sm" "^220 $E2E_HOSTNAME ESMTP Sendmail "
+assert_line "postfix, held connect reject: MAIL accepted" \
+	"$E2E_DIR/held.pf" "250 2.1.0 Ok"
+assert_line "postfix, held connect reject: at RCPT with the milter's text" \
+	"$E2E_DIR/held.pf" "550 5.7.1 Client [127.0.0.2] refused by rule connect-block"
+assert_line "sendmail, held connect reject: at RCPT with the milter's text" \
+	"$E2E_DIR/held.sm" \
+	"550 5.7.1 <ok@example.test>... Client [127.0.0.2] refused by rule connect-block"
+assert_eq "held connect reject: the same reply on both (Sendmail's prefix aside)" \
+	"$(grep '^5' "$E2E_DIR/held.sm" | sed 's/^\(550 5\.7\.1 \)<ok@example\.test>\.\.\. /\1/')" \
+	"$(grep '^5' "$E2E_DIR/held.pf")"
+
+both held-helo --ehlo blocked.helo.test --from a@sender.test \
+	--to ok@example.test --quit-after RCPT
+assert_line "postfix, held HELO reject: at RCPT" "$E2E_DIR/held-helo.pf" \
+	"550 5.7.1 HELO blocked.helo.test refused"
+assert_line "sendmail, held HELO reject: at RCPT, prefixed" \
+	"$E2E_DIR/held-helo.sm" \
+	"550 5.7.1 <ok@example.test>... HELO blocked.helo.test refused"
+for m in pf sm; do
+	assert_contains "$m, held HELO reject: MAIL accepted" \
+		"$E2E_DIR/held-helo.$m" '^250 2\.1\.0 '
+done
+
+smtp_dialogue "$POSTFIX_PORT" --local-interface 127.0.0.3 "${held_args[@]}" \
+	>"$E2E_DIR/held421.pf.out"
+reply_lines "$E2E_DIR/held421.pf.out" >"$E2E_DIR/held421.pf"
+sm_from held421 127.0.0.3 "${held_args[@]}"
+for m in pf sm; do
+	assert_eq "$m, held connect 421: at RCPT with the milter's text, then closed" \
+		"$(last_line "$E2E_DIR/held421.$m")" "421 4.3.0 Too busy, come back later"
+	assert_contains "$m, held connect 421: connection closed" \
+		"$E2E_DIR/held421.$m.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
+done
+assert_contains "milter log: the connect verdict held until RCPT" "$MILTER_LOG" \
+	'decision stage=connect rule=connect-block verdict=reject reply="550 5\.7\.1 Client \[127\.0\.0\.2\] refused by rule connect-block" client=unknown\[127\.0\.0\.2\] from=- to=- \(held until RCPT\)$'
+
+# ------------------------------------------------------------ milter gone
+
+t1=$SECONDS
+milter_stop
+e2e_diag "milter_stop took $((SECONDS - t1)) s"
+before=$(sink_messages | wc -l)
+pf gone "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" --header "Subject: e2e gone"
+assert_eq "postfix, milter gone: greeting still 220" \
+	"$(head -n 1 "$E2E_DIR/gone.pf")" "$pf_greet"
+assert_line "postfix, milter gone: milter_default_action = tempfail at MAIL" \
+	"$E2E_DIR/gone.pf" "451 4.7.1 Service unavailable - try again later"
+sm gone "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" --header "Subject: e2e gone"
+assert_line "sendmail, milter gone: F=T tempfails at MAIL" \
+	"$E2E_DIR/gone.sm" "451 4.3.2 Please try again later"
+postfix_wait_idle 10
+assert_eq "postfix, milter gone: nothing reaches the sink" \
+	"$(sink_messages | wc -l)" "$before"
+assert_eq "postfix, milter gone: nothing queued" \
+	"$(postfix_queue_count maildrop incoming active deferred)" 0
+
+# ------------------------------------------------------------ chrooted Postfix's socket
+
+# README.md's settings for a chrooted Postfix on a unix socket in the
+# queue folder (this test Postfix is not chrooted: its path gets the queue
+# folder in front), with the rules of conf/examples/header-body.conf.
+# Without a replycode-milter user the milter runs as nobody.
+qdir=$POSTFIX_DIR/queue
+user=replycode-milter
+id "$user" >/dev/null 2>&1 || user=nobody
+{
+	while IFS= read -r line; do
+		line=${line//\/var\/spool\/postfix/$qdir}
+		case $line in
+		user\ =*) echo "user = \"$user\"" ;;
+		*) echo "$line" ;;
+		esac
+	done <<<"$chroot_conf"
+	grep -v -E '^[[:space:]]*socket[[:space:]]*=' \
+		"$top/conf/examples/header-body.conf"
+} >"$E2E_DIR/chroot.conf"
+usock=$(sed -n -E 's/^socket = "(unix:[^"]+)"$/\1/p' "$E2E_DIR/chroot.conf")
+assert_match "README.md: the chroot socket is under the queue folder" \
+	"$usock" "^unix:$qdir/"
+install -d -o "$user" -g postfix -m 0750 "$(dirname "${usock#unix:}")"
+milter_start "$usock" "$bin" -f -c "$E2E_DIR/chroot.conf" ||
+	e2e_die "the milter does not start with README.md's chroot settings"
+assert_eq "chroot settings: socket mode 660, group postfix" \
+	"$(stat -c '%a %G' "${usock#unix:}")" "660 postfix"
+while IFS= read -r line; do
+	line=${line//unix:\//unix:$qdir/}
+	postconf -c "$POSTFIX_DIR/etc" -e "$line" >>"$E2E_DIR/postconf.log" 2>&1
+done <<<"$chroot_main"
+assert_eq "postfix: smtpd_milters from README.md's chroot lines" \
+	"$(postconf -c "$POSTFIX_DIR/etc" -h smtpd_milters)" "$usock"
+postfix -c "$POSTFIX_DIR/etc" reload >>"$E2E_DIR/postconf.log" 2>&1
+sleep 1
+pf chroot "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+	--header 'Content-Type: application/octet-stream; name="x.exe"'
+assert_eq "postfix (user postfix) reaches the milter on the unix socket" \
+	"$(grep '^550' "$E2E_DIR/chroot.pf" | tr '\n' '|')" \
+	"550-5.7.1 Executable attachments are not accepted here|550 5.7.1 Send a link or a zipped file instead|"
+# Regression: with no rule at stage body (as in header-body.conf) the body
+# must still reach the body scanners of eom rules (phishing-body). At
+# commit 5815f83 milter/milter.c eval() skipped the body stage, so the
+# message was delivered instead of held.
+pf phish "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+	--header "Subject: e2e phish" \
+	--body "Please verify your account within 24 hours."
+assert_contains "postfix, eom body_regex quarantine: the client sees 250" \
+	"$E2E_DIR/phish.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+postfix_wait_idle 10
+assert_eq "eom rule with body_regex and no body-stage rule holds the message" \
+	"$(postfix_hold_count)" 2
+milter_stop
+
+# ------------------------------------------------------------ the maillog
+
+assert_not_contains "postfix: no malformed milter reply in the maillog" \
+	"$(postfix_log)" 'malformed'
+assert_contains "postfix maillog: the milter's reply logged as given" \
+	"$(postfix_log)" 'milter-reject: MAIL from localhost\[127\.0\.0\.1\]: 550 5\.7\.1 HELO blocked\.helo\.test refused;'
+
+t1=$SECONDS
+postfix_stop
+e2e_diag "postfix_stop took $((SECONDS - t1)) s; whole run $((SECONDS - t0)) s"
+e2e_finish
