@@ -6,6 +6,8 @@
 #                   conf/replycode-milter.conf on inet:8890@127.0.0.1
 #   make install    install under $(DESTDIR)$(PREFIX)
 #   make bench      measure the milter (see tests/bench)
+#   make fuzz-regress  run every fuzz target over its corpus (plain $(CC))
+#   make fuzz       fuzz each target with clang's libFuzzer for FUZZ_SECONDS
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, DESTDIR and PREFIX.
 
@@ -60,6 +62,23 @@ UNIT_TESTS = \
 TEST_TOOLS = \
 	tests/proto/mtclient
 
+# Fuzz targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/.
+FUZZ_TARGETS = \
+	spec \
+	reply \
+	addr \
+	sets \
+	listfile \
+	config \
+	expand \
+	regex
+FUZZ_BINS = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
+FUZZ_COMMON = tests/fuzz/standalone.c tests/fuzz/fuzz_util.c
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_CC ?= clang
+FUZZ_OUT ?= $${TMPDIR:-/tmp}/replycode-milter-fuzz
+
 PROG = replycode-milter
 
 all: $(PROG)
@@ -75,6 +94,11 @@ tests/unit/%: tests/unit/%.c $(CORE_OBJS) milter/*.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
 		$< $(CORE_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
 
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h \
+		$(CORE_OBJS) milter/*.h
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(FUZZ_COMMON) \
+		$(CORE_OBJS) $(CORE_LIBS)
+
 tests/proto/mtclient: tests/proto/mtclient.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
@@ -82,8 +106,22 @@ tests/proto/mtclient: tests/proto/mtclient.c
 check: deps-check
 	@$(MAKE) --no-print-directory check-run
 
-check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS)
-	@tests/run-all.sh $(UNIT_TESTS)
+check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
+	@tests/run-all.sh $(UNIT_TESTS) tests/fuzz/regress.sh
+
+# Every fuzz target, built with the project's compiler and flags, run once
+# over each file of its corpus: the crashes found so far stay fixed.
+fuzz-regress: $(FUZZ_BINS)
+	@tests/fuzz/regress.sh
+
+# Real fuzzing (needs clang and libFuzzer; does not touch the corpus in
+# the repo: new inputs and crashes go to FUZZ_OUT).
+FUZZ_ENV = FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_JOBS='$(FUZZ_JOBS)' \
+	FUZZ_OUT="$(FUZZ_OUT)" FUZZ_LIBS='$(CORE_LIBS)' FUZZ_CORE='$(CORE_SRCS)' \
+	FUZZ_CFLAGS='-std=gnu11 $(WARNINGS) $(PKG_CFLAGS) -Imilter -D_GNU_SOURCE'
+
+fuzz: deps-build
+	@$(FUZZ_ENV) tests/fuzz/fuzz.sh $(FUZZ_TARGETS)
 
 run: deps-build
 	@$(MAKE) --no-print-directory $(PROG)
@@ -110,6 +148,7 @@ install: $(PROG)
 		$(DESTDIR)$(SYSCONFDIR)/replycode-milter/replycode-milter.conf
 
 clean:
-	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS)
+	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
 
-.PHONY: all check check-run run bench demo deps-build deps-check install clean
+.PHONY: all check check-run fuzz-regress fuzz run bench demo deps-build \
+	deps-check install clean

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# fuzz.sh - build each fuzz target with clang's libFuzzer, AddressSanitizer
+# and UndefinedBehaviorSanitizer, and fuzz it for FUZZ_SECONDS, FUZZ_JOBS
+# targets at a time. Run by "make fuzz", which passes the flags below.
+#
+#   FUZZ_CC       compiler (clang)          FUZZ_SECONDS  per target (60)
+#   FUZZ_CFLAGS   project flags             FUZZ_LIBS     libraries
+#   FUZZ_CORE     policy core sources       FUZZ_JOBS     parallel runs (2)
+#   FUZZ_OUT      scratch: binaries, new inputs, crashes and logs
+#
+# The corpus in the repo is only read: new inputs go to
+# $FUZZ_OUT/corpus/NAME, crashes to $FUZZ_OUT/crash/DATE/NAME-*. Add a
+# crash input to tests/fuzz/corpus/NAME/ once its bug is fixed, so that make
+# check keeps it fixed. Exits non-zero when a target crashed.
+set -u
+cd "$(dirname "$0")/../.."
+
+cc=${FUZZ_CC:-clang}
+secs=${FUZZ_SECONDS:-60}
+jobs=${FUZZ_JOBS:-2}
+out=${FUZZ_OUT:-${TMPDIR:-/tmp}/replycode-milter-fuzz}
+cflags=${FUZZ_CFLAGS:--std=gnu11 -Imilter -D_GNU_SOURCE}
+libs=${FUZZ_LIBS:-$(pkg-config --libs libconfuse libpcre2-8) -lpthread}
+core=${FUZZ_CORE:-$(ls milter/*.c | grep -v -e main.c -e milter.c -e log.c)}
+san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(spec reply addr sets listfile config expand regex)
+
+# The longest input worth trying, per target.
+max_len() {
+	case $1 in
+	spec) echo 64 ;;
+	regex) echo 512 ;;
+	addr) echo 2048 ;;
+	listfile) echo 16384 ;;
+	config) echo 8192 ;;
+	*) echo 4096 ;;
+	esac
+}
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+	echo "fuzz: $cc not found; install it as root with:" >&2
+	echo "  apt-get install -y clang" >&2
+	exit 1
+fi
+crash=$out/crash/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out/bin" "$crash" "$out/log" || exit 1
+probe="$out/bin/probe"
+printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+	'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+	'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)' \
+	'{ (void)d; (void)n; return 0; }' >"$probe.c"
+if ! "$cc" $san -o "$probe" "$probe.c" 2>"$probe.err"; then
+	v=$("$cc" -dumpversion | cut -d. -f1)
+	echo "fuzz: $cc cannot link -fsanitize=fuzzer (libFuzzer missing):" >&2
+	sed 's/^/  /' "$probe.err" >&2
+	echo "Install it as root with:" >&2
+	echo "  apt-get install -y libclang-rt-$v-dev" >&2
+	exit 1
+fi
+
+for n in "${names[@]}"; do
+	echo "fuzz: building fuzz_$n"
+	# shellcheck disable=SC2086
+	"$cc" $cflags -g -O1 -fno-omit-frame-pointer $san \
+		-o "$out/bin/fuzz_$n" "tests/fuzz/fuzz_$n.c" \
+		tests/fuzz/fuzz_util.c $core $libs || exit 1
+done
+
+run() {
+	local n=$1 dict=()
+	mkdir -p "$out/corpus/$n"
+	[ -f "tests/fuzz/$n.dict" ] && dict=("-dict=tests/fuzz/$n.dict")
+	"$out/bin/fuzz_$n" "${dict[@]}" -max_total_time="$secs" \
+		-max_len="$(max_len "$n")" -timeout=25 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$crash/$n-" \
+		"$out/corpus/$n" "tests/fuzz/corpus/$n" \
+		>"$out/log/$n.log" 2>&1 </dev/null
+}
+
+echo "fuzz: $secs s per target, $jobs at a time; logs in $out/log"
+running=0
+for n in "${names[@]}"; do
+	run "$n" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
+bad=0
+for n in "${names[@]}"; do
+	log=$out/log/$n.log
+	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	rate=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}')
+	echo "fuzz_$n: ${last:-no progress line} (${rate:-?} exec/s)"
+	crashes=$(ls "$crash/$n-"* 2>/dev/null)
+	if [ -n "$crashes" ] || grep -q -E '^==[0-9]+==ERROR|SUMMARY: ' "$log"; then
+		bad=1
+		echo "  FOUND: see $log"
+		for c in $crashes; do echo "  input: $c"; done
+	fi
+done
+exit $bad
