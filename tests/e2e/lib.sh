@@ -935,36 +935,39 @@ _e2e_sendmail_once_end() {
 	_E2E_ONCE_PID=""
 }
 
-# sendmail_session_from ADDR SWAKS_ARGS...: like sendmail_session, but over
-# TCP from the loopback address ADDR (127.0.0.2, ...) to a one-shot
-# `sendmail -bs` (see _e2e_sendmail_once). Prints swaks' transcript and
-# sets E2E_SWAKS_RC. Returns 0.
-sendmail_session_from() {
-	local addr=$1
+# _e2e_with_sendmail_once FN ARGS...: start a one-shot `sendmail -bs` (see
+# _e2e_sendmail_once), run FN PORT ARGS... against it, stop it. Sets
+# E2E_SWAKS_RC to 99 when sendmail does not start. Returns 0.
+_e2e_with_sendmail_once() {
+	local fn=$1
 	shift
 	E2E_SWAKS_RC=0
 	if ! _e2e_sendmail_once; then
 		E2E_SWAKS_RC=99
 		return 0
 	fi
-	smtp_dialogue "$_E2E_ONCE_PORT" --local-interface "$addr" "$@"
+	"$fn" "$_E2E_ONCE_PORT" "$@"
 	_e2e_sendmail_once_end
 	return 0
 }
 
+_e2e_dialogue_from() {
+	local port=$1 addr=$2
+	shift 2
+	smtp_dialogue "$port" --local-interface "$addr" "$@"
+}
+
+# sendmail_session_from ADDR SWAKS_ARGS...: like sendmail_session, but over
+# TCP from the loopback address ADDR (127.0.0.2, ...) to a one-shot
+# `sendmail -bs`. Prints swaks' transcript and sets E2E_SWAKS_RC.
+sendmail_session_from() {
+	_e2e_with_sendmail_once _e2e_dialogue_from "$@"
+}
+
 # sendmail_raw_from ADDR COMMAND...: smtp_raw to a one-shot `sendmail -bs`
-# from ADDR (see _e2e_sendmail_once). Returns 0.
+# from ADDR.
 sendmail_raw_from() {
-	local addr=$1
-	shift
-	E2E_SWAKS_RC=0
-	if ! _e2e_sendmail_once; then
-		E2E_SWAKS_RC=99
-		return 0
-	fi
-	smtp_raw "$_E2E_ONCE_PORT" "$addr" "$@"
-	_e2e_sendmail_once_end
-	return 0
+	_e2e_with_sendmail_once smtp_raw "$@"
 }
 
 # sendmail_queue_files: the queued messages' control files (qf*: headers as
