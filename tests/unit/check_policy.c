@@ -525,6 +525,61 @@ START_TEST(test_events)
 }
 END_TEST
 
+/*
+ * Reload as main.c does it: a config with errors gives no policy and the
+ * one in force stays; a good one replaces it for new sessions while a
+ * session in flight keeps, and can still use, the one it started with.
+ */
+START_TEST(test_reload_keeps_policy)
+{
+	const char *a_text = "rule \"a\" {\n stage = rcpt\n verdict = reject\n"
+			     " reply = \"550 5.7.1\"\n text = \"policy A\"\n}\n";
+	struct policy *a = load_text(a_text);
+	const struct policy *current = a, *old;
+	struct policy *bad = NULL, *b;
+	struct diags d = {0};
+	struct session s;
+	struct decision *dec = malloc(sizeof(*dec));
+	char path[256], got[512];
+	FILE *f;
+
+	ck_assert_int_eq(session_begin(&s, current), 0);
+	/* a broken config: refused, nothing replaces A */
+	snprintf(path, sizeof(path), "%s/bad.conf", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("rule \"x\" {\n stage = nowhere\n}\n", f);
+	fclose(f);
+	ck_assert_int_eq(config_load(path, &bad, &d), -1);
+	ck_assert_ptr_null(bad);
+	ck_assert_msg(d.nerrors > 0 && strstr(d.item[0].text, "bad.conf:2:"),
+		      "got \"%s\", want an error at bad.conf:2",
+		      d.count ? d.item[0].text : "");
+	diags_free(&d);
+	/* a good one replaces it; the session keeps A to its end */
+	b = load_text("rule \"b\" {\n stage = rcpt\n verdict = tempfail\n"
+		      " reply = \"451 4.7.1\"\n text = \"policy B\"\n}\n");
+	old = current;
+	current = b;
+	policy_unref(&old); /* the swap drops the global reference to A */
+	snprintf(s.rcpt, sizeof(s.rcpt), "<x@example.test>");
+	policy_eval(s.policy, STAGE_RCPT, &s, NULL, NULL, dec);
+	describe(dec, got, sizeof(got));
+	ck_assert_msg(strcmp(got, "reject a 550 5.7.1 policy A") == 0,
+		      "session in flight: got \"%s\", want policy A", got);
+	session_end(&s);
+	ck_assert_int_eq(session_begin(&s, current), 0);
+	snprintf(s.rcpt, sizeof(s.rcpt), "<x@example.test>");
+	policy_eval(s.policy, STAGE_RCPT, &s, NULL, NULL, dec);
+	describe(dec, got, sizeof(got));
+	ck_assert_msg(strcmp(got, "tempfail b 451 4.7.1 policy B") == 0,
+		      "new session: got \"%s\", want policy B", got);
+	session_end(&s);
+	policy_unref(&current);
+	free(dec);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy");
@@ -543,6 +598,7 @@ int main(void)
 	tcase_add_test(tc, test_recipient_memory);
 	tcase_add_test(tc, test_failure_policy);
 	tcase_add_test(tc, test_events);
+	tcase_add_test(tc, test_reload_keeps_policy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
