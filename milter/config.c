@@ -628,7 +628,8 @@ static int val_line(const struct scan *sc, int sec, const char *name,
 /* libconfuse has no user pointer for its error callback. */
 static __thread struct loader *cfg_loader;
 
-static void cfg_errfn(cfg_t *cfg, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+cfg_errfn(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	struct loader *L = cfg_loader;
 	char msg[400];

@@ -26,8 +26,8 @@ void log_open(const char *ident, bool to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-static void vlog(int prio, const char *tag, const char *fmt, va_list ap,
-		 int err)
+__attribute__((format(printf, 3, 0))) static void
+vlog(int prio, const char *tag, const char *fmt, va_list ap, int err)
 {
 	char msg[2048];
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
