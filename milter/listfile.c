@@ -67,17 +67,21 @@ static char *slurp(const char *path, size_t *lenp, char *err, size_t errlen)
 		ssize_t r;
 		if (len + 1 >= cap) {
 			char *nb;
-			if (cap > LISTFILE_SIZE_MAX) {
+			size_t ncap = cap * 2;
+			if (len > LISTFILE_SIZE_MAX) {
 				seterr(err, errlen, path, 0, "file too large");
 				goto fail;
 			}
-			nb = realloc(buf, cap * 2);
+			/* never more than the limit and room to see it passed */
+			if (ncap > LISTFILE_SIZE_MAX + 2)
+				ncap = LISTFILE_SIZE_MAX + 2;
+			nb = realloc(buf, ncap);
 			if (nb == NULL) {
 				seterr(err, errlen, path, 0, "out of memory");
 				goto fail;
 			}
 			buf = nb;
-			cap *= 2;
+			cap = ncap;
 		}
 		r = read(fd, buf + len, cap - len - 1);
 		if (r < 0) {

@@ -25,7 +25,8 @@ core=${FUZZ_CORE:-$(ls milter/*.c | grep -v -e main.c -e milter.c -e log.c)}
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(spec reply addr sets listfile config expand regex)
+[ ${#names[@]} -gt 0 ] ||
+	names=(spec reply addr sets listfile config expand regex)
 
 # The longest input worth trying, per target.
 max_len() {

@@ -11,8 +11,8 @@
  * Checked: results are only -1, 0 or 1; regex_pattern() gives the
  * pattern back; regex_match_at() from 0 agrees with regex_match(); the
  * scanner is sticky once it matched and holds at most two windows; a
- * list holding the regex twice agrees with it. The time limits keep a hostile pattern from hanging the fuzzer. Never
- * reads a file.
+ * list holding the regex twice agrees with it. The time limits keep a
+ * hostile pattern from hanging the fuzzer. Never reads a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
