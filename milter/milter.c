@@ -415,7 +415,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (c == NULL)
 		return SMFIS_ALL_OPTS;
 	p = c->s.policy;
-	need = policy_events(p);
+	need = p->need_stages; /* policy_events(), worked out at load */
 	if (!(need & (1u << STAGE_HELO)))
 		want |= SMFIP_NOHELO;
 	if (!(need & (1u << STAGE_MAIL)))

@@ -525,6 +525,15 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* The decision for one RCPT on the session's own policy. */
+static void rcpt_on(struct session *s, struct decision *d, char *got,
+		    size_t len)
+{
+	snprintf(s->rcpt, sizeof(s->rcpt), "<x@example.test>");
+	policy_eval(s->policy, STAGE_RCPT, s, NULL, NULL, d);
+	describe(d, got, len);
+}
+
 /*
  * Reload as main.c does it: a config with errors gives no policy and the
  * one in force stays; a good one replaces it for new sessions while a
@@ -562,16 +571,12 @@ START_TEST(test_reload_keeps_policy)
 	old = current;
 	current = b;
 	policy_unref(&old); /* the swap drops the global reference to A */
-	snprintf(s.rcpt, sizeof(s.rcpt), "<x@example.test>");
-	policy_eval(s.policy, STAGE_RCPT, &s, NULL, NULL, dec);
-	describe(dec, got, sizeof(got));
+	rcpt_on(&s, dec, got, sizeof(got));
 	ck_assert_msg(strcmp(got, "reject a 550 5.7.1 policy A") == 0,
 		      "session in flight: got \"%s\", want policy A", got);
 	session_end(&s);
 	ck_assert_int_eq(session_begin(&s, current), 0);
-	snprintf(s.rcpt, sizeof(s.rcpt), "<x@example.test>");
-	policy_eval(s.policy, STAGE_RCPT, &s, NULL, NULL, dec);
-	describe(dec, got, sizeof(got));
+	rcpt_on(&s, dec, got, sizeof(got));
 	ck_assert_msg(strcmp(got, "tempfail b 451 4.7.1 policy B") == 0,
 		      "new session: got \"%s\", want policy B", got);
 	session_end(&s);
