@@ -37,6 +37,8 @@ ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 CORE_SRCS = \
 	milter/stage.c \
 	milter/codes.c \
+	milter/practice.c \
+	milter/explain.c \
 	milter/reply.c \
 	milter/match_addr.c \
 	milter/match_set.c \

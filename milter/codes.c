@@ -21,6 +21,17 @@
 #define C_RCPT CMDBIT(CMD_RCPT)
 #define C_DATA CMDBIT(CMD_DATA)
 #define C_DEND CMDBIT(CMD_DATA_END)
+#define S_CONN STAGEBIT(STAGE_CONNECT)
+#define S_HELO STAGEBIT(STAGE_HELO)
+#define S_MAIL STAGEBIT(STAGE_MAIL)
+#define S_RCPT STAGEBIT(STAGE_RCPT)
+#define S_DATA STAGEBIT(STAGE_DATA)
+#define S_MSG STAGEBIT_MESSAGE
+#define S_ANY STAGEBIT_ANY
+#define J(n) (1u << (n))
+#define J_ANY 0xffu
+/* 421: a system (X.3), network (X.4) or policy (X.7) reason to close */
+#define J_CONN (J(0) | J(3) | J(4) | J(7))
 /* "Any SMTP command" (RFC 5321 4.3.2): 500 and 501 answer commands, which
  * the greeting is not; 421 may also replace the greeting (RFC 5321 3.8). */
 #define C_CMDS (CMDBIT_ANY & ~C_CONN)
@@ -83,81 +94,125 @@
  */
 /* clang-format off */
 static const struct basic_info basic_table[] = {
-	{211, "System status, or system help reply", "RFC 5321", 0, "2.0.0"},
-	{214, "Help message", "RFC 5321", 0, "2.0.0"},
-	{220, "Service ready", "RFC 5321", C_CONN, "2.0.0"},
+	{211, "System status, or system help reply", "RFC 5321", 0, "2.0.0",
+	 0, 0},
+	{214, "Help message", "RFC 5321", 0, "2.0.0",
+	 0, 0},
+	{220, "Service ready", "RFC 5321", C_CONN, "2.0.0",
+	 0, 0},
 	{221, "Service closing transmission channel", "RFC 5321", 0,
-	 "2.0.0"},
-	{235, "Authentication successful", "RFC 4954", 0, "2.7.0"},
+	 "2.0.0",
+	 0, 0},
+	{235, "Authentication successful", "RFC 4954", 0, "2.7.0",
+	 0, 0},
 	{250, "Requested mail action okay, completed", "RFC 5321",
-	 C_HELO | C_MAIL | C_RCPT | C_DEND, "2.0.0"},
-	{251, "User not local; will forward", "RFC 5321", C_RCPT, "2.0.0"},
+	 C_HELO | C_MAIL | C_RCPT | C_DEND, "2.0.0",
+	 0, 0},
+	{251, "User not local; will forward", "RFC 5321", C_RCPT, "2.0.0",
+	 0, 0},
 	{252, "Cannot VRFY user, but will accept message and attempt "
 	      "delivery",
-	 "RFC 5321", 0, "2.0.0"},
+	 "RFC 5321", 0, "2.0.0",
+	 0, 0},
 	{253, "OK, pending messages for node started (ETRN)", "RFC 1985", 0,
-	 "2.0.0"},
-	{334, "Server challenge (AUTH)", "RFC 4954", 0, NULL},
+	 "2.0.0",
+	 0, 0},
+	{334, "Server challenge (AUTH)", "RFC 4954", 0, NULL,
+	 0, 0},
 	{354, "Start mail input; end with <CRLF>.<CRLF>", "RFC 5321", C_DATA,
-	 NULL},
+	 NULL,
+	 0, 0},
 	{421, "Service not available, closing transmission channel",
-	 "RFC 5321", CMDBIT_ANY, "4.3.0"},
+	 "RFC 5321", CMDBIT_ANY, "4.3.0",
+	 S_ANY, J_CONN},
 	{422, "No meaning of its own: IANA names it for X.7.12 (password "
 	      "transition needed)",
-	 "IANA", 0, "4.7.12"},
+	 "IANA", 0, "4.7.12",
+	 0, J(7)},
 	{430, "No meaning of its own: IANA names it for X.5.1 (invalid "
 	      "command)",
-	 "IANA", 0, "4.5.1"},
-	{432, "A password transition is needed", "RFC 4954", 0, "4.7.12"},
+	 "IANA", 0, "4.5.1",
+	 0, J(5)},
+	{432, "A password transition is needed", "RFC 4954", 0, "4.7.12",
+	 0, J(7)},
 	{450, "Requested mail action not taken: mailbox unavailable",
-	 "RFC 5321", C_RCPT | C_DEND, "4.2.0"},
+	 "RFC 5321", C_RCPT | C_DEND, "4.2.0",
+	 S_ANY, J_ANY},
 	{451, "Requested action aborted: local error in processing",
-	 "RFC 5321", C_MAIL | C_RCPT | C_DEND, "4.3.0"},
+	 "RFC 5321", C_MAIL | C_RCPT | C_DEND, "4.3.0",
+	 S_ANY, J_ANY},
 	{452, "Requested action not taken: insufficient system storage",
-	 "RFC 5321", C_MAIL | C_RCPT | C_DEND, "4.3.1"},
-	{453, "You have no mail (ATRN)", "RFC 2645", 0, "4.3.2"},
-	{454, "Temporary authentication failure", "RFC 4954", 0, "4.7.0"},
+	 "RFC 5321", C_MAIL | C_RCPT | C_DEND, "4.3.1",
+	 S_MAIL | S_RCPT | S_DATA | S_MSG, J(0) | J(2) | J(3) | J(4) | J(5)},
+	{453, "You have no mail (ATRN)", "RFC 2645", 0, "4.3.2",
+	 0, J(3)},
+	{454, "Temporary authentication failure", "RFC 4954", 0, "4.7.0",
+	 S_MAIL | S_RCPT, J(0) | J(3) | J(5) | J(7)},
 	{455, "Server unable to accommodate parameters", "RFC 5321",
-	 C_MAIL | C_RCPT, "4.3.3"},
+	 C_MAIL | C_RCPT, "4.3.3",
+	 S_MAIL | S_RCPT, J(0) | J(3) | J(5)},
 	{458, "Unable to queue messages for node (ETRN)", "RFC 1985", 0,
-	 "4.5.0"},
-	{459, "Node not allowed (ETRN)", "RFC 1985", 0, "4.5.0"},
+	 "4.5.0",
+	 0, J(5)},
+	{459, "Node not allowed (ETRN)", "RFC 1985", 0, "4.5.0",
+	 0, J(5)},
 	{500, "Syntax error, command unrecognized", "RFC 5321, RFC 4954",
-	 C_CMDS, "5.5.2"},
+	 C_CMDS, "5.5.2",
+	 S_HELO | S_MAIL | S_RCPT | S_DATA, J(0) | J(5) | J(7)},
 	{501, "Syntax error in parameters or arguments", "RFC 5321", C_CMDS,
-	 "5.5.4"},
-	{502, "Command not implemented", "RFC 5321", C_HELO, "5.5.2"},
+	 "5.5.4",
+	 S_HELO | S_MAIL | S_RCPT, J(0) | J(1) | J(5) | J(7)},
+	{502, "Command not implemented", "RFC 5321", C_HELO, "5.5.2",
+	 S_HELO, J(0) | J(5) | J(7)},
 	{503, "Bad sequence of commands", "RFC 5321",
-	 C_MAIL | C_RCPT | C_DATA, "5.5.1"},
+	 C_MAIL | C_RCPT | C_DATA, "5.5.1",
+	 S_HELO | S_MAIL | S_RCPT | S_DATA, J(0) | J(5) | J(7)},
 	{504, "Command parameter not implemented", "RFC 5321", C_HELO,
-	 "5.5.4"},
-	{521, "Host does not accept mail", "RFC 7504", C_CONN, "5.3.2"},
-	{523, "Encryption needed", "RFC 5248", 0, "5.7.10"},
+	 "5.5.4",
+	 S_HELO | S_MAIL | S_RCPT, J(0) | J(5) | J(7)},
+	{521, "Host does not accept mail", "RFC 7504", C_CONN, "5.3.2",
+	 S_CONN, J(0) | J(3) | J(7)},
+	{523, "Encryption needed", "RFC 5248", 0, "5.7.10",
+	 0, J(7)},
 	{524, "Encryption required for requested authentication mechanism",
-	 "IANA", 0, "5.7.11"},
-	{525, "User account disabled", "RFC 5248", 0, "5.7.13"},
-	{530, "Authentication required", "RFC 4954", 0, "5.7.0"},
+	 "IANA", 0, "5.7.11",
+	 0, J(7)},
+	{525, "User account disabled", "RFC 5248", 0, "5.7.13",
+	 0, J(7)},
+	{530, "Authentication required", "RFC 4954", 0, "5.7.0",
+	 S_MAIL | S_RCPT | S_DATA, J(0) | J(7)},
 	{533, "No meaning of its own: IANA names it for X.7.1 (delivery not "
 	      "authorized)",
-	 "IANA", 0, "5.7.1"},
-	{534, "Authentication mechanism is too weak", "RFC 4954", 0, "5.7.9"},
-	{535, "Authentication credentials invalid", "RFC 4954", 0, "5.7.8"},
+	 "IANA", 0, "5.7.1",
+	 0, J(7)},
+	{534, "Authentication mechanism is too weak", "RFC 4954", 0, "5.7.9",
+	 0, J(7)},
+	{535, "Authentication credentials invalid", "RFC 4954", 0, "5.7.8",
+	 0, J(7)},
 	{538, "Encryption required for requested authentication mechanism",
-	 "RFC 4954", 0, "5.7.11"},
+	 "RFC 4954", 0, "5.7.11",
+	 0, J(7)},
 	{550, "Requested action not taken: mailbox unavailable", "RFC 5321",
-	 C_HELO | C_MAIL | C_RCPT | C_DEND, "5.7.1"},
+	 C_HELO | C_MAIL | C_RCPT | C_DEND, "5.7.1",
+	 S_ANY, J_ANY},
 	{551, "User not local; please try <forward-path>", "RFC 5321", C_RCPT,
-	 "5.1.6"},
+	 "5.1.6",
+	 S_RCPT, J(0) | J(1) | J(7)},
 	{552, "Requested mail action aborted: exceeded storage allocation",
-	 "RFC 5321", C_MAIL | C_RCPT | C_DEND, "5.3.4"},
+	 "RFC 5321", C_MAIL | C_RCPT | C_DEND, "5.3.4",
+	 S_MAIL | S_RCPT | S_DATA | S_MSG, J(0) | J(2) | J(3) | J(7)},
 	{553, "Requested action not taken: mailbox name not allowed",
-	 "RFC 5321", C_MAIL | C_RCPT, "5.1.0"},
+	 "RFC 5321", C_MAIL | C_RCPT, "5.1.0",
+	 S_MAIL | S_RCPT | S_MSG, J(0) | J(1) | J(6) | J(7)},
 	{554, "Transaction failed (at the greeting: no SMTP service here)",
-	 "RFC 5321", C_CONN | C_DATA | C_DEND, "5.3.0"},
+	 "RFC 5321", C_CONN | C_DATA | C_DEND, "5.3.0",
+	 S_ANY, J_ANY},
 	{555, "MAIL FROM/RCPT TO parameters not recognized or not "
 	      "implemented",
-	 "RFC 5321", C_MAIL | C_RCPT, "5.5.4"},
-	{556, "Domain does not accept mail", "RFC 7504", C_RCPT, "5.1.10"},
+	 "RFC 5321", C_MAIL | C_RCPT, "5.5.4",
+	 S_MAIL | S_RCPT, J(0) | J(3) | J(5) | J(6)},
+	{556, "Domain does not accept mail", "RFC 7504", C_RCPT, "5.1.10",
+	 S_RCPT, J(0) | J(1)},
 };
 /* clang-format on */
 
@@ -410,21 +465,6 @@ static const struct enhanced_info enhanced_table[] = {
 /* clang-format on */
 
 #define NENHANCED (sizeof(enhanced_table) / sizeof(enhanced_table[0]))
-
-/*
- * Pairs codes_check() takes as associated although IANA does not list them.
- * Keep this short: each needs a reason a postmaster would accept.
- */
-/* clang-format off */
-static const struct {
-	int basic, subject, detail;
-} extra_pairs[] = {
-	/* RFC 5321 4.5.3.1.10: "too many recipients" is 452. */
-	{452, 5, 3},
-	/* X.2.2 is transient only, IANA names only 552; 452 is its twin. */
-	{452, 2, 2},
-};
-/* clang-format on */
 
 const struct basic_info *codes_basic(int code)
 {
@@ -722,19 +762,36 @@ int codes_format_enhanced(const struct reply_code *rc, char *buf, size_t buflen)
 
 /* ---- checks ------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static void
-add(struct findings *out, enum finding_severity sev, const char *fmt, ...)
+const char *finding_severity_name(enum finding_severity s)
+{
+	switch (s) {
+	case FINDING_ERROR:
+		return "error";
+	case FINDING_WARNING:
+		return "warning";
+	default:
+		return "note";
+	}
+}
+
+__attribute__((format(printf, 4, 5))) static struct finding *
+add(struct findings *out, enum finding_severity sev,
+    const struct reply_code *suggestion, const char *fmt, ...)
 {
 	va_list ap;
 	struct finding *f;
 
 	if (out == NULL || out->count >= FINDINGS_MAX)
-		return;
+		return NULL;
 	f = &out->item[out->count++];
 	f->severity = sev;
+	f->suggests = suggestion != NULL;
+	if (suggestion != NULL)
+		f->suggestion = *suggestion;
 	va_start(ap, fmt);
 	vsnprintf(f->text, sizeof(f->text), fmt, ap);
 	va_end(ap);
+	return f;
 }
 
 static const char *class_phrase(int cls)
@@ -763,41 +820,14 @@ static const char *cmd_phrase(enum smtp_cmd c)
 	}
 }
 
-/* Does IANA (or extra_pairs) associate basic with e? Any/Not given: yes. */
-static bool associated(const struct enhanced_info *e, int basic)
+static const char *subject_phrase(int s)
 {
-	if (e->assoc_class_only != 0)
-		return basic / 100 == e->assoc_class_only;
-	if (e->assoc[0] == 0)
-		return true;
-	for (size_t i = 0; i < CODES_MAX_ASSOC && e->assoc[i] != 0; i++)
-		if (e->assoc[i] == basic)
-			return true;
-	for (size_t i = 0; i < sizeof(extra_pairs) / sizeof(extra_pairs[0]);
-	     i++)
-		if (extra_pairs[i].basic == basic &&
-		    extra_pairs[i].subject == e->subject &&
-		    extra_pairs[i].detail == e->detail)
-			return true;
-	return false;
-}
-
-/* Does IANA name basic for e explicitly? */
-static bool listed(const struct enhanced_info *e, int basic)
-{
-	for (size_t i = 0; i < CODES_MAX_ASSOC && e->assoc[i] != 0; i++)
-		if (e->assoc[i] == basic)
-			return true;
-	return false;
-}
-
-/* The first 4xx IANA names for e, 0 if none. */
-static int listed_4xx(const struct enhanced_info *e)
-{
-	for (size_t i = 0; i < CODES_MAX_ASSOC && e->assoc[i] != 0; i++)
-		if (e->assoc[i] / 100 == 4)
-			return e->assoc[i];
-	return 0;
+	static const char *const names[8] = {
+	    "other",	      "addressing",	   "mailbox",
+	    "mail system",    "network and routing", "mail delivery protocol",
+	    "message content", "security or policy",
+	};
+	return s >= 0 && s < 8 ? names[s] : "unknown";
 }
 
 /* "MAIL, RCPT and the end of DATA" */
@@ -826,121 +856,387 @@ static void cmd_list(unsigned mask, char *buf, size_t buflen)
 	}
 }
 
-static void check_command(const struct reply_code *rc, enum smtp_cmd cmd,
-			  struct findings *out)
+/* Does IANA name basic for e, by number or by class ("5XX")? */
+static bool iana_lists(const struct enhanced_info *e, int basic)
+{
+	if (e->assoc_class_only != 0)
+		return basic / 100 == e->assoc_class_only;
+	for (size_t i = 0; i < CODES_MAX_ASSOC && e->assoc[i] != 0; i++)
+		if (e->assoc[i] == basic)
+			return true;
+	return false;
+}
+
+/* IANA names no basic code for e ("Any", "Not given"): any will do. */
+static bool iana_any(const struct enhanced_info *e)
+{
+	return e->assoc_class_only == 0 && e->assoc[0] == 0;
+}
+
+static const struct practice_pair *practice_first(const struct reply_code *rc)
+{
+	size_t from = 0;
+
+	return codes_practice_next(rc, &from);
+}
+
+/* A practice row that sends basic (with any enhanced code) at cmd. */
+static const struct practice_pair *practice_basic_at(int basic,
+						     enum smtp_cmd cmd)
+{
+	for (size_t i = 0; i < codes_practice_count(); i++) {
+		const struct practice_pair *p = codes_practice_at(i);
+		if (p->basic == basic && (p->commands & CMDBIT(cmd)))
+			return p;
+	}
+	return NULL;
+}
+
+/* May the command cmd get basic: RFC 5321 lists it, or practice sends it. */
+static bool command_allows(int basic, enum smtp_cmd cmd)
+{
+	const struct basic_info *b = codes_basic(basic);
+
+	return (b != NULL && (b->commands & CMDBIT(cmd))) ||
+	       practice_basic_at(basic, cmd) != NULL;
+}
+
+/* The class a verdict's reply must have; 0 for the verdicts without one. */
+static int verdict_class(enum verdict v)
+{
+	return v == VERDICT_REJECT ? 5 : v == VERDICT_TEMPFAIL ? 4 : 0;
+}
+
+static int check(const struct reply_code *rc, enum verdict v, enum stage st,
+		 bool held, struct findings *out, bool suggest);
+
+/* Could the lint propose c for a rule of stage st with verdict v? */
+static bool suggestible(const struct reply_code *c, enum verdict v,
+			enum stage st, bool held)
+{
+	const struct enhanced_info *e =
+	    codes_enhanced(c->enh_subject, c->enh_detail);
+	int want = verdict_class(v);
+	struct findings f = {0};
+
+	if (c->basic / 100 != c->enh_class || (want != 0 && want != c->enh_class))
+		return false;
+	if (e == NULL || !(iana_lists(e, c->basic) || iana_any(e) ||
+			   practice_first(c) != NULL))
+		return false;
+	if (want != 0 && !command_allows(c->basic, stage_reply_command(st, held)))
+		return false;
+	if (check(c, v, st, held, &f, false) != 0)
+		return false;
+	for (size_t i = 0; i < f.count; i++)
+		if (f.item[i].severity != FINDING_NOTE)
+			return false;
+	return true;
+}
+
+/* Try basic with rc's enhanced code (class cls); true when it will do. */
+static bool try_basic(struct reply_code *out, const struct reply_code *rc,
+		      int cls, int basic, enum verdict v, enum stage st,
+		      bool held)
+{
+	struct reply_code c = {basic, cls, rc->enh_subject, rc->enh_detail};
+
+	if (basic == 0 || !suggestible(&c, v, st, held))
+		return false;
+	*out = c;
+	return true;
+}
+
+/*
+ * A clean pair that keeps rc's enhanced code and changes the basic code:
+ * first one practice sends at the carrying command, then one IANA lists,
+ * then the registry's default, then the plain 451 or 550.
+ */
+static bool suggest_basic(const struct reply_code *rc, int cls, enum verdict v,
+			  enum stage st, bool held, struct reply_code *out)
+{
+	const struct enhanced_info *e =
+	    codes_enhanced(rc->enh_subject, rc->enh_detail);
+	enum smtp_cmd cmd = stage_reply_command(st, held);
+
+	if (e == NULL)
+		return false;
+	/* pass 0: rows sent at the carrying command; pass 1: any row */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < codes_practice_count(); i++) {
+			const struct practice_pair *p = codes_practice_at(i);
+			if (p->enh_class == cls &&
+			    p->enh_subject == rc->enh_subject &&
+			    p->enh_detail == rc->enh_detail &&
+			    (pass == 1 || (p->commands & CMDBIT(cmd))) &&
+			    try_basic(out, rc, cls, p->basic, v, st, held))
+				return true;
+		}
+	}
+	for (size_t i = 0; i < CODES_MAX_ASSOC && e->assoc[i] != 0; i++)
+		if (e->assoc[i] / 100 == cls &&
+		    try_basic(out, rc, cls, e->assoc[i], v, st, held))
+			return true;
+	return try_basic(out, rc, cls,
+			 cls == 4 ? e->default_basic4 : e->default_basic5, v,
+			 st, held) ||
+	       try_basic(out, rc, cls, cls == 4 ? 451 : 550, v, st, held);
+}
+
+/* Try rc's basic code (or basic) with enhanced code cls.s.d. */
+static bool try_enhanced(struct reply_code *out, int basic, int cls, int s,
+			 int d, enum verdict v, enum stage st, bool held)
+{
+	struct reply_code c = {basic, cls, s, d};
+
+	if (!suggestible(&c, v, st, held))
+		return false;
+	*out = c;
+	return true;
+}
+
+/*
+ * A clean pair that keeps rc's basic code (when its class is right) and
+ * changes the enhanced code: the same subject with detail 0, the basic
+ * code's default, a pair practice sends with it; failing all, the
+ * class's plain default pair.
+ */
+static bool suggest_enhanced(const struct reply_code *rc, int cls,
+			     enum verdict v, enum stage st, bool held,
+			     struct reply_code *out)
+{
+	int basic = rc->basic / 100 == cls ? rc->basic : 0;
+	const struct basic_info *b = codes_basic(basic);
+	struct reply_code parsed;
+
+	if (basic != 0) {
+		if (try_enhanced(out, basic, cls, rc->enh_subject, 0, v, st,
+				 held))
+			return true;
+		if (b != NULL && b->default_enhanced != NULL &&
+		    sscanf(b->default_enhanced, "%d.%d.%d", &parsed.enh_class,
+			   &parsed.enh_subject, &parsed.enh_detail) == 3 &&
+		    try_enhanced(out, basic, cls, parsed.enh_subject,
+				 parsed.enh_detail, v, st, held))
+			return true;
+		for (size_t i = 0; i < codes_practice_count(); i++) {
+			const struct practice_pair *p = codes_practice_at(i);
+			if (p->basic == basic &&
+			    try_enhanced(out, basic, cls, p->enh_subject,
+					 p->enh_detail, v, st, held))
+				return true;
+		}
+	}
+	basic = cls == 4 ? 451 : 550;
+	return try_enhanced(out, basic, cls, rc->enh_subject, 0, v, st,
+			    held) ||
+	       try_enhanced(out, basic, cls, 7, 1, v, st, held) ||
+	       try_enhanced(out, basic, cls, 0, 0, v, st, held);
+}
+
+/* ", e.g. 550 5.7.1" into buf, or "" */
+static const char *eg(const struct reply_code *c, char *buf, size_t buflen)
+{
+	char code[32];
+
+	if (c == NULL) {
+		buf[0] = '\0';
+		return buf;
+	}
+	codes_format(c, code, sizeof(code));
+	snprintf(buf, buflen, ": use %s", code);
+	return buf;
+}
+
+/* "Postfix sends it (Relay access denied)" into buf. */
+static const char *who_sends(const struct practice_pair *p, char *buf,
+			     size_t buflen)
+{
+	snprintf(buf, buflen, "%s sends it (\"%s\")", p->who, p->what);
+	return buf;
+}
+
+static void check_pairing(const struct reply_code *rc, enum verdict v,
+			  enum stage st, bool held, struct findings *out,
+			  bool suggest)
+{
+	const struct enhanced_info *e =
+	    codes_enhanced(rc->enh_subject, rc->enh_detail);
+	const struct basic_info *b = codes_basic(rc->basic);
+	const struct practice_pair *prac = practice_first(rc);
+	int cls = rc->basic / 100, s = rc->enh_subject, d = rc->enh_detail;
+	struct reply_code sug, *sp;
+	bool listed, perm_clash;
+	const char *perm_word;
+	char ebuf[48], wbuf[160];
+
+	if (e == NULL) {
+		const struct private_code *pc = codes_private(rc);
+		sp = suggest && suggest_enhanced(rc, cls, v, st, held, &sug)
+			 ? &sug
+			 : NULL;
+		if (pc != NULL)
+			add(out, FINDING_WARNING, sp,
+			    "enhanced code %d.%d.%d is unregistered: it is "
+			    "%s's own code (%s), not in the IANA registry, "
+			    "and other clients only understand its class%s",
+			    cls, s, d, pc->who, pc->what,
+			    eg(sp, ebuf, sizeof(ebuf)));
+		else
+			add(out, FINDING_WARNING, sp,
+			    "enhanced code %d.%d.%d is unregistered: the IANA "
+			    "registry of enhanced status codes does not list "
+			    "it, and clients only understand its class%s",
+			    cls, s, d, eg(sp, ebuf, sizeof(ebuf)));
+		return;
+	}
+	listed = iana_lists(e, rc->basic);
+	perm_clash = (e->perm == PERM_TRANSIENT_ONLY && cls == 5) ||
+		     (e->perm == PERM_PERMANENT_ONLY && cls == 4);
+	perm_word = e->perm == PERM_TRANSIENT_ONLY ? "transient" : "permanent";
+
+	if (!listed && prac == NULL) {
+		/* Neither IANA nor practice pairs them: judge the meaning. */
+		bool fits = b == NULL || (b->subjects & (1u << (s & 7))) != 0;
+		if (perm_clash || !fits) {
+			sp = suggest && suggest_basic(rc, cls, v, st, held, &sug)
+				 ? &sug
+				 : NULL;
+			if (sp == NULL && suggest)
+				sp = suggest_enhanced(rc, cls, v, st, held,
+						      &sug)
+					 ? &sug
+					 : NULL;
+		}
+		if (perm_clash) {
+			add(out, FINDING_WARNING, sp,
+			    "RFC 3463 gives %d.%d.%d to %s failures only, %d "
+			    "is %s, and neither IANA nor the MTAs in practice "
+			    "pair them%s",
+			    cls, s, d, perm_word, rc->basic,
+			    class_phrase(cls), eg(sp, ebuf, sizeof(ebuf)));
+			return;
+		}
+		if (!fits) {
+			add(out, FINDING_WARNING, sp,
+			    "neither IANA nor the MTAs in practice pair %d "
+			    "with X.%d.%d, and %d (\"%s\") does not fit "
+			    "its subject, %s (X.%d.x)%s",
+			    rc->basic, s, d, rc->basic, b->meaning,
+			    subject_phrase(s), s, eg(sp, ebuf, sizeof(ebuf)));
+			return;
+		}
+		if (!iana_any(e))
+			add(out, FINDING_NOTE, NULL,
+			    "IANA lists X.%d.%d with %s, not with %d",
+			    s, d, e->assoc_text, rc->basic);
+		return;
+	}
+	if (!listed && !iana_any(e))
+		add(out, FINDING_NOTE, NULL,
+		    "IANA lists X.%d.%d with %s, not with %d; %s", s, d,
+		    e->assoc_text, rc->basic,
+		    who_sends(prac, wbuf, sizeof(wbuf)));
+	if (perm_clash) {
+		if (listed)
+			snprintf(wbuf, sizeof(wbuf), "IANA lists %d for it",
+				 rc->basic);
+		else
+			who_sends(prac, wbuf, sizeof(wbuf));
+		add(out, FINDING_NOTE, NULL,
+		    "RFC 3463 says X.%d.%d is useful only for %s failures, "
+		    "but %d is %s; %s",
+		    s, d, perm_word, rc->basic, class_phrase(cls), wbuf);
+	}
+}
+
+/* Is the basic code right where the rule's reply goes? */
+static void check_command(const struct reply_code *rc, enum verdict v,
+			  enum stage st, bool held, struct findings *out,
+			  bool suggest)
 {
 	const struct basic_info *b = codes_basic(rc->basic);
-	char list[96];
+	enum smtp_cmd cmd = stage_reply_command(st, held);
+	const struct practice_pair *p;
+	int cls = rc->basic / 100;
+	struct reply_code sug, *sp = NULL;
+	char list[96], ebuf[48], carrier[96];
 
-	if (b == NULL) {
-		add(out, FINDING_WARNING,
-		    "reply code %d is not defined by RFC 5321 nor named by "
-		    "the IANA registry: clients only read its first digit",
-		    rc->basic);
+	if (b == NULL || !(b->stages & STAGEBIT(st))) {
+		if (suggest && suggest_basic(rc, cls, v, st, held, &sug))
+			sp = &sug;
+		if (b == NULL)
+			add(out, FINDING_WARNING, sp,
+			    "reply code %d is not defined by RFC 5321 nor "
+			    "named by the IANA registry: clients only read its "
+			    "first digit%s",
+			    rc->basic, eg(sp, ebuf, sizeof(ebuf)));
+		else if (b->stages == 0)
+			add(out, FINDING_WARNING, sp,
+			    "%d (\"%s\") answers a command a milter never "
+			    "sees%s",
+			    rc->basic, b->meaning, eg(sp, ebuf, sizeof(ebuf)));
+		else
+			add(out, FINDING_WARNING, sp,
+			    "%d (\"%s\") does not fit a rule at the %s "
+			    "stage%s",
+			    rc->basic, b->meaning, stage_name(st),
+			    eg(sp, ebuf, sizeof(ebuf)));
 		return;
 	}
 	if (b->commands & CMDBIT(cmd))
 		return;
-	if (b->commands == 0) {
-		add(out, FINDING_WARNING,
-		    "RFC 5321 does not list %d as a reply to %s: it is not a "
-		    "reply to any command a milter answers",
-		    rc->basic, cmd_phrase(cmd));
-		return;
-	}
-	cmd_list(b->commands, list, sizeof(list));
-	add(out, FINDING_WARNING,
-	    "RFC 5321 does not list %d as a reply to %s (it lists it for %s)",
-	    rc->basic, cmd_phrase(cmd), list);
-}
-
-static void check_pairing(const struct reply_code *rc, struct findings *out)
-{
-	const struct enhanced_info *e =
-	    codes_enhanced(rc->enh_subject, rc->enh_detail);
-	int cls = rc->basic / 100, s = rc->enh_subject, d = rc->enh_detail;
-	const struct basic_info *b;
-
-	if (e == NULL) {
-		add(out, FINDING_WARNING,
-		    "enhanced code %d.%d.%d is not in the IANA registry of "
-		    "enhanced status codes: clients only understand its class",
-		    rc->enh_class, s, d);
-		return;
-	}
-	if (e->perm == PERM_TRANSIENT_ONLY && cls == 5) {
-		add(out, FINDING_WARNING,
-		    "%d.%d.%d means a transient condition (RFC 3463: useful "
-		    "only as a persistent transient failure), but %d is a "
-		    "permanent failure: use 4.%d.%d with a 4xx reply such as "
-		    "%d, or a permanent detail code",
-		    rc->enh_class, s, d, rc->basic, s, d, e->default_basic4);
-		return;
-	}
-	if (e->perm == PERM_PERMANENT_ONLY && cls == 4 &&
-	    !listed(e, rc->basic)) {
-		int alt = listed_4xx(e);
-		if (alt != 0)
-			add(out, FINDING_WARNING,
-			    "%d.%d.%d is for permanent failures only (RFC "
-			    "3463) and IANA does not list %d for it: use "
-			    "%d 4.%d.%d, or 5.%d.%d with a 5xx reply",
-			    rc->enh_class, s, d, rc->basic, alt, s, d, s, d);
-		else
-			add(out, FINDING_WARNING,
-			    "%d.%d.%d is for permanent failures only (RFC "
-			    "3463) and IANA lists no 4xx reply for it: use "
-			    "5.%d.%d with a 5xx reply such as %d",
-			    rc->enh_class, s, d, s, d, e->default_basic5);
-		return;
-	}
-	if (associated(e, rc->basic))
-		return;
-	if (e->assoc_class_only != 0) {
-		add(out, FINDING_WARNING,
-		    "IANA lists X.%d.%d only with %dxx reply codes, not with "
-		    "%d",
-		    s, d, e->assoc_class_only, rc->basic);
-		return;
-	}
-	b = codes_basic(rc->basic);
-	if (b != NULL && b->default_enhanced != NULL)
-		add(out, FINDING_WARNING,
-		    "IANA lists X.%d.%d with %s, not with %d: use a reply code "
-		    "IANA lists, or %d %s",
-		    s, d, e->assoc_text, rc->basic, rc->basic,
-		    b->default_enhanced);
+	if (st == STAGE_CONNECT || st == STAGE_HELO)
+		snprintf(carrier, sizeof(carrier),
+			 "%s, which carries the reply of a %s rule%s",
+			 cmd_phrase(cmd), stage_name(st),
+			 held ? " held by hold_early_verdicts" : "");
 	else
-		add(out, FINDING_WARNING,
-		    "IANA lists X.%d.%d with %s, not with %d: use a reply code "
-		    "IANA lists",
-		    s, d, e->assoc_text, rc->basic);
+		snprintf(carrier, sizeof(carrier), "%s", cmd_phrase(cmd));
+	p = practice_basic_at(rc->basic, cmd);
+	if (p != NULL) {
+		add(out, FINDING_NOTE, NULL,
+		    "RFC 5321 does not list %d as a reply to %s; %s sends "
+		    "%d %d.%d.%d there (\"%s\")",
+		    rc->basic, carrier, p->who, p->basic, p->enh_class,
+		    p->enh_subject, p->enh_detail, p->what);
+		return;
+	}
+	if (b->commands == 0)
+		snprintf(list, sizeof(list), "no command a milter answers");
+	else
+		cmd_list(b->commands, list, sizeof(list));
+	add(out, FINDING_NOTE, NULL,
+	    "RFC 5321 does not list %d as a reply to %s (it lists it for %s)",
+	    rc->basic, carrier, list);
 }
 
 /*
  * The errors counted in the return value include any that did not fit in
  * out (or all of them when out is NULL), so a full list never hides one.
  */
-int codes_check(const struct reply_code *rc, enum verdict v, enum smtp_cmd cmd,
-		struct findings *out)
+static int check(const struct reply_code *rc, enum verdict v, enum stage st,
+		 bool held, struct findings *out, bool suggest)
 {
 	int nerr = 0, cls;
 	bool replies = v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
+	struct reply_code sug, *sp = NULL;
+	char ebuf[48];
 
 	if (rc == NULL) {
-		add(out, FINDING_ERROR, "no reply code given");
+		add(out, FINDING_ERROR, NULL, "no reply code given");
 		return 1;
 	}
 	if ((unsigned)v >= VERDICT_COUNT) {
-		add(out, FINDING_ERROR, "unknown verdict %d", (int)v);
+		add(out, FINDING_ERROR, NULL, "unknown verdict %d", (int)v);
 		nerr++;
 	}
-	if ((unsigned)cmd >= CMD_COUNT) {
-		add(out, FINDING_ERROR, "unknown SMTP command %d", (int)cmd);
+	if ((unsigned)st >= STAGE_COUNT) {
+		add(out, FINDING_ERROR, NULL, "unknown stage %d", (int)st);
 		nerr++;
 	}
 	if (rc->basic < 200 || rc->basic > 599) {
-		add(out, FINDING_ERROR,
+		add(out, FINDING_ERROR, NULL,
 		    "reply code %d is outside 200 to 599: a milter replies "
 		    "with 4xx or 5xx",
 		    rc->basic);
@@ -948,13 +1244,13 @@ int codes_check(const struct reply_code *rc, enum verdict v, enum smtp_cmd cmd,
 	}
 	if (rc->enh_class != 0 && rc->enh_class != 2 && rc->enh_class != 4 &&
 	    rc->enh_class != 5) {
-		add(out, FINDING_ERROR,
+		add(out, FINDING_ERROR, NULL,
 		    "enhanced code class %d is not 2, 4 or 5", rc->enh_class);
 		nerr++;
 	}
 	if (rc->enh_subject < 0 || rc->enh_subject > 999 ||
 	    rc->enh_detail < 0 || rc->enh_detail > 999) {
-		add(out, FINDING_ERROR,
+		add(out, FINDING_ERROR, NULL,
 		    "enhanced code %d.%d.%d has a part outside 0 to 999",
 		    rc->enh_class, rc->enh_subject, rc->enh_detail);
 		nerr++;
@@ -965,62 +1261,85 @@ int codes_check(const struct reply_code *rc, enum verdict v, enum smtp_cmd cmd,
 	cls = rc->basic / 100;
 	if (cls == 2 || cls == 3) {
 		if (replies)
-			add(out, FINDING_ERROR,
+			add(out, FINDING_ERROR, NULL,
 			    "a %s rule needs a %s reply code, but %d is %s",
 			    verdict_name(v),
 			    v == VERDICT_REJECT ? "permanent failure (5xx)"
 						: "transient failure (4xx)",
 			    rc->basic, class_phrase(cls));
 		else
-			add(out, FINDING_ERROR,
+			add(out, FINDING_ERROR, NULL,
 			    "reply code %d is %s: a milter can only send 4xx "
 			    "and 5xx replies",
 			    rc->basic, class_phrase(cls));
 		nerr++;
 	} else if (v == VERDICT_REJECT && cls == 4) {
-		add(out, FINDING_ERROR,
+		add(out, FINDING_ERROR, NULL,
 		    "a reject rule needs a permanent failure reply code (5xx), "
 		    "but %d is a transient failure: use tempfail for a 4xx "
 		    "reply",
 		    rc->basic);
 		nerr++;
 	} else if (v == VERDICT_TEMPFAIL && cls == 5) {
-		add(out, FINDING_ERROR,
+		add(out, FINDING_ERROR, NULL,
 		    "a tempfail rule needs a transient failure reply code "
 		    "(4xx), but %d is a permanent failure: use reject for a "
 		    "5xx reply",
 		    rc->basic);
 		nerr++;
 	}
+	/* A suggestion only where the verdict and the basic code agree. */
+	suggest = suggest && nerr == 0;
 
 	if (rc->enh_class == 0) {
 		if (cls == 4 || cls == 5) {
-			add(out, FINDING_ERROR,
+			if (suggest &&
+			    suggest_enhanced(rc, cls, v, st, held, &sug))
+				sp = &sug;
+			add(out, FINDING_ERROR, sp,
 			    "reply code %d has no enhanced status code: give "
-			    "one, e.g. %d.0.0",
-			    rc->basic, cls);
+			    "one%s",
+			    rc->basic, eg(sp, ebuf, sizeof(ebuf)));
 			nerr++;
 		}
 	} else if (rc->enh_class != cls) {
-		if (cls == 3)
-			add(out, FINDING_ERROR,
+		if (cls == 3) {
+			add(out, FINDING_ERROR, NULL,
 			    "enhanced code %d.%d.%d has class %d but the reply "
 			    "code %d is %s, which takes no enhanced code",
 			    rc->enh_class, rc->enh_subject, rc->enh_detail,
 			    rc->enh_class, rc->basic, class_phrase(cls));
-		else
-			add(out, FINDING_ERROR,
+		} else {
+			struct reply_code same = {rc->basic, cls,
+						  rc->enh_subject,
+						  rc->enh_detail};
+			if (suggest && (cls == 4 || cls == 5) &&
+			    (try_enhanced(&sug, rc->basic, cls,
+					  rc->enh_subject, rc->enh_detail, v,
+					  st, held) ||
+			     suggest_basic(&same, cls, v, st, held, &sug) ||
+			     suggest_enhanced(&same, cls, v, st, held, &sug)))
+				sp = &sug;
+			add(out, FINDING_ERROR, sp,
 			    "enhanced code %d.%d.%d has class %d but the reply "
-			    "code %d is %s: use %d.%d.%d",
+			    "code %d is %s%s",
 			    rc->enh_class, rc->enh_subject, rc->enh_detail,
-			    rc->enh_class, rc->basic, class_phrase(cls), cls,
-			    rc->enh_subject, rc->enh_detail);
+			    rc->enh_class, rc->basic, class_phrase(cls),
+			    sp != NULL ? eg(sp, ebuf, sizeof(ebuf))
+				       : ": the classes must match");
+		}
 		nerr++;
 	} else if (cls == 4 || cls == 5) {
-		check_pairing(rc, out);
+		check_pairing(rc, v, st, held, out, suggest);
 	}
 
 	if (replies && (cls == 4 || cls == 5))
-		check_command(rc, cmd, out);
+		check_command(rc, v, st, held, out, suggest);
 	return nerr;
+}
+
+int codes_check(const struct reply_code *rc, enum verdict v, enum stage st,
+		bool held, struct findings *out)
+{
+	return check(rc, v, st, held, out, true);
 }

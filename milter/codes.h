@@ -31,6 +31,9 @@ struct basic_info {
 	const char *reference; /* e.g. "RFC 5321" */
 	unsigned commands;     /* CMDBIT() mask of commands it may answer */
 	const char *default_enhanced; /* "X.Y.Z" with the class digit, e.g. "4.3.1" */
+	unsigned stages;   /* STAGEBIT() mask of rule stages its meaning fits
+			      (0: none; a milter cannot sensibly send it) */
+	unsigned subjects; /* bit n: its meaning fits enhanced subject X.n.x */
 };
 
 enum permanence {
@@ -83,17 +86,60 @@ int codes_format(const struct reply_code *rc, char *buf, size_t buflen);
 /* Write "5.7.1" into buf (at least 12 bytes). */
 int codes_format_enhanced(const struct reply_code *rc, char *buf, size_t buflen);
 
+/*
+ * Pairs that widely deployed MTAs and mailbox providers send, each with where
+ * it comes from. The lint never warns about a pair listed here; --explain
+ * names who sends it. Every row's enhanced code is in the IANA registry.
+ */
+struct practice_pair {
+	int basic;
+	int enh_class, enh_subject, enh_detail; /* class == basic / 100 */
+	unsigned commands; /* CMDBIT(): the commands it answers there */
+	const char *who;   /* "Postfix", "Sendmail", "Exim", "Gmail", ... */
+	const char *what;  /* what it says there, e.g. "Relay access denied" */
+	const char *source; /* file and function or parameter, or the
+			       provider's published page */
+};
+
+size_t codes_practice_count(void);
+const struct practice_pair *codes_practice_at(size_t i);
+/* The first row for the pair rc at or after row *from (then *from is set
+ * past it), NULL when there is none. Start with *from = 0. */
+const struct practice_pair *codes_practice_next(const struct reply_code *rc,
+						size_t *from);
+
+/*
+ * Enhanced codes that a provider sends although IANA never registered them
+ * (Microsoft 365's 5.7.6xx, for one). They stay "unregistered" to the lint:
+ * this table only lets a finding and --explain say whose code it is.
+ */
+struct private_code {
+	int enh_class; /* 4 or 5; 0: either */
+	int enh_subject, detail_lo, detail_hi;
+	const char *who;
+	const char *what;
+	const char *source;
+};
+
+size_t codes_private_count(void);
+const struct private_code *codes_private_at(size_t i);
+const struct private_code *codes_private(const struct reply_code *rc);
+
 enum finding_severity {
-	FINDING_WARNING, /* an error under strict = true */
+	FINDING_NOTE,	 /* shown by -t and --explain; never refuses a config */
+	FINDING_WARNING, /* very likely a mistake; an error under strict */
 	FINDING_ERROR,	 /* the config does not load */
 };
 
-#define FINDING_TEXT_MAX 256
+#define FINDING_TEXT_MAX 320
 #define FINDINGS_MAX 8
 
 struct finding {
 	enum finding_severity severity;
-	char text[FINDING_TEXT_MAX]; /* one sentence a postmaster understands */
+	bool suggests;		       /* text proposes the pair below */
+	struct reply_code suggestion;  /* clean where the finding is: see
+					  codes_check() */
+	char text[FINDING_TEXT_MAX];   /* one sentence a postmaster understands */
 };
 
 struct findings {
@@ -101,18 +147,37 @@ struct findings {
 	struct finding item[FINDINGS_MAX];
 };
 
+/* "error", "warning" or "note". */
+const char *finding_severity_name(enum finding_severity s);
+
 /*
- * Check a reply code pair that a rule with verdict v gives in answer to
- * command cmd. Appends to out (never beyond FINDINGS_MAX); does not clear it.
+ * Check the reply pair rc that a rule of stage st with verdict v gives; held:
+ * hold_early_verdicts is on (a connect or HELO verdict is then given at
+ * RCPT). Appends to out (never beyond FINDINGS_MAX); does not clear it.
+ *
  *   errors: class mismatch (550 4.7.1), reject not 5xx, tempfail not 4xx,
  *           a basic code outside 4xx/5xx for a reply, malformed values;
- *   warnings: enhanced code not in the registry; basic code IANA does not
- *           associate with the enhanced code; basic code RFC 5321 does not
- *           list for cmd; a transient-only detail with a 5xx; a
- *           permanent-only detail with a 4xx that IANA does not list either.
- * Returns the number of errors added.
+ *   warnings: an enhanced code IANA never registered; a basic code whose
+ *           meaning does not fit the rule's stage (552 at HELO, 551 at MAIL)
+ *           or that no RFC defines; a pair that neither IANA nor the practice
+ *           table knows whose basic code's meaning does not fit the enhanced
+ *           code's subject (552 5.1.1), or that RFC 3463 gives to the other
+ *           class (550 5.4.1);
+ *   notes:  RFC 3463's permanent-only / transient-only remarks and "IANA
+ *           does not list this basic code for it" for a pair that IANA or
+ *           practice uses; a basic code RFC 5321 does not list for the
+ *           command that carries the reply (stage_reply_command()) although
+ *           its meaning fits there (554 at RCPT, as Postfix sends it).
+ *
+ * A finding that proposes another pair sets suggests: that pair has the
+ * verdict's class, IANA or the practice table pairs its codes, the carrying
+ * command may get its basic code (RFC 5321 or practice), and it has no
+ * warning or error of its own at st.
+ *
+ * Verdicts other than reject and tempfail get the pairing checks only.
+ * Returns the number of errors added (counting those that did not fit).
  */
-int codes_check(const struct reply_code *rc, enum verdict v, enum smtp_cmd cmd,
-		struct findings *out);
+int codes_check(const struct reply_code *rc, enum verdict v, enum stage st,
+		bool held, struct findings *out);
 
 #endif

@@ -39,14 +39,17 @@ void diags_free(struct diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static void diags_add(struct diags *d, bool error, const char *text)
+static void diags_add(struct diags *d, enum finding_severity sev,
+		      const char *text)
 {
 	size_t n;
 
-	if (error)
+	if (sev == FINDING_ERROR)
 		d->nerrors++;
-	else
+	else if (sev == FINDING_WARNING)
 		d->nwarnings++;
+	else
+		d->nnotes++;
 	if (d->count >= DIAGS_MAX)
 		return;
 	if (d->count == d->cap) {
@@ -58,7 +61,8 @@ static void diags_add(struct diags *d, bool error, const char *text)
 		d->cap = cap;
 	}
 	n = strnlen(text, sizeof(d->item[0].text) - 1);
-	d->item[d->count].error = error;
+	d->item[d->count].error = sev == FINDING_ERROR;
+	d->item[d->count].note = sev == FINDING_NOTE;
 	memcpy(d->item[d->count].text, text, n);
 	d->item[d->count].text[n] = '\0';
 	d->count++;
@@ -161,19 +165,19 @@ struct loader {
  * Report a finding: "FILE:LINE: rule NAME: error: text". line <= 0 leaves
  * the line out; rule NULL leaves the rule out (what may then be "list X"
  * or "on_error" through the caller's text). A warning is an error under
- * strict = true.
+ * strict = true; a note stays a note.
  */
 __attribute__((format(printf, 6, 0))) static void
-vreport(struct loader *L, bool error, int line, const char *what,
-	const char *name, const char *fmt, va_list ap)
+vreport_sev(struct loader *L, enum finding_severity sev, int line,
+	    const char *what, const char *name, const char *fmt, va_list ap)
 {
 	char msg[512], text[1200];
 	char where[128] = "";
 	bool strict_made = false;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (!error && L->strict) {
-		error = true;
+	if (sev == FINDING_WARNING && L->strict) {
+		sev = FINDING_ERROR;
 		strict_made = true;
 	}
 	if (what != NULL && name != NULL)
@@ -182,15 +186,23 @@ vreport(struct loader *L, bool error, int line, const char *what,
 		snprintf(where, sizeof(where), "%s: ", what);
 	if (line > 0)
 		snprintf(text, sizeof(text), "%s:%d: %s%s: %s%s", L->path, line,
-			 where, error ? "error" : "warning", msg,
+			 where, finding_severity_name(sev), msg,
 			 strict_made ? " (a warning; strict = true)" : "");
 	else
 		snprintf(text, sizeof(text), "%s: %s%s: %s%s", L->path, where,
-			 error ? "error" : "warning", msg,
+			 finding_severity_name(sev), msg,
 			 strict_made ? " (a warning; strict = true)" : "");
-	if (!error)
+	if (sev == FINDING_WARNING)
 		L->nwarnings++;
-	diags_add(L->d, error, text);
+	diags_add(L->d, sev, text);
+}
+
+__attribute__((format(printf, 6, 0))) static void
+vreport(struct loader *L, bool error, int line, const char *what,
+	const char *name, const char *fmt, va_list ap)
+{
+	vreport_sev(L, error ? FINDING_ERROR : FINDING_WARNING, line, what,
+		    name, fmt, ap);
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -910,24 +922,46 @@ static int placeholders_check(const char *t, bool *has, char *err,
 	return 0;
 }
 
-/* Length of a template as sent when every placeholder is empty. */
-static size_t literal_len(const char *t, bool placeholders)
+/*
+ * Length of a template as sent when every placeholder is empty; *nph is
+ * set to the number of placeholders in it.
+ */
+static size_t literal_len(const char *t, bool placeholders, size_t *nph)
 {
-	if (!placeholders)
-		return strlen(t);
 	size_t n = 0;
 
+	*nph = 0;
+	if (!placeholders)
+		return strlen(t);
 	for (const char *s = t; *s != '\0'; s++) {
 		if (*s == '$' && s[1] == '$') {
 			s++;
 		} else if (*s == '$' && is_ident(s[1])) {
 			while (is_ident(s[1]))
 				s++;
+			(*nph)++;
 			continue;
 		}
 		n++;
 	}
 	return n;
+}
+
+/* The template t with "$$" made '$' (it has no placeholder). NULL: no
+ * memory. */
+static char *literal_text(const char *t, bool placeholders)
+{
+	char *out = malloc(strlen(t) + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *t != '\0'; t++) {
+		if (placeholders && t[0] == '$' && t[1] == '$')
+			t++;
+		*o++ = *t;
+	}
+	*o = '\0';
+	return out;
 }
 
 /* --- lists and condition entries ------------------------------------- */
@@ -1651,6 +1685,18 @@ struct where {
 };
 
 __attribute__((format(printf, 4, 5))) static void
+wreport_sev(const struct where *w, enum finding_severity sev, int line,
+	    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport_sev(w->L, sev, line > 0 ? line : w->line, w->what, w->name,
+		    fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 4, 5))) static void
 wreport(const struct where *w, bool error, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -1663,16 +1709,16 @@ wreport(const struct where *w, bool error, int line, const char *fmt, ...)
 
 /*
  * Parse the reply spec (or the default) and report what codes_check finds
- * for verdict v answering cmd. Returns the number of errors.
+ * for a rule of stage st with verdict v. Returns the number of errors.
  */
 static int reply_check(const struct where *w, const char *spec,
-		       const char *dflt, enum verdict v, enum smtp_cmd cmd,
+		       const char *dflt, enum verdict v, enum stage st,
 		       struct reply_code *out)
 {
 	int line = opt_line(&w->L->sc, w->sec, "reply", w->line);
 	struct findings f = {0};
-	char err[256];
-	int errors = 0;
+	char err[256], code[32];
+	int errors;
 
 	if (codes_parse_spec(spec != NULL ? spec : dflt, out, err,
 			     sizeof(err)) != 0) {
@@ -1680,40 +1726,110 @@ static int reply_check(const struct where *w, const char *spec,
 			spec != NULL ? spec : dflt, err);
 		return 1;
 	}
-	codes_check(out, v, cmd, &f);
+	errors = codes_check(out, v, st, w->L->p->hold_early, &f);
+	codes_format(out, code, sizeof(code));
 	for (size_t i = 0; i < f.count; i++) {
-		char code[32];
-		codes_format(out, code, sizeof(code));
-		if (f.item[i].severity == FINDING_ERROR)
-			errors++;
-		wreport(w, f.item[i].severity == FINDING_ERROR, line,
-			"reply %s%s: %s", code,
-			spec == NULL ? " (the default)" : "", f.item[i].text);
+		/* notes are advice on a postmaster's choice, not on ours */
+		if (spec == NULL && f.item[i].severity == FINDING_NOTE)
+			continue;
+		wreport_sev(w, f.item[i].severity, line, "reply %s%s: %s", code,
+			    spec == NULL ? " (the default)" : "",
+			    f.item[i].text);
 	}
 	return errors;
 }
 
 /*
+ * How many wire lines text line t takes at most, as the first text line
+ * when first is set: its exact wrapping for literal text, at every room
+ * Sendmail's address prefix can take (0 or 6 to reserve octets); a bound
+ * for text with placeholders at their longest (policy.h). Returns 0 when
+ * memory ran out.
+ */
+static size_t text_lines_most(const struct reply_code *code, const char *t,
+			      bool placeholders, bool first, size_t reserve)
+{
+	size_t nph, len = literal_len(t, placeholders, &nph), most = 0;
+	char *lit;
+
+	if (!first)
+		reserve = 0;
+	if (nph > 0) {
+		len += nph * PLACEHOLDER_WORST;
+		if (len > EXPAND_LINE_MAX - 1)
+			len = EXPAND_LINE_MAX - 1;
+		return reply_lines_bound(code, len, reserve);
+	}
+	if ((lit = literal_text(t, placeholders)) == NULL)
+		return 0;
+	for (size_t r = 0; r <= reserve; r = r == 0 ? 6 : r + 1) {
+		size_t n = reply_wire_lines(code, lit, r);
+		if (n > most)
+			most = n;
+	}
+	free(lit);
+	return most;
+}
+
+/*
+ * Will the text go out whole? Counts the wire lines (wrapping, the first
+ * line's room for Sendmail's prefix, placeholders at their longest)
+ * against REPLY_MAX_LINES. Returns the number of errors, -1: no memory.
+ */
+static int text_fits(const struct where *w, const struct reply_code *code,
+		     char **text, size_t n, bool placeholders, size_t reserve)
+{
+	size_t total = 0, nph = 0, any = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t lines = text_lines_most(code, text[k], placeholders,
+					       k == 0, reserve);
+		size_t len = literal_len(text[k], placeholders, &nph);
+		if (lines == 0)
+			return -1;
+		any += nph;
+		if (len + nph * PLACEHOLDER_WORST > EXPAND_LINE_MAX - 1) {
+			wreport(w, true,
+				val_line(&w->L->sc, w->sec, "text", (unsigned)k,
+					 w->line),
+				"text line %zu can reach %zu octets (%zu "
+				"placeholders at %d octets each); a line is "
+				"cut at %d",
+				k + 1, len + nph * PLACEHOLDER_WORST, nph,
+				PLACEHOLDER_WORST, EXPAND_LINE_MAX - 1);
+			return 1;
+		}
+		total += lines;
+	}
+	if (total <= REPLY_MAX_LINES)
+		return 0;
+	wreport(w, true, opt_line(&w->L->sc, w->sec, "text", w->line),
+		"text takes up to %zu reply lines, wrapped at 512 octets a "
+		"line%s%s; a reply has at most %d, so it would be cut",
+		total,
+		reserve > 0 ? ", with room for Sendmail's \"<address>... \" "
+			      "on the first"
+			    : "",
+		any > 0 ? ", placeholders at their longest" : "",
+		REPLY_MAX_LINES);
+	return 1;
+}
+
+/*
  * Check text lines and copy them into *out. code: the reply they go with
- * (NULL: a quarantine reason). placeholders: whether $name may be used.
+ * (NULL: a quarantine reason); reserve: the most room Sendmail's prefix
+ * takes on its first line. placeholders: whether $name may be used.
  * Returns the number of errors, or -1 when memory ran out.
  */
 static int text_take(const struct where *w, const struct reply_code *code,
-		     bool placeholders, char ***out, size_t *nout, bool *has)
+		     size_t reserve, bool placeholders, char ***out,
+		     size_t *nout, bool *has)
 {
 	unsigned n = cfg_size(w->cs, "text");
 	int errors = 0;
-	size_t room = 0;
 
 	if (n == 0)
 		return 0;
-	if (code != NULL) {
-		char b[16], e[16];
-		snprintf(b, sizeof(b), "%d", code->basic);
-		codes_format_enhanced(code, e, sizeof(e));
-		/* "NNN-X.Y.Z " + text + CRLF */
-		room = REPLY_WIRE_MAX - 2 - strlen(b) - 1 - strlen(e) - 1;
-	}
 	if (code != NULL && n > TEXT_MAX_LINES) {
 		wreport(w, true, opt_line(&w->L->sc, w->sec, "text", w->line),
 			"text has %u lines; a reply has at most %d", n,
@@ -1750,14 +1866,9 @@ static int text_take(const struct where *w, const struct reply_code *code,
 			continue;
 		}
 		*has = *has || h;
-		if (code != NULL && literal_len(t, placeholders) > room) {
-			wreport(w, true, line,
-				"text line %u is %zu octets; a reply line has "
-				"room for %zu (512 with its code and CRLF)",
-				k + 1, literal_len(t, placeholders), room);
-			errors++;
-		}
 	}
+	if (code != NULL && errors == 0)
+		errors = text_fits(w, code, *out, n, placeholders, reserve);
 	return errors;
 }
 
@@ -1937,18 +2048,16 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 	/* reply and text */
 	s = cfg_getstr(rs, "reply");
 	if (sends_reply(r->verdict)) {
-		enum smtp_cmd cmd = CMD_DATA_END;
-		if (stage_ok)
-			cmd = L->p->hold_early && r->stage <= STAGE_HELO
-				  ? CMD_RCPT
-				  : stage_command(r->stage);
 		n = reply_check(&w, s,
 				r->verdict == VERDICT_REJECT ? "550 5.7.1"
 							     : "451 4.7.1",
-				r->verdict, cmd, &r->code);
+				r->verdict, stage_ok ? r->stage : STAGE_EOM,
+				&r->code);
 		x.errors += n;
 		if (n == 0) {
-			n = text_take(&w, &r->code, true, &r->text, &r->ntext,
+			n = text_take(&w, &r->code,
+				      policy_reply_reserve(r, r->stage, NULL),
+				      true, &r->text, &r->ntext,
 				      &r->has_placeholders);
 			if (n < 0)
 				return -1;
@@ -1965,7 +2074,7 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 		}
 		if (r->verdict == VERDICT_QUARANTINE) {
 			bool has = false;
-			n = text_take(&w, NULL, true, &r->text, &r->ntext,
+			n = text_take(&w, NULL, 0, true, &r->text, &r->ntext,
 				      &has);
 			if (n < 0)
 				return -1;
@@ -2013,8 +2122,9 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 
 	/* pre-render a reply that needs no placeholders */
 	if (x.errors == 0 && sends_reply(r->verdict) && !r->has_placeholders &&
-	    reply_render(&r->code, (const char *const *)r->text, r->ntext, 0,
-			 &r->rendered, err, sizeof(err)) != 0) {
+	    reply_render(&r->code, (const char *const *)r->text, r->ntext,
+			 policy_reply_reserve(r, r->stage, NULL), &r->rendered,
+			 err, sizeof(err)) != 0) {
 		error_at(L, x.line, x.name, "reply: %s", err);
 		x.errors++;
 	}
@@ -2032,7 +2142,7 @@ static int failure_compile(struct loader *L, cfg_t *cfg)
 	const char *v = cfg_getstr(cs, "verdict");
 	const char *reply = cfg_getstr(cs, "reply");
 	char **text = NULL;
-	size_t ntext = 0;
+	size_t ntext = 0, reserve;
 	bool has = false;
 	char err[300];
 	int errors = 0;
@@ -2073,10 +2183,11 @@ static int failure_compile(struct loader *L, cfg_t *cfg)
 	errors = reply_check(&w, reply,
 			     f->verdict == VERDICT_TEMPFAIL ? "451 4.3.0"
 							    : "550 5.3.0",
-			     f->verdict, CMD_RCPT, &f->code);
+			     f->verdict, STAGE_RCPT, &f->code);
 	if (errors > 0)
 		return errors;
-	errors = text_take(&w, &f->code, false, &text, &ntext, &has);
+	reserve = reply_prefix_room(f->code.basic, CMD_RCPT, SIZE_MAX);
+	errors = text_take(&w, &f->code, reserve, false, &text, &ntext, &has);
 	if (errors == 0) {
 		static const char *const dflt_temp[] = {
 		    "Temporary internal error, try again later"};
@@ -2088,8 +2199,8 @@ static int failure_compile(struct loader *L, cfg_t *cfg)
 							   : dflt_rej;
 			ntext = 1;
 		}
-		if (reply_render(&f->code, t, ntext, 0, &f->rendered, err,
-				 sizeof(err)) != 0) {
+		if (reply_render(&f->code, t, ntext, reserve, &f->rendered,
+				 err, sizeof(err)) != 0) {
 			wreport(&w, true, 0, "reply: %s", err);
 			errors++;
 		}

@@ -15,12 +15,15 @@
 #include "policy.h"
 
 struct diag {
-	bool error;	 /* false: a warning (an error under strict = true) */
+	bool error;	 /* the config does not load */
+	bool note;	 /* neither: advice shown by -t, never an error */
 	char text[640]; /* "FILE:LINE: rule NAME: error: ..." */
 };
+/* A diag that is neither an error nor a note is a warning (an error under
+ * strict = true, and then reported as one). */
 
 struct diags {
-	size_t count, nerrors, nwarnings;
+	size_t count, nerrors, nwarnings, nnotes;
 	size_t cap;
 	struct diag *item; /* owned */
 };

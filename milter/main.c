@@ -32,6 +32,7 @@
 
 #include "codes.h"
 #include "config.h"
+#include "explain.h"
 #include "log.h"
 #include "milter.h"
 
@@ -70,6 +71,8 @@ static void usage(FILE *f)
 static size_t report(const struct diags *d, bool to_log)
 {
 	for (size_t i = 0; i < d->count; i++) {
+		if (to_log && d->item[i].note)
+			continue; /* advice: -t shows it */
 		if (to_log && d->item[i].error)
 			log_error("%s", d->item[i].text);
 		else if (to_log)
@@ -100,114 +103,15 @@ static int check_only(const char *path)
 
 	report(&d, false);
 	if (rc == 0) {
-		printf("%s: OK: %zu rules, %zu warnings\n", path, p->nrules,
-		       d.nwarnings);
+		printf("%s: OK: %zu rules, %zu warnings, %zu notes\n", path,
+		       p->nrules, d.nwarnings, d.nnotes);
 		policy_free(&p);
 	} else {
-		printf("%s: FAILED: %zu errors, %zu warnings\n", path,
-		       d.nerrors, d.nwarnings);
+		printf("%s: FAILED: %zu errors, %zu warnings, %zu notes\n",
+		       path, d.nerrors, d.nwarnings, d.nnotes);
 	}
 	diags_free(&d);
 	return rc == 0 ? 0 : EX_CONFIG;
-}
-
-/* Print a comma-separated list of the commands in mask. */
-static void print_commands(unsigned mask)
-{
-	const char *sep = "";
-
-	for (int c = 0; c < CMD_COUNT; c++) {
-		if (mask & CMDBIT(c)) {
-			printf("%s%s", sep, smtp_cmd_name((enum smtp_cmd)c));
-			sep = ", ";
-		}
-	}
-	printf("%s\n", *sep ? "" : "none of the commands a milter answers");
-}
-
-static void print_findings(const struct findings *f, const char *indent)
-{
-	for (size_t i = 0; i < f->count; i++)
-		printf("%s%s: %s\n", indent,
-		       f->item[i].severity == FINDING_ERROR ? "error"
-							     : "warning",
-		       f->item[i].text);
-}
-
-static int explain(const char *spec)
-{
-	struct reply_code rc;
-	char err[256], both[32];
-	const struct enhanced_info *e;
-	const struct basic_info *b;
-	struct findings pair = {0};
-	enum verdict v;
-	unsigned fits = 0;
-
-	if (codes_parse_spec(spec, &rc, err, sizeof(err)) != 0) {
-		printf("%s: %s\n", spec, err);
-		return 1;
-	}
-	codes_format(&rc, both, sizeof(both));
-	printf("%s\n", both);
-	b = codes_basic(rc.basic);
-	if (b == NULL) {
-		printf("  %d: not a reply code of RFC 5321 or the IANA "
-		       "registry\n",
-		       rc.basic);
-	} else {
-		printf("  %d: %s (%s)\n", rc.basic, b->meaning, b->reference);
-		printf("       RFC 5321 lists it for: ");
-		print_commands(b->commands);
-	}
-	e = codes_enhanced(rc.enh_subject, rc.enh_detail);
-	if (rc.enh_class == 0) {
-		printf("  no enhanced code\n");
-	} else if (e == NULL) {
-		printf("  %d.%d.%d: not in the IANA registry\n", rc.enh_class,
-		       rc.enh_subject, rc.enh_detail);
-	} else {
-		printf("  %d.%d.%d: %s (%s)\n", rc.enh_class, rc.enh_subject,
-		       rc.enh_detail, e->sample, e->reference);
-		printf("       IANA basic codes: %s\n",
-		       e->assoc_text && e->assoc_text[0] ? e->assoc_text
-							 : "Not given");
-		if (e->perm == PERM_PERMANENT_ONLY)
-			printf("       RFC 3463: only for permanent failures\n");
-		else if (e->perm == PERM_TRANSIENT_ONLY)
-			printf("       RFC 3463: only for transient failures\n");
-	}
-	if (rc.basic < 400 || rc.basic > 599) {
-		printf("  not a failure code: a milter can only send 4xx and "
-		       "5xx replies\n");
-		return 1;
-	}
-	/* The pairing itself, then which commands the code suits. */
-	v = rc.basic >= 500 ? VERDICT_REJECT : VERDICT_TEMPFAIL;
-	for (int c = 0; c < CMD_COUNT; c++) {
-		struct findings f = {0};
-		codes_check(&rc, v, (enum smtp_cmd)c, &f);
-		if (c == 0 || f.count < pair.count)
-			pair = f;
-	}
-	for (int c = 0; c < CMD_COUNT; c++) {
-		struct findings f = {0};
-		codes_check(&rc, v, (enum smtp_cmd)c, &f);
-		if (f.count == pair.count)
-			fits |= CMDBIT(c);
-	}
-	if (rc.basic == 421)
-		printf("  note: a 421 reply makes Postfix and Sendmail close "
-		       "the connection\n");
-	if (pair.count == 0)
-		printf("  well paired\n");
-	print_findings(&pair, "  ");
-	printf("  as a %s, RFC 5321 allows it at: ", verdict_name(v));
-	print_commands(fits);
-	for (size_t i = 0; i < pair.count; i++)
-		if (pair.item[i].severity == FINDING_ERROR)
-			return 1;
-	return 0;
 }
 
 /* Who the milter runs as after start-up; uid -1 when it stays as it is. */
@@ -390,7 +294,7 @@ int main(int argc, char **argv)
 			check = true;
 			break;
 		case 'E':
-			return explain(optarg);
+			return explain_write(stdout, optarg);
 		case 'V':
 			printf("replycode-milter %s\n", VERSION);
 			return 0;

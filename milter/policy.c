@@ -385,16 +385,23 @@ static bool sends_reply(enum verdict v)
 	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
 }
 
-#define EXPAND_LINE_MAX 2048
-
-/* The address Sendmail writes before the first line of a MAIL/RCPT reply. */
-static size_t reserve_for(enum stage st, const struct session *s)
+size_t policy_reply_reserve(const struct rule *r, enum stage st,
+			    const struct session *s)
 {
-	if (st == STAGE_MAIL)
-		return strlen(s->sender) + 6;
-	if (st == STAGE_RCPT)
-		return strlen(s->rcpt) + 6;
-	return 0;
+	switch (st) {
+	case STAGE_MAIL:
+		return reply_prefix_room(r->code.basic, CMD_MAIL,
+					 s != NULL ? strlen(s->sender)
+						   : SIZE_MAX);
+	case STAGE_RCPT:
+		return reply_prefix_room(r->code.basic, CMD_RCPT,
+					 s != NULL ? strlen(s->rcpt) : SIZE_MAX);
+	case STAGE_CONNECT:
+	case STAGE_HELO:
+		return reply_prefix_room(r->code.basic, CMD_MAIL, SIZE_MAX);
+	default:
+		return 0;
+	}
 }
 
 static int render_rule(const struct rule *r, enum stage st,
@@ -404,9 +411,10 @@ static int render_rule(const struct rule *r, enum stage st,
 	char lines[REPLY_MAX_LINES + 1][EXPAND_LINE_MAX];
 	const char *text[REPLY_MAX_LINES + 1];
 	size_t n = r->ntext < max ? r->ntext : max;
-	size_t reserve = reserve_for(st, s);
+	size_t reserve = policy_reply_reserve(r, st, s);
 
-	if (!r->has_placeholders && reserve == 0) {
+	if (!r->has_placeholders &&
+	    reserve == policy_reply_reserve(r, r->stage, NULL)) {
 		d->reply = &r->rendered;
 		return 0;
 	}

@@ -86,7 +86,8 @@ struct rule {
 	char **hdr_value;  /* ... value template with $placeholders */
 	char *log;	   /* owned or NULL: log line template */
 	bool has_placeholders; /* text needs rendering per decision */
-	struct reply rendered; /* pre-rendered reply when it has none */
+	struct reply rendered; /* pre-rendered reply when it has none, with
+				  policy_reply_reserve(r, r->stage, NULL) */
 	/* counters, updated atomically at run time */
 	uint64_t hits;
 };
@@ -224,11 +225,24 @@ int policy_render(const struct rule *r, enum stage st, const struct session *s,
 		  struct decision *d);
 
 /*
+ * The room kept on the first line of rule r's reply at stage st for
+ * Sendmail's "<address>... " prefix (reply_prefix_room()): for the address
+ * in s at MAIL and RCPT, the longest Sendmail writes when s is NULL and at
+ * connect and HELO (whose reply MAIL carries, before the address is known).
+ */
+size_t policy_reply_reserve(const struct rule *r, enum stage st,
+			    const struct session *s);
+
+/*
  * Expand $placeholders of a template into out (always NUL-terminated),
  * values sanitised and cut to PLACEHOLDER_MAX octets. "$$" is a '$'.
  * Names: client_addr client_name helo sender recipient queue_id rule.
  */
 #define PLACEHOLDER_MAX 256
+/* What a placeholder can become at most: PLACEHOLDER_MAX and "...". */
+#define PLACEHOLDER_WORST (PLACEHOLDER_MAX + 3)
+/* A text line after expansion is cut to this many octets. */
+#define EXPAND_LINE_MAX 2048
 void policy_expand(const char *tmpl, const struct rule *r,
 		   const struct session *s, char *out, size_t outlen);
 

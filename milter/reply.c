@@ -138,6 +138,21 @@ static const char *fallback_text(const struct reply_code *rc)
  */
 #define FIRST_LINE_MIN 100
 
+/* Octets of text a wire line holds: "550-5.7.1 " before it, CRLF after. */
+static size_t line_room(const struct reply_code *rc)
+{
+	char e[16];
+
+	codes_format_enhanced(rc, e, sizeof(e));
+	return REPLY_WIRE_MAX - 2 - 3 - 1 - strlen(e) - 1;
+}
+
+static size_t first_room(size_t room, size_t reserve_first)
+{
+	return reserve_first <= room - FIRST_LINE_MIN ? room - reserve_first
+						       : FIRST_LINE_MIN;
+}
+
 /* Emit one text line, wrapped, counting what does not fit in *cut. */
 static void emit(struct reply *r, const char *s, size_t room,
 		 size_t reserve_first, size_t *cut)
@@ -147,9 +162,7 @@ static void emit(struct reply *r, const char *s, size_t room,
 	do {
 		size_t skip, lim = room, take;
 		if (r->nlines == 0 && *cut == 0)
-			lim = reserve_first <= room - FIRST_LINE_MIN
-				  ? room - reserve_first
-				  : FIRST_LINE_MIN;
+			lim = first_room(room, reserve_first);
 		take = fit(s, n, lim, &skip);
 		if (take < n)
 			r->wrapped = true;
@@ -160,6 +173,54 @@ static void emit(struct reply *r, const char *s, size_t room,
 		s += take + skip;
 		n -= take + skip;
 	} while (n > 0);
+}
+
+size_t reply_prefix_room(int basic, enum smtp_cmd cmd, size_t addrlen)
+{
+	if (cmd != CMD_MAIL && cmd != CMD_RCPT)
+		return 0;
+	if (basic != 450 && basic != 550 && basic != 553)
+		return 0;
+	/* "<" address ">", shortened by Sendmail, then "... " */
+	if (addrlen > REPLY_SENDMAIL_ADDR_MAX - 2)
+		addrlen = REPLY_SENDMAIL_ADDR_MAX - 2;
+	return addrlen + 2 + 4;
+}
+
+size_t reply_wire_lines(const struct reply_code *rc, const char *text,
+			size_t reserve_first)
+{
+	size_t room = line_room(rc), n = strlen(text), lines = 0;
+	size_t lim = first_room(room, reserve_first);
+
+	do {
+		size_t skip, take = fit(text, n, lim, &skip);
+		lines++;
+		text += take + skip;
+		n -= take + skip;
+		lim = room;
+	} while (n > 0);
+	return lines;
+}
+
+/*
+ * Why the bound holds: a line that is not the last takes at least
+ * t = min(its room, REPLY_ESCAPED_MAX / 2) octets before it looks for a
+ * space to cut at, and the octets from that space to where it stopped hold
+ * no space, so the next line ends beyond that point. Two lines in a row
+ * thus take at least t + 1 octets, and k lines of a text of len octets
+ * need floor(k / 2) * (t + 1) <= len.
+ */
+size_t reply_lines_bound(const struct reply_code *rc, size_t len,
+			 size_t reserve_first)
+{
+	size_t room = line_room(rc), t = first_room(room, reserve_first);
+
+	if (t > REPLY_ESCAPED_MAX / 2)
+		t = REPLY_ESCAPED_MAX / 2;
+	if (len <= t)
+		return 1;
+	return 2 * (len / (t + 1)) + 1;
 }
 
 int reply_render(const struct reply_code *rc, const char *const *text,
@@ -196,9 +257,7 @@ int reply_render(const struct reply_code *rc, const char *const *text,
 	snprintf(out->basic, sizeof(out->basic), "%d", rc->basic);
 	codes_format_enhanced(rc, out->enhanced, sizeof(out->enhanced));
 
-	/* "550-5.7.1 " before the text and CRLF after it. */
-	room = REPLY_WIRE_MAX - 2 - strlen(out->basic) - 1 -
-	       strlen(out->enhanced) - 1;
+	room = line_room(rc);
 
 	for (size_t i = 0; i < ntext; i++)
 		if (text[i] != NULL && !blank(text[i]))

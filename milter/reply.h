@@ -56,6 +56,36 @@ int reply_render(const struct reply_code *rc, const char *const *text,
 		 char *err, size_t errlen);
 
 /*
+ * Sendmail writes "<address>... " before the first line of a 450, 550 or
+ * 553 reply to MAIL or RCPT (sendmail/err.c, fmtmsg(): only the codes 050,
+ * 250, 252, 450, 550 and 553 get it), with the address cut to at most
+ * MAXSHORTSTR = 203 octets by shortenstring(). reply_prefix_room() is the
+ * room that prefix takes for an address of addrlen octets (without its
+ * angle brackets), 0 where Sendmail adds none; at most
+ * REPLY_SENDMAIL_PREFIX_MAX.
+ */
+#define REPLY_SENDMAIL_ADDR_MAX 203
+#define REPLY_SENDMAIL_PREFIX_MAX (REPLY_SENDMAIL_ADDR_MAX + 4)
+size_t reply_prefix_room(int basic, enum smtp_cmd cmd, size_t addrlen);
+
+/*
+ * How many wire lines one text line takes with rc's codes, exactly as
+ * reply_render() wraps it when it is the first text line and
+ * reserve_first octets are kept on the first wire line (0 for a later
+ * text line). No limit of REPLY_MAX_LINES: the caller compares.
+ */
+size_t reply_wire_lines(const struct reply_code *rc, const char *text,
+			size_t reserve_first);
+
+/*
+ * An upper bound of reply_wire_lines() for any text of len octets
+ * (whatever its spaces and '%'), for text whose placeholders are not yet
+ * known. Always at least 1.
+ */
+size_t reply_lines_bound(const struct reply_code *rc, size_t len,
+			 size_t reserve_first);
+
+/*
  * Make an untrusted value (a HELO name, an address, a header) fit to
  * substitute into reply text or a log line: at most maxlen octets of it are
  * kept (then "..." marks the cut), control bytes and bytes >= 0x80 become

@@ -68,3 +68,10 @@ enum smtp_cmd stage_command(enum stage s)
 {
 	return (unsigned)s < STAGE_COUNT ? stage_cmds[s] : CMD_DATA_END;
 }
+
+enum smtp_cmd stage_reply_command(enum stage s, bool held)
+{
+	if (s == STAGE_CONNECT || s == STAGE_HELO)
+		return held ? CMD_RCPT : CMD_MAIL;
+	return stage_command(s);
+}

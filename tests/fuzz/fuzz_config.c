@@ -196,7 +196,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&d, 0, sizeof(d));
 	r = config_load(path, &p, &d);
-	FUZZ_CHECK(d.count <= d.nerrors + d.nwarnings && d.count <= d.cap,
+	FUZZ_CHECK(d.count <= d.nerrors + d.nwarnings + d.nnotes &&
+		       d.count <= d.cap,
 		   "%zu diagnostics kept of %zu errors and %zu warnings",
 		   d.count, d.nerrors, d.nwarnings);
 	for (size_t i = 0; i < d.count; i++)

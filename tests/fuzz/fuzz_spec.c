@@ -93,19 +93,39 @@ static bool ref_parse(const char *spec, int *basic, int enh[3])
 }
 
 static void check_findings(const struct reply_code *rc, enum verdict v,
-			   enum smtp_cmd cmd, int *nerr)
+			   enum stage st, bool held, int *nerr)
 {
 	struct findings f;
 	int errors = 0;
 
 	memset(&f, 0, sizeof(f));
-	*nerr = codes_check(rc, v, cmd, &f);
+	*nerr = codes_check(rc, v, st, held, &f);
 	FUZZ_CHECK(f.count <= FINDINGS_MAX, "%zu findings", f.count);
 	for (size_t i = 0; i < f.count; i++) {
 		size_t n = strnlen(f.item[i].text, FINDING_TEXT_MAX);
 		FUZZ_CHECK(n > 0 && n < FINDING_TEXT_MAX,
 			   "finding %zu: text of %zu octets", i, n);
 		errors += f.item[i].severity == FINDING_ERROR;
+		/* a suggested pair is clean: no error or warning of its own */
+		if (f.item[i].suggests && *nerr >= 0) {
+			struct findings g;
+			memset(&g, 0, sizeof(g));
+			FUZZ_CHECK(codes_check(&f.item[i].suggestion, v, st,
+					       held, &g) == 0,
+				   "suggestion %d %d.%d.%d has an error",
+				   f.item[i].suggestion.basic,
+				   f.item[i].suggestion.enh_class,
+				   f.item[i].suggestion.enh_subject,
+				   f.item[i].suggestion.enh_detail);
+			for (size_t k = 0; k < g.count; k++)
+				FUZZ_CHECK(g.item[k].severity == FINDING_NOTE,
+					   "suggestion %d %d.%d.%d: %s",
+					   f.item[i].suggestion.basic,
+					   f.item[i].suggestion.enh_class,
+					   f.item[i].suggestion.enh_subject,
+					   f.item[i].suggestion.enh_detail,
+					   g.item[k].text);
+		}
 	}
 	FUZZ_CHECK(*nerr >= errors && (f.count < FINDINGS_MAX ||
 				       *nerr == errors),
@@ -125,8 +145,9 @@ static void check_pair(const struct reply_code *rc, const char *text)
 	int nerr;
 
 	for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
-		for (int c = 0; c <= CMD_COUNT; c++) {
-			check_findings(rc, vs[i], (enum smtp_cmd)c, &nerr);
+		for (int c = 0; c <= 2 * STAGE_COUNT; c++) {
+			check_findings(rc, vs[i], (enum stage)(c / 2),
+				       c % 2 == 1, &nerr);
 			if (nerr == 0 && (vs[i] == VERDICT_REJECT ||
 					  vs[i] == VERDICT_TEMPFAIL)) {
 				struct reply *r = malloc(sizeof(*r));

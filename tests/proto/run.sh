@@ -108,8 +108,43 @@ expect "-t on 550 4.7.1: exit 78 naming the line" 78 "^$tmp/bad.conf:4:" \
 	"$bin" -t -c "$tmp/bad.conf"
 
 # --explain: a well paired code exits 0, a class mismatch 1 with the reason.
-expect "--explain 550 5.7.1: well paired" 0 "^  well paired$" \
+expect "--explain 550 5.7.1: well paired" 0 \
+	"^    at connect, helo, connect \\(held\\), helo \\(held\\), mail, rcpt, header, eoh, body, eom: well paired$" \
 	"$bin" --explain "550 5.7.1"
+expect "--explain 554 5.7.1: Postfix sends it at RCPT" 0 \
+	"^       Postfix at RCPT$" "$bin" --explain "554 5.7.1"
+expect "--explain 554 5.7.1: a note at rcpt, not a warning" 0 \
+	"^      note: RFC 5321 does not list 554 as a reply to RCPT; Postfix sends 554 5.7.1 there" \
+	"$bin" --explain "554 5.7.1"
+expect "--explain 552 5.3.4: does not fit a HELO rule" 0 \
+	"^      warning: 552 .* does not fit a rule at the helo stage: use 554 5.3.4$" \
+	"$bin" --explain "552 5.3.4"
+expect "--explain 550 5.7.606: unregistered, Microsoft's own" 0 \
+	"^      warning: enhanced code 5.7.606 is unregistered: it is Microsoft 365's own code" \
+	"$bin" --explain "550 5.7.606"
+# never "well paired" over a warning, never a bare RFC 3463 remark
+out=$("$bin" --explain "451 4.7.1")
+if grep -q "only for permanent failures" <<<"$out" &&
+	! grep -q "^      note: RFC 3463 says X.7.1 is useful only for permanent failures, but 451 is a transient failure (4xx); IANA lists 451 for it$" <<<"$out"; then
+	not_ok "--explain 451 4.7.1: the RFC 3463 remark is a note"
+	sed 's/^/    /' <<<"$out"
+else
+	ok "--explain 451 4.7.1: the RFC 3463 remark is a note"
+fi
+bad=0
+for spec in "451 4.7.1" "552 5.2.2" "550 5.4.1" "552 5.3.4" "550 5.9.9" \
+	"551 5.1.6" "599 5.0.0" "421 4.3.2" "554 5.7.1"; do
+	"$bin" --explain "$spec" | awk -v spec="$spec" '
+		/^    at / { verdict = $0; next }
+		/^      (warning|error): / && verdict ~ /well paired$/ {
+			print spec ": " verdict " / " $0; bad = 1 }
+		END { exit bad }' || bad=1
+done
+if [ "$bad" -eq 0 ]; then
+	ok "--explain: no paragraph says well paired over a warning"
+else
+	not_ok "--explain: no paragraph says well paired over a warning"
+fi
 expect "--explain 550 4.7.1: class mismatch" 1 \
 	"error: enhanced code 4.7.1 has class 4" "$bin" --explain "550 4.7.1"
 expect "--explain 452: filled in as 452 4.3.1" 0 "^452 4.3.1$" \
