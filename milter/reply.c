@@ -181,10 +181,10 @@ size_t reply_prefix_room(int basic, enum smtp_cmd cmd, size_t addrlen)
 		return 0;
 	if (basic != 450 && basic != 550 && basic != 553)
 		return 0;
-	/* "<" address ">", shortened by Sendmail, then "... " */
-	if (addrlen > REPLY_SENDMAIL_ADDR_MAX - 2)
-		addrlen = REPLY_SENDMAIL_ADDR_MAX - 2;
-	return addrlen + 2 + 4;
+	/* the address as the client wrote it, shortened, then "... " */
+	if (addrlen > REPLY_SENDMAIL_ADDR_MAX)
+		addrlen = REPLY_SENDMAIL_ADDR_MAX;
+	return addrlen + 4;
 }
 
 size_t reply_wire_lines(const struct reply_code *rc, const char *text,

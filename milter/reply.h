@@ -60,8 +60,9 @@ int reply_render(const struct reply_code *rc, const char *const *text,
  * 553 reply to MAIL or RCPT (sendmail/err.c, fmtmsg(): only the codes 050,
  * 250, 252, 450, 550 and 553 get it), with the address cut to at most
  * MAXSHORTSTR = 203 octets by shortenstring(). reply_prefix_room() is the
- * room that prefix takes for an address of addrlen octets (without its
- * angle brackets), 0 where Sendmail adds none; at most
+ * room that prefix takes for an address of addrlen octets as the client
+ * wrote it, angle brackets included ("<a@b.example>", as the MTA hands it
+ * to the milter), 0 where Sendmail adds none; at most
  * REPLY_SENDMAIL_PREFIX_MAX.
  */
 #define REPLY_SENDMAIL_ADDR_MAX 203

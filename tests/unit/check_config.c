@@ -7,11 +7,15 @@
  * the config load, and stop it under strict = true. Good configs are
  * checked in the compiled policy: stages, conditions, slots, defaults.
  * Every config shipped in conf/ must load with no error and no warning.
+ * The reply lint through the loader: every pair of the practice table and
+ * every pair a finding suggests loads clean under strict = true, --explain
+ * says what the loader says, and text that cannot go out whole is refused.
  *
  * Must never depend on libmilter or on a running MTA.
  */
 #include <check.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "explain.h"
 #include "policy.h"
 
 #define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -887,6 +892,410 @@ START_TEST(test_shipped_is_safe)
 }
 END_TEST
 
+/* --- the reply lint through the loader ------------------------------- */
+
+/* The stage whose reply command c carries (no hold). */
+static enum stage stage_for(enum smtp_cmd c)
+{
+	static const enum stage st[CMD_COUNT] = {
+	    STAGE_CONNECT, STAGE_HELO, STAGE_MAIL,
+	    STAGE_RCPT,    STAGE_DATA, STAGE_EOM};
+	return st[c];
+}
+
+/* A growing config text. */
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void tprintf(struct text *t,
+							  const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf ? t->buf + t->len : NULL,
+			      t->buf ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		ck_assert_msg(n >= 0, "vsnprintf failed");
+		if (t->buf != NULL && t->len + (size_t)n < t->cap)
+			break;
+		t->cap = (t->cap + (size_t)n + 1) * 2;
+		t->buf = realloc(t->buf, t->cap);
+		ck_assert_msg(t->buf != NULL, "no memory");
+	}
+	t->len += (size_t)n;
+}
+
+/* A rule giving code at stage st; its own client address keeps it apart
+ * from the others ("can never match" would warn otherwise). */
+static void add_rule(struct text *t, size_t n, const struct reply_code *rc,
+		     enum stage st)
+{
+	char code[32];
+
+	codes_format(rc, code, sizeof(code));
+	tprintf(t,
+		"rule \"r%zu\" {\n  stage = %s\n  client_address = { "
+		"\"10.%zu.%zu.%zu\" }\n  verdict = %s\n  reply = \"%s\"\n}\n",
+		n, stage_name(st), (n >> 16) & 255, (n >> 8) & 255, n & 255,
+		rc->basic >= 500 ? "reject" : "tempfail", code);
+}
+
+/* Load t under strict = true (and without): no error, no warning. */
+static void load_clean(struct text *t, const char *what)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	int rc;
+
+	write_file("test.conf", t->buf);
+	rc = config_load(cpath, &p, &d);
+	ck_assert_msg(rc == 0 && d.nerrors == 0 && d.nwarnings == 0,
+		      "%s: got rc %d, %zu errors, %zu warnings:%.2500s; want "
+		      "none",
+		      what, rc, d.nerrors, d.nwarnings, all_diags(&d));
+	policy_free(&p);
+	diags_free(&d);
+}
+
+START_TEST(test_practice_loads)
+{
+	struct text strict = {0}, plain = {0};
+	size_t n = 0;
+
+	tprintf(&strict, "strict = true\n");
+	tprintf(&plain, "strict = false\n");
+	for (size_t i = 0; i < codes_practice_count(); i++) {
+		const struct practice_pair *pp = codes_practice_at(i);
+		struct reply_code rc = {pp->basic, pp->enh_class,
+					pp->enh_subject, pp->enh_detail};
+		for (int c = 0; c < CMD_COUNT; c++) {
+			if (!(pp->commands & CMDBIT(c)))
+				continue;
+			add_rule(&strict, n, &rc, stage_for((enum smtp_cmd)c));
+			add_rule(&plain, n, &rc, stage_for((enum smtp_cmd)c));
+			n++;
+		}
+	}
+	ck_assert_msg(n >= 60, "got %zu rules, want one per row and command",
+		      n);
+	load_clean(&strict, "every practice pair, strict = true");
+	load_clean(&plain, "every practice pair, strict = false");
+	free(strict.buf);
+	free(plain.buf);
+}
+END_TEST
+
+/* Every pair any finding suggests, for every pair, verdict, stage and
+ * hold setting, as a rule of its own: it must load clean, strictly. */
+START_TEST(test_suggestions_load)
+{
+	struct text t[2] = {{0}, {0}};
+	static const int extra[][2] = {{8, 8}, {7, 999}, {7, 606}, {0, 0}};
+	size_t n[2] = {0, 0}, ne = codes_enhanced_count() + 3;
+	size_t seen_cap = 1 << 16, nseen = 0;
+	uint64_t *seen = calloc(seen_cap, sizeof(*seen));
+
+	ck_assert_msg(seen != NULL, "no memory");
+	tprintf(&t[0], "strict = true\nhold_early_verdicts = false\n");
+	tprintf(&t[1], "strict = true\nhold_early_verdicts = true\n");
+	for (size_t b = 0; b <= codes_basic_count(); b++) {
+		int basic = b < codes_basic_count() ? codes_basic_at(b)->code
+						    : 599;
+		if (basic < 400)
+			continue;
+		for (size_t k = 0; k < ne; k++) {
+			const struct enhanced_info *e = codes_enhanced_at(k);
+			int subj = e ? e->subject : extra[k - ne + 3][0];
+			int det = e ? e->detail : extra[k - ne + 3][1];
+			for (int cls = 4; cls <= 5; cls++) {
+				struct reply_code rc = {basic, cls, subj, det};
+				enum verdict v = cls == 5 ? VERDICT_REJECT
+							  : VERDICT_TEMPFAIL;
+				for (int st = 0; st < STAGE_COUNT; st++) {
+					for (int h = 0; h < 2; h++) {
+						struct findings f = {0};
+						codes_check(&rc, v,
+							    (enum stage)st,
+							    h == 1, &f);
+						for (size_t i = 0; i < f.count;
+						     i++) {
+							const struct reply_code
+							    *g = &f.item[i]
+								      .suggestion;
+							uint64_t key;
+							size_t j;
+							if (!f.item[i].suggests)
+								continue;
+							key = (uint64_t)g->basic
+								  << 40 |
+							      (uint64_t)g
+									  ->enh_subject
+								  << 24 |
+							      (uint64_t)g
+									  ->enh_detail
+								  << 8 |
+							      (uint64_t)st << 1 |
+							      (uint64_t)h;
+							for (j = 0; j < nseen;
+							     j++)
+								if (seen[j] ==
+								    key)
+									break;
+							if (j < nseen)
+								continue;
+							ck_assert_msg(
+							    nseen < seen_cap,
+							    "too many "
+							    "suggestions");
+							seen[nseen++] = key;
+							add_rule(&t[h], n[h]++,
+								 g,
+								 (enum stage)
+								     st);
+						}
+					}
+				}
+			}
+		}
+	}
+	ck_assert_msg(n[0] > 50 && n[1] > 20,
+		      "got %zu and %zu suggestions, want many", n[0], n[1]);
+	load_clean(&t[0], "every suggestion");
+	load_clean(&t[1], "every suggestion, hold_early_verdicts = true");
+	free(t[0].buf);
+	free(t[1].buf);
+	free(seen);
+}
+END_TEST
+
+/*
+ * The findings --explain prints for a rule at stage st (not held): the
+ * lines under the paragraph whose "at ..." list names the stage.
+ */
+static size_t explain_at(const char *spec, enum stage st, char *out,
+			 size_t outlen)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0, o = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool in = false;
+	size_t n = 0;
+
+	ck_assert_msg(f != NULL, "open_memstream failed");
+	explain_write(f, spec);
+	fclose(f);
+	out[0] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "    at ", 7) == 0) {
+			/* "    at a, b (held), c: verdict" */
+			char names[256], want[32];
+			char *colon = strrchr(line, ':');
+			size_t nl = colon ? (size_t)(colon - line - 7) : 0;
+			snprintf(names, sizeof(names), ", %.*s,", (int)nl,
+				 line + 7);
+			snprintf(want, sizeof(want), ", %s,", stage_name(st));
+			in = strstr(names, want) != NULL;
+			continue;
+		}
+		if (in && strncmp(line, "      ", 6) == 0) {
+			o += (size_t)snprintf(out + o, outlen - o, "%s\n",
+					      line + 6);
+			n++;
+		}
+	}
+	free(buf);
+	return n;
+}
+
+/* The loader's findings about the reply, as "severity: text" lines. */
+static size_t loader_at(const struct diags *d, char *out, size_t outlen)
+{
+	size_t o = 0, n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < d->count; i++) {
+		const char *t = d->item[i].text, *r = strstr(t, ": reply ");
+		const char *sev = d->item[i].error  ? "error"
+				  : d->item[i].note ? "note"
+						    : "warning";
+		if (r == NULL || (r = strstr(r + 8, ": ")) == NULL)
+			continue;
+		o += (size_t)snprintf(out + o, outlen - o, "%s: %s\n", sev,
+				      r + 2);
+		n++;
+	}
+	return n;
+}
+
+/* For every practice row where it is sent: -t and --explain agree. */
+START_TEST(test_explain_agrees)
+{
+	size_t checked = 0;
+
+	for (size_t i = 0; i < codes_practice_count(); i++) {
+		const struct practice_pair *pp = codes_practice_at(i);
+		struct reply_code rc = {pp->basic, pp->enh_class,
+					pp->enh_subject, pp->enh_detail};
+		char spec[32];
+		codes_format(&rc, spec, sizeof(spec));
+		for (int c = 0; c < CMD_COUNT; c++) {
+			struct text t = {0};
+			struct diags d = {0};
+			struct policy *p = NULL;
+			static char got[8192], want[8192];
+			enum stage st = stage_for((enum smtp_cmd)c);
+			if (!(pp->commands & CMDBIT(c)))
+				continue;
+			add_rule(&t, 0, &rc, st);
+			write_file("test.conf", t.buf);
+			free(t.buf);
+			ck_assert_msg(config_load(cpath, &p, &d) == 0,
+				      "%s at %s: does not load:%s", spec,
+				      stage_name(st), all_diags(&d));
+			loader_at(&d, want, sizeof(want));
+			explain_at(spec, st, got, sizeof(got));
+			ck_assert_msg(strcmp(got, want) == 0,
+				      "%s at %s: --explain says\n%.1500s\nthe "
+				      "loader says\n%.1500s",
+				      spec, stage_name(st), got, want);
+			policy_free(&p);
+			diags_free(&d);
+			checked++;
+		}
+	}
+	ck_assert_msg(checked >= 60, "got %zu comparisons, want >= 60",
+		      checked);
+}
+END_TEST
+
+/* --- text that must go out whole ------------------------------------- */
+
+/* n lines of len octets ('x', a space every 50 when spaced) */
+static void text_rule(struct text *t, const char *stage, const char *code,
+		      int n, size_t len, bool spaced, const char *extra)
+{
+	tprintf(t, "rule \"r\" {\n  stage = %s\n  verdict = %s\n  reply = "
+		   "\"%s\"\n  text = {",
+		stage, code[0] == '5' ? "reject" : "tempfail", code);
+	for (int k = 0; k < n; k++) {
+		tprintf(t, "%s\"", k ? ",\n" : " ");
+		for (size_t i = 0; i < len; i++)
+			tprintf(t, "%c", spaced && i % 50 == 49 ? ' ' : 'x');
+		if (k == n - 1 && extra != NULL)
+			tprintf(t, "%s", extra);
+		tprintf(t, "\"");
+	}
+	tprintf(t, " }\n}\n");
+}
+
+/* Render rule 0 as sent in the worst case: every placeholder at its
+ * longest and the first line short by Sendmail's longest prefix. */
+static void render_worst(const struct policy *p, struct reply *out)
+{
+	const struct rule *r = &p->rules[0];
+	static char lines[REPLY_MAX_LINES][EXPAND_LINE_MAX];
+	const char *text[REPLY_MAX_LINES];
+	char err[256];
+
+	for (size_t i = 0; i < r->ntext; i++) {
+		size_t o = 0;
+		for (const char *s = r->text[i]; *s != '\0'; s++) {
+			if (s[0] == '$' && s[1] == '$') {
+				lines[i][o++] = '$';
+				s++;
+			} else if (s[0] == '$') {
+				while (s[1] == '_' || (s[1] >= 'a' && s[1] <= 'z'))
+					s++;
+				memset(lines[i] + o, 'A', PLACEHOLDER_WORST);
+				o += PLACEHOLDER_WORST;
+			} else {
+				lines[i][o++] = *s;
+			}
+		}
+		lines[i][o] = '\0';
+		text[i] = lines[i];
+	}
+	ck_assert_msg(reply_render(&r->code, text, r->ntext,
+				   policy_reply_reserve(r, r->stage, NULL),
+				   out, err, sizeof(err)) == 0,
+		      "render: %s", err);
+}
+
+static const struct fit_case {
+	const char *stage, *code;
+	int n;
+	size_t len;
+	bool spaced;
+	const char *extra; /* appended to the last line */
+	const char *phrase; /* the error; NULL: it loads */
+} fit_cases[] = {
+    /* 32 full lines: the first keeps room for "<rcpt>... " at RCPT */
+    {"rcpt", "550 5.7.1", 32, 495, false, NULL,
+     "text takes up to 33 reply lines"},
+    {"mail", "553 5.1.8", 32, 495, false, NULL,
+     "text takes up to 33 reply lines"},
+    {"helo", "450 4.7.1", 32, 495, false, NULL,
+     "text takes up to 33 reply lines"},
+    /* no prefix: 451 and 554 (err.c), and the end of DATA */
+    {"rcpt", "451 4.7.1", 32, 495, false, NULL, NULL},
+    {"rcpt", "554 5.7.1", 32, 495, false, NULL, NULL},
+    {"eom", "550 5.7.1", 32, 495, false, NULL, NULL},
+    {"rcpt", "550 5.7.1", 31, 495, false, NULL, NULL},
+    /* a long literal line is wrapped, not refused */
+    {"eom", "550 5.7.1", 1, 1200, true, NULL, NULL},
+    {"rcpt", "550 5.7.1", 1, 1200, false, NULL, NULL},
+    {"eom", "550 5.7.1", 11, 1400, true, NULL,
+     "text takes up to 33 reply lines"},
+    /* placeholders at their longest */
+    {"rcpt", "550 5.7.1", 31, 40, false, " $recipient", NULL},
+    {"eom", "550 5.7.1", 32, 400, true, " $sender",
+     "placeholders at their longest"},
+    {"eom", "550 5.7.1", 1, 10,
+     false, " $sender $sender $sender $sender $sender $sender $sender "
+	    "$sender",
+     "text line 1 can reach 2090 octets (8 placeholders at 259 octets "
+     "each); a line is cut at 2047"},
+};
+
+START_TEST(test_text_fits)
+{
+	const struct fit_case *c = &fit_cases[_i];
+	struct text t = {0};
+	struct diags d = {0};
+	struct policy *p = NULL;
+	int rc;
+
+	text_rule(&t, c->stage, c->code, c->n, c->len, c->spaced, c->extra);
+	write_file("test.conf", t.buf);
+	free(t.buf);
+	rc = config_load(cpath, &p, &d);
+	if (c->phrase != NULL) {
+		ck_assert_msg(rc == -1 && has_diag(&d, true, 5, c->phrase),
+			      "case %d: got rc %d:%s; want an error at line 5 "
+			      "with \"%s\"",
+			      _i, rc, all_diags(&d), c->phrase);
+	} else {
+		static struct reply r;
+		ck_assert_msg(rc == 0 && d.nwarnings == 0,
+			      "case %d: got rc %d:%s; want it to load", _i, rc,
+			      all_diags(&d));
+		render_worst(p, &r);
+		ck_assert_msg(!r.truncated && r.nlines <= REPLY_MAX_LINES,
+			      "case %d: loads, but the worst case is cut "
+			      "(%zu lines)",
+			      _i, r.nlines);
+		policy_free(&p);
+	}
+	diags_free(&d);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -904,6 +1313,15 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_need_stages);
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_shipped_is_safe);
+	tcase_add_loop_test(tc, test_text_fits, 0, NCASES(fit_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lint");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_practice_loads);
+	tcase_add_test(tc, test_suggestions_load);
+	tcase_add_test(tc, test_explain_agrees);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -388,6 +388,57 @@ START_TEST(test_placeholders_hostile)
 }
 END_TEST
 
+/*
+ * Sendmail writes "<rcpt>... " before the first line of a 450, 550 or 553
+ * reply at RCPT (err.c): that room is kept there, and only there.
+ */
+START_TEST(test_prefix_room)
+{
+	static const struct {
+		const char *code;
+		size_t lines, first_max;
+	} cases[] = {
+	    {"550 5.7.1", 2, 500 - 26}, /* "<someone@example.test>... " */
+	    {"553 5.1.3", 2, 500 - 26},
+	    {"451 4.7.1", 1, 500},
+	    {"554 5.7.1", 1, 500},
+	};
+	char conf[1024], text[481];
+
+	for (size_t i = 0; i < 60; i++)
+		memcpy(text + 8 * i, "abcdefg ", 8);
+	text[479] = '\0'; /* 479 octets, no blank at the end */
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct policy *p;
+		const struct policy *cp;
+		struct session s;
+		struct decision *d = malloc(sizeof(*d));
+		snprintf(conf, sizeof(conf),
+			 "rule \"r\" {\n stage = rcpt\n verdict = %s\n"
+			 " reply = \"%s\"\n text = \"%s\"\n}\n",
+			 cases[k].code[0] == '5' ? "reject" : "tempfail",
+			 cases[k].code, text);
+		p = load_text(conf);
+		cp = p;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		apply(&s, &(struct facts){.rcpt = "<someone@example.test>"});
+		policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+		ck_assert_ptr_nonnull(d->reply);
+		ck_assert_msg(d->reply->nlines == cases[k].lines &&
+				  strlen(d->reply->line[0]) <=
+				      cases[k].first_max,
+			      "%s: got %zu lines, the first of %zu octets; want "
+			      "%zu lines, the first at most %zu",
+			      cases[k].code, d->reply->nlines,
+			      strlen(d->reply->line[0]), cases[k].lines,
+			      cases[k].first_max);
+		free(d);
+		session_end(&s);
+		policy_unref(&cp);
+	}
+}
+END_TEST
+
 /* A body match split across chunks, at every split point. */
 START_TEST(test_body_across_chunks)
 {
@@ -599,6 +650,7 @@ int main(void)
 			    sizeof(cond_cases) / sizeof(cond_cases[0]));
 	tcase_add_test(tc, test_first_match_dry_run_continue);
 	tcase_add_test(tc, test_placeholders_hostile);
+	tcase_add_test(tc, test_prefix_room);
 	tcase_add_test(tc, test_body_across_chunks);
 	tcase_add_test(tc, test_recipient_memory);
 	tcase_add_test(tc, test_failure_policy);

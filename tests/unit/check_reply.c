@@ -770,6 +770,121 @@ END_TEST
 
 #define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* --- counting lines: exact, bounded, and Sendmail's prefix ------------ */
+
+/* A small deterministic generator, so a failure can be replayed. */
+static uint32_t lcg(uint32_t *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 8;
+}
+
+/*
+ * Random text of every shape the wrapper meets (long words, runs of
+ * blanks, '%' that doubles, control bytes that become blanks), at random
+ * reserves: reply_wire_lines() counts what reply_render() makes, and
+ * reply_lines_bound() is never below it.
+ */
+START_TEST(test_lines_counted_and_bounded)
+{
+	static const char alphabet[] = "aaaaaaaaaaaaaaaaaaa   %%\t\x01";
+	static const struct reply_code codes[] = {
+	    {550, 5, 7, 1}, {451, 4, 3, 0}, {552, 5, 3, 4}, {550, 5, 7, 606}};
+	uint32_t state = 20261202u + (uint32_t)_i;
+	static char text[2100];
+	static struct reply r;
+	char why[256];
+
+	for (int round = 0; round < 400; round++) {
+		const struct reply_code *rc = &codes[lcg(&state) % 4];
+		size_t len = lcg(&state) % 2048, word = 1 + lcg(&state) % 600;
+		size_t reserve = lcg(&state) % 3 == 0 ? 0 : lcg(&state) % 420;
+		const char *one[1] = {text};
+		size_t want, got, bound;
+		for (size_t i = 0; i < len; i++) {
+			/* words of up to `word` octets between blanks */
+			text[i] = lcg(&state) % word == 0
+				      ? ' '
+				      : alphabet[lcg(&state) %
+						 (sizeof(alphabet) - 1)];
+		}
+		text[len] = '\0';
+		ck_assert_msg(reply_render(rc, one, 1, reserve, &r, why,
+					   sizeof(why)) == 0,
+			      "render: %s", why);
+		want = r.truncated ? REPLY_MAX_LINES - 1 + r.cut_lines
+				   : r.nlines;
+		got = reply_wire_lines(rc, text, reserve);
+		bound = reply_lines_bound(rc, len, reserve);
+		ck_assert_msg(got == want,
+			      "seed %d round %d: %zu octets, reserve %zu: "
+			      "reply_wire_lines %zu, reply_render %zu",
+			      _i, round, len, reserve, got, want);
+		ck_assert_msg(bound >= got,
+			      "seed %d round %d: %zu octets, reserve %zu: bound "
+			      "%zu below the %zu lines it takes",
+			      _i, round, len, reserve, bound, got);
+	}
+}
+END_TEST
+
+/* The worst case for the bound: a blank right after each cut point. */
+START_TEST(test_bound_worst)
+{
+	static const struct reply_code rc = {550, 5, 7, 1};
+	static char text[2100];
+	size_t room = 500;
+
+	for (size_t len = 1; len < sizeof(text) - 1; len += 7) {
+		for (size_t i = 0; i < len; i++)
+			text[i] = i % room == 1 ? ' ' : 'w';
+		text[len] = '\0';
+		ck_assert_msg(reply_lines_bound(&rc, len, 0) >=
+				  reply_wire_lines(&rc, text, 0),
+			      "%zu octets: bound %zu, takes %zu", len,
+			      reply_lines_bound(&rc, len, 0),
+			      reply_wire_lines(&rc, text, 0));
+	}
+}
+END_TEST
+
+static const struct prefix_case {
+	int basic;
+	enum smtp_cmd cmd;
+	size_t addrlen, want;
+} prefix_cases[] = {
+    /* err.c: only 450, 550 and 553 get "<address>... " */
+    {550, CMD_RCPT, 15, 15 + 4},
+    {450, CMD_RCPT, 15, 19},
+    {553, CMD_MAIL, 2, 6}, /* "<>... " */
+    {451, CMD_RCPT, 15, 0},
+    {452, CMD_RCPT, 15, 0},
+    {552, CMD_MAIL, 15, 0},
+    {554, CMD_RCPT, 15, 0},
+    {421, CMD_MAIL, 15, 0},
+    /* e_to is cleared before every other command */
+    {550, CMD_DATA_END, 15, 0},
+    {550, CMD_HELO, 15, 0},
+    {550, CMD_DATA, 15, 0},
+    /* shortenstring(to, MAXSHORTSTR): at most 203 octets, then "... " */
+    {550, CMD_RCPT, 202, 206},
+    {550, CMD_RCPT, 203, 207},
+    {550, CMD_RCPT, 300, 207},
+    {550, CMD_RCPT, (size_t)-1, REPLY_SENDMAIL_PREFIX_MAX},
+};
+
+START_TEST(test_prefix_room)
+{
+	const struct prefix_case *c = &prefix_cases[_i];
+	size_t got = reply_prefix_room(c->basic, c->cmd, c->addrlen);
+
+	ck_assert_msg(got == c->want,
+		      "case %d: %d at %s, address of %zu: got %zu, want %zu",
+		      _i, c->basic, smtp_cmd_name(c->cmd), c->addrlen, got,
+		      c->want);
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
 	Suite *s = suite_create("reply");
@@ -784,6 +899,9 @@ static Suite *reply_suite(void)
 	tcase_add_loop_test(tc, test_sanitize, 0, NCASES(san_cases));
 	tcase_add_loop_test(tc, test_text_check, 0, NCASES(tc_cases));
 	tcase_add_loop_test(tc, test_format_wire, 0, NCASES(fw_cases));
+	tcase_add_loop_test(tc, test_lines_counted_and_bounded, 0, 8);
+	tcase_add_test(tc, test_bound_worst);
+	tcase_add_loop_test(tc, test_prefix_room, 0, NCASES(prefix_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
