@@ -159,6 +159,8 @@ struct loader {
 	size_t nlists;
 	struct loaded_file *files;
 	size_t nfiles;
+	char **notes; /* owned: reply notes already reported, "CODE: text" */
+	size_t nnotes, notes_cap;
 };
 
 /*
@@ -1708,6 +1710,31 @@ wreport(const struct where *w, bool error, int line, const char *fmt, ...)
 }
 
 /*
+ * Has the note text about code been reported already? Remembers it when
+ * not (when memory runs out it is reported again: nothing is lost).
+ */
+static bool note_seen(struct loader *L, const char *code, const char *text)
+{
+	char *key;
+
+	if (asprintf(&key, "%s: %s", code, text) < 0)
+		return false;
+	for (size_t i = 0; i < L->nnotes; i++) {
+		if (strcmp(L->notes[i], key) == 0) {
+			free(key);
+			return true;
+		}
+	}
+	if (grow(&L->notes, &L->notes_cap, L->nnotes + 1, sizeof(char *)) !=
+	    0) {
+		free(key);
+		return false;
+	}
+	L->notes[L->nnotes++] = key;
+	return false;
+}
+
+/*
  * Parse the reply spec (or the default) and report what codes_check finds
  * for a rule of stage st with verdict v. Returns the number of errors.
  */
@@ -1729,8 +1756,10 @@ static int reply_check(const struct where *w, const char *spec,
 	errors = codes_check(out, v, st, w->L->p->hold_early, &f);
 	codes_format(out, code, sizeof(code));
 	for (size_t i = 0; i < f.count; i++) {
-		/* notes are advice on a postmaster's choice, not on ours */
-		if (spec == NULL && f.item[i].severity == FINDING_NOTE)
+		/* notes are advice on a postmaster's choice, not on ours, and
+		 * said once: at the first rule they apply to */
+		if (f.item[i].severity == FINDING_NOTE &&
+		    (spec == NULL || note_seen(w->L, code, f.item[i].text)))
 			continue;
 		wreport_sev(w, f.item[i].severity, line, "reply %s%s: %s", code,
 			    spec == NULL ? " (the default)" : "",
@@ -2389,6 +2418,9 @@ static void loader_free(struct loader *L)
 		listfile_free(&L->files[i].lf);
 	}
 	free(L->files);
+	for (size_t i = 0; i < L->nnotes; i++)
+		free(L->notes[i]);
+	free(L->notes);
 	scan_free(&L->sc);
 }
 

@@ -60,8 +60,9 @@ static void usage(FILE *f)
 		"  -P PIDFILE  write the process id here\n"
 		"  -t          check the config, print findings and a summary, "
 		"exit 0 or 78\n"
-		"  --explain C say what a reply code pair means and whether it "
-		"is well paired\n"
+		"  --explain C say what a reply code pair means, who sends it, "
+		"and how the\n"
+		"              config check judges it at every stage\n"
 		"  -V          print the version\n"
 		"  -h          this help\n",
 		DEFAULT_CONFIG);
