@@ -91,6 +91,31 @@
  *   554     5.3.0   "transaction failed": IANA lists 554 with X.3.0
  *   555     5.5.4   "parameters not recognized": IANA lists 555 with X.5.4
  *   556     5.1.10  RFC 7504 / RFC 7505 "recipient address has null MX"
+ *
+ * stages: the rule stages whose reply the code's meaning fits (a warning
+ * elsewhere). RFC 5321's list for the command, widened where the MTAs send
+ * it (practice.c) and where the meaning is general; narrowed where the
+ * meaning is about something the stage is not:
+ *   421 450 451 550 554   every stage: general refusals
+ *   452 552   MAIL to the end of DATA: storage is about a message
+ *   455 555   MAIL and RCPT: their parameters
+ *   500 503   HELO to DATA: commands; 501 504 HELO, MAIL and RCPT: their
+ *             arguments (Postfix's 504 5.5.2 for a non-FQDN address)
+ *   502       HELO only (RFC 5321: an old server without EHLO)
+ *   521       connect only (RFC 7504: the host takes no mail at all)
+ *   530       MAIL to DATA (Postfix and Sendmail: STARTTLS or AUTH first)
+ *   551 556   RCPT only: about the recipient; 553 MAIL, RCPT and the
+ *             message (addresses in headers)
+ *   454 430 422 432 453 458 459 523-538 (AUTH, ETRN, ATRN): none but 454
+ *             at MAIL and RCPT, where Postfix sends 454 4.7.1
+ * subjects: the enhanced subjects (X.n.x) the meaning fits, used only for
+ * a pair neither IANA nor practice knows: 450 451 550 554 any; 421 other,
+ * system, network, policy; 452 other, mailbox, system, network, protocol
+ * (4.5.3); 552 other, mailbox, system, policy (X.7.16); 553 other,
+ * addressing, media (X.6.7), policy; 551 and 556 other, addressing (551
+ * also policy: IANA pairs it with X.7.1); the 50x codes other, protocol,
+ * policy (501 also addressing: X.1.3, X.1.7); 455 and 555 other, system,
+ * protocol (555 also media); the AUTH and ETRN codes their own subject.
  */
 /* clang-format off */
 static const struct basic_info basic_table[] = {
