@@ -291,6 +291,30 @@ static const struct bad_case bad_cases[] = {
      1,
      "a rule name is 1 to 64 letters"},
     {.conf = "socket_mode = \"rw\"\n", 1, "socket_mode \"rw\": want an octal"},
+    /* a file cut short: every unclosed block, list or string names the
+     * line where it opened */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n") "rule \"b\" {\n"
+	     "  stage = rcpt\n  verdict = reject\n",
+     5,
+     "rule \"b\", opened with \"{\" at line 5, is never closed (the file "
+     "ends first)"},
+    {.conf = "rule \"a\" {\n  stage = rcpt\n  verdict = reject\n"
+	     "  text = { \"abc\", \"d\"\n}\n",
+     1,
+     "rule \"a\", opened with \"{\" at line 1, is never closed"},
+    {.conf = "list \"l\" {\n  type = domain\n  entries = { \"a.example\"\n",
+     3,
+     "the list of entries, opened with \"{\" at line 3, is never closed"},
+    {.conf = "rule \"a\" {\n  stage = rcpt\n  verdict = reject\n"
+	     "  text = \"abc\n}\n",
+     4,
+     "the string opened with \" at line 4 is never closed"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n") "}\n",
+     5,
+     "\"}\" closes nothing that is open"},
+    {.conf = "/* a comment\n" R("  stage = rcpt\n  verdict = reject\n"),
+     1,
+     "comment \"/*\" is never closed"},
 };
 
 /* Cases whose text is built: too long a line, too many lines. */
