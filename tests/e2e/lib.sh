@@ -515,8 +515,12 @@ _e2e_wait_socket() {
 		;;
 	unix:* | local:*)
 		path=${s#*:}
+		# the file exists from bind() on; wait for listen() (the
+		# __SO_ACCEPTCON flag, 00010000, in /proc/net/unix)
 		for ((i = 0; i <= limit; i++)); do
-			[ -S "$path" ] && return 0
+			[ -S "$path" ] && awk -v p="$path" \
+				'$8 == p && $4 == "00010000" { f = 1 } END { exit !f }' \
+				/proc/net/unix && return 0
 			_e2e_alive "$3" || return 1
 			sleep 0.1
 		done

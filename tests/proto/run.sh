@@ -45,8 +45,10 @@ start() {
 	rm -f "$sock"
 	"$bin" "${as_user[@]}" -f -c "$conf" -p "unix:$sock" 2>"$log" &
 	pid=$!
-	for _ in $(seq 50); do
-		[ -S "$sock" ] && return 0
+	# the socket file exists from bind() on, before libmilter listens:
+	# wait for the log line that comes after listen()
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && grep -q "started: " "$log" && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -219,9 +221,12 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 		timeout 5 "$bin" -f -u nobody -c "$cases/negotiate.conf" \
 		-p "unix:$tmp/nowhere/s.sock"
 	busy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(10)' "$busy_port" &
+	python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open(sys.argv[2], "w").close(); time.sleep(20)' "$busy_port" "$tmp/busy.ready" &
 	holder=$!
-	sleep 0.3
+	for _ in $(seq 100); do
+		[ -e "$tmp/busy.ready" ] && break
+		sleep 0.1
+	done
 	expect "socket: a port in use says so" 69 \
 		"cannot open socket inet:$busy_port@127.0.0.1: bind to 127.0.0.1 port $busy_port: Address already in use" \
 		timeout 5 "$bin" -f -u nobody -c "$cases/negotiate.conf" \
