@@ -966,6 +966,9 @@ static bool try_basic(struct reply_code *out, const struct reply_code *rc,
 {
 	struct reply_code c = {basic, cls, rc->enh_subject, rc->enh_detail};
 
+	/* 421 and 521 close the connection: never the lint's idea */
+	if ((basic == 421 || basic == 521) && basic != rc->basic)
+		return false;
 	if (basic == 0 || !suggestible(&c, v, st, held))
 		return false;
 	*out = c;
@@ -1175,6 +1178,13 @@ static void check_pairing(const struct reply_code *rc, enum verdict v,
 	}
 }
 
+/* The document whose command lists a finding cites for b. */
+static const char *list_ref(const struct basic_info *b)
+{
+	return strstr(b->reference, "RFC 5321") != NULL ? "RFC 5321"
+							 : b->reference;
+}
+
 /* Is the basic code right where the rule's reply goes? */
 static void check_command(const struct reply_code *rc, enum verdict v,
 			  enum stage st, bool held, struct findings *out,
@@ -1188,7 +1198,8 @@ static void check_command(const struct reply_code *rc, enum verdict v,
 	char list[96], ebuf[48], carrier[96];
 
 	if (b == NULL || !(b->stages & STAGEBIT(st))) {
-		if (suggest && suggest_basic(rc, cls, v, st, held, &sug))
+		if (suggest && (suggest_basic(rc, cls, v, st, held, &sug) ||
+				suggest_enhanced(rc, cls, v, st, held, &sug)))
 			sp = &sug;
 		if (b == NULL)
 			add(out, FINDING_WARNING, sp,
@@ -1218,13 +1229,19 @@ static void check_command(const struct reply_code *rc, enum verdict v,
 			 held ? " held by hold_early_verdicts" : "");
 	else
 		snprintf(carrier, sizeof(carrier), "%s", cmd_phrase(cmd));
-	p = practice_basic_at(rc->basic, cmd);
+	/* who sends this very pair there, else this basic code there */
+	for (size_t from = 0;
+	     (p = codes_practice_next(rc, &from)) != NULL &&
+	     !(p->commands & CMDBIT(cmd));)
+		;
+	if (p == NULL)
+		p = practice_basic_at(rc->basic, cmd);
 	if (p != NULL) {
 		add(out, FINDING_NOTE, NULL,
-		    "RFC 5321 does not list %d as a reply to %s; %s sends "
+		    "%s does not list %d as a reply to %s; %s sends "
 		    "%d %d.%d.%d there (\"%s\")",
-		    rc->basic, carrier, p->who, p->basic, p->enh_class,
-		    p->enh_subject, p->enh_detail, p->what);
+		    list_ref(b), rc->basic, carrier, p->who, p->basic,
+		    p->enh_class, p->enh_subject, p->enh_detail, p->what);
 		return;
 	}
 	if (b->commands == 0)
@@ -1232,8 +1249,8 @@ static void check_command(const struct reply_code *rc, enum verdict v,
 	else
 		cmd_list(b->commands, list, sizeof(list));
 	add(out, FINDING_NOTE, NULL,
-	    "RFC 5321 does not list %d as a reply to %s (it lists it for %s)",
-	    rc->basic, carrier, list);
+	    "%s does not list %d as a reply to %s (it lists it for %s)",
+	    list_ref(b), rc->basic, carrier, list);
 }
 
 /*

@@ -1894,14 +1894,21 @@ static int text_fits(const struct where *w, const struct reply_code *code,
 			return -1;
 		any += nph;
 		if (len + nph * PLACEHOLDER_WORST > EXPAND_LINE_MAX - 1) {
-			wreport(w, true,
-				val_line(&w->L->sc, w->sec, "text", (unsigned)k,
-					 w->line),
-				"text line %zu can reach %zu octets (%zu "
-				"placeholders at %d octets each); a line is "
-				"cut at %d",
-				k + 1, len + nph * PLACEHOLDER_WORST, nph,
-				PLACEHOLDER_WORST, EXPAND_LINE_MAX - 1);
+			int line = val_line(&w->L->sc, w->sec, "text",
+					    (unsigned)k, w->line);
+			if (nph == 0)
+				wreport(w, true, line,
+					"text line %zu is %zu octets; a text "
+					"line is at most %d",
+					k + 1, len, EXPAND_LINE_MAX - 1);
+			else
+				wreport(w, true, line,
+					"text line %zu can reach %zu octets "
+					"(%zu placeholders at %d octets each); "
+					"a text line is at most %d",
+					k + 1, len + nph * PLACEHOLDER_WORST,
+					nph, PLACEHOLDER_WORST,
+					EXPAND_LINE_MAX - 1);
 			return 1;
 		}
 		total += lines;

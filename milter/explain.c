@@ -1,6 +1,9 @@
 /*
  * explain.c - --explain: a reply pair described and judged stage by stage
  * (see explain.h). The judgement is codes_check()'s, word for word.
+ *
+ * Must never judge a pair itself: what it prints about a pair comes from
+ * codes_check(), or --explain and the config check would disagree.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -75,7 +78,10 @@ static void describe(FILE *out, const struct reply_code *rc)
 	} else {
 		fprintf(out, "  %d: %s (%s)\n", rc->basic, b->meaning,
 			b->reference);
-		fprintf(out, "       RFC 5321 lists it for: ");
+		fprintf(out, "       %s lists it for: ",
+			strstr(b->reference, "RFC 5321") != NULL
+			    ? "RFC 5321"
+			    : b->reference);
 		print_commands(out, b->commands);
 	}
 	if (rc->enh_class == 0) {

@@ -60,8 +60,9 @@ enum smtp_cmd stage_command(enum stage s);
 /*
  * The command whose reply carries a rule's reject or tempfail. The MTA never
  * sends a connect- or HELO-stage reply as the greeting or the HELO answer:
- * both Postfix and Sendmail give it to MAIL (see the README's "How Postfix
- * and Sendmail differ"), and with hold_early_verdicts the milter gives it at
+ * Postfix gives a connect rule's reply to MAIL, both MTAs a HELO rule's
+ * (Sendmail drops a connect rule's text: see the README's "How Postfix and
+ * Sendmail differ"), and with hold_early_verdicts the milter gives both at
  * the first RCPT. Later stages: stage_command().
  */
 enum smtp_cmd stage_reply_command(enum stage s, bool held);

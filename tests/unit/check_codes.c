@@ -971,7 +971,7 @@ static const struct check_case {
     {"551 5.7.1", R, STAGE_RCPT, false, 0, 0, 0, NULL},
     {"521 5.3.2", R, STAGE_RCPT, false, 0, 1, 0, "rcpt stage"},
     {"521 5.3.2", R, STAGE_CONNECT, false, 0, 0, 1,
-     "RFC 5321 does not list 521 as a reply to MAIL, which carries the "
+     "RFC 7504 does not list 521 as a reply to MAIL, which carries the "
      "reply of a connect rule"},
     {"530 5.7.0", R, STAGE_HELO, false, 0, 1, 0, "helo stage"},
     {"535 5.7.8", R, STAGE_MAIL, false, 0, 1, 0,
@@ -1158,6 +1158,16 @@ static int suggestion_clean(const struct reply_code *from,
 
 	if (!replies)
 		want = from->basic / 100;
+	/* 421 and 521 close the connection: only when the rule said so */
+	if ((s->basic == 421 || s->basic == 521) && s->basic != from->basic) {
+		snprintf(why, whylen,
+			 "%d %d.%d.%d %s at %s suggests %d %d.%d.%d, which "
+			 "closes the connection",
+			 from->basic, from->enh_class, from->enh_subject,
+			 from->enh_detail, verdict_name(v), stage_name(st),
+			 s->basic, s->enh_class, s->enh_subject, s->enh_detail);
+		return -1;
+	}
 	codes_check(s, v, st, held, &f);
 	count(&f, &nerr, &nwarn, &nnote);
 	if (s->basic / 100 == want && s->enh_class == want && pair_known(s) &&
