@@ -69,8 +69,8 @@ enum smtp_cmd stage_reply_command(enum stage s, bool held);
 
 /* Bits of a mask of stages; STAGEBIT_MESSAGE is every content stage. */
 #define STAGEBIT(s) (1u << (s))
-#define STAGEBIT_MESSAGE                                                        \
-	(STAGEBIT(STAGE_HEADER) | STAGEBIT(STAGE_EOH) | STAGEBIT(STAGE_BODY) |  \
+#define STAGEBIT_MESSAGE                                                       \
+	(STAGEBIT(STAGE_HEADER) | STAGEBIT(STAGE_EOH) | STAGEBIT(STAGE_BODY) | \
 	 STAGEBIT(STAGE_EOM))
 #define STAGEBIT_ANY ((1u << STAGE_COUNT) - 1)
 
