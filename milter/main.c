@@ -454,6 +454,15 @@ int main(int argc, char **argv)
 	if (check)
 		return check_only(path);
 
+	/* From here on the signals wait for sigwaitinfo() below: a SIGTERM
+	 * while starting up stops the milter cleanly once it is up. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
 	log_open("replycode-milter", foreground);
 	p = load(path, !foreground);
 	if (p == NULL)
@@ -516,12 +525,6 @@ int main(int argc, char **argv)
 	drop_privileges(&id);
 	umask(077);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&tid, NULL, run_milter, &milter_rc) != 0)
 		log_fatal(EX_OSERR, "cannot start the milter thread");
 	log_info("started: %s, %zu rules, socket %s", path, p->nrules, sock);

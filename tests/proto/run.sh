@@ -238,8 +238,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	(ulimit -n 256 && exec "$bin" -f -u nobody -c "$cases/negotiate.conf" \
 		-p "unix:$run_dir/s.sock" -P "$run_dir/m.pid") 2>"$tmp/clean.err" &
 	cpid=$!
-	for _ in $(seq 50); do
-		[ -S "$run_dir/s.sock" ] && [ -s "$run_dir/m.pid" ] && break
+	for _ in $(seq 100); do
+		grep -q "started: " "$tmp/clean.err" && break
 		sleep 0.1
 	done
 	kill "$cpid" 2>/dev/null
