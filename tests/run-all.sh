@@ -50,7 +50,7 @@ run() {
 for t in "$@"; do
 	run "$(basename "$t")" "$t"
 done
-for s in tests/proto/run.sh tests/e2e/run.sh; do
+for s in tests/package/deps.sh tests/proto/run.sh tests/e2e/run.sh; do
 	[ -x "$s" ] && run "$s" "$s"
 done
 
