@@ -28,7 +28,7 @@ MILTER_AS=()
 # Public functions (see tests/e2e/README.md):
 #   e2e_tmpdir e2e_need_root e2e_finish e2e_die e2e_diag free_port
 #   assert_contains assert_not_contains assert_line assert_eq assert_match
-#   e2e_skip
+#   e2e_skip e2e_postfix_missing
 #   smtp_dialogue smtp_raw reply_lines
 #   milter_start milter_stop milter_kill milter_socket_postfix
 #   postfix_start postfix_stop postfix_log postfix_log_wait
@@ -214,6 +214,32 @@ e2e_need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		e2e_die "these tests need root (Postfix master, smtp-sink -u, unshare)"
 	fi
+}
+
+# e2e_postfix_missing: 0, with the reason on stdout, when no private
+# Postfix can run here: Postfix is not installed (packaging/deps.sh leaves
+# it out when installing it would remove the host's MTA, exim4 on a stock
+# Debian), or E2E_NO_POSTFIX=1 asks to run without it. 1 when it can run.
+e2e_postfix_missing() {
+	local mta
+	if [ "${E2E_NO_POSTFIX:-0}" = 1 ]; then
+		echo "E2E_NO_POSTFIX=1: run without Postfix"
+		return 0
+	fi
+	if command -v postfix >/dev/null 2>&1 && command -v smtp-sink \
+		>/dev/null 2>&1 && [ -f /etc/postfix/master.cf.proto ]; then
+		return 1
+	fi
+	mta=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Provides}\n' \
+		2>/dev/null | awk '$1 == "ii" && /mail-transport-agent/ {
+			printf "%s%s", sep, $2; sep = " " }')
+	if [ -n "$mta" ]; then
+		echo "Postfix is not installed: installing it would remove $mta," \
+			"this host's MTA (packaging/deps.sh does not)"
+	else
+		echo "Postfix is not installed (packaging/deps.sh check installs it)"
+	fi
+	return 0
 }
 
 # _e2e_restore_stdout: point stdout back at the script's own.

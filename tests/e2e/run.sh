@@ -15,7 +15,10 @@
 # are tried on a unix socket. Also checked: delivery to the sink (per
 # recipient, discard, add_header), Postfix's hold queue and Sendmail's hf
 # files, dry-run log lines, and no "malformed" reply in Postfix's maillog.
-# Ends with "N passed, N failed".
+# Without Postfix (packaging/deps.sh does not install it where that would
+# remove the host's MTA) every Postfix check is reported skipped, with the
+# reason, and the Sendmail half runs alone.
+# Ends with "N passed, N failed" (and ", N skipped").
 #
 # Must never: change README.md's lines before using them (only the port and
 # the paths of the temporary folder), loosen an assertion to make it pass,
@@ -38,6 +41,21 @@ fi
 e2e_tmpdir
 t0=$SECONDS
 bin=$top/replycode-milter
+# Why the Postfix half is skipped; empty when it runs.
+pf_skip=$(e2e_postfix_missing) || pf_skip=""
+[ -z "$pf_skip" ] || e2e_diag "Postfix checks skipped: $pf_skip"
+
+# on MTA ASSERTION DESC ...: the assertion, or for MTA pf without Postfix a
+# skip with the reason.
+on() {
+	if [ "$1" = pf ] && [ -n "$pf_skip" ]; then
+		e2e_skip "$3" "$pf_skip"
+		return 0
+	fi
+	shift
+	"$@"
+}
+
 readme=$top/README.md
 
 if ! "$here/setup-mta.sh" >"$E2E_DIR/setup.log" 2>&1; then
@@ -107,28 +125,39 @@ assert_contains "policy.conf: no warning (strict), notes are advice" \
 
 milter_start "$msock" "$bin" "${MILTER_AS[@]}" -f -c "$policy" -p "$msock" ||
 	e2e_die "the milter does not start"
-postfix_start "$pf_milters" "${pf_lines[@]}" ||
-	e2e_die "postfix does not start with README.md's main.cf lines"
+if [ -z "$pf_skip" ]; then
+	postfix_start "$pf_milters" "${pf_lines[@]}" ||
+		e2e_die "postfix does not start with README.md's main.cf lines"
+fi
 for line in "${pf_lines[@]}"; do
-	got=$(postconf -c "$POSTFIX_DIR/etc" -h "${line%% = *}" 2>&1)
-	assert_eq "postfix runs with README.md's ${line%% = *}" \
+	got=$([ -n "$pf_skip" ] ||
+		postconf -c "$POSTFIX_DIR/etc" -h "${line%% = *}" 2>&1)
+	on pf assert_eq "postfix runs with README.md's ${line%% = *}" \
 		"${line%% = *} = $got" "$line"
 done
 sendmail_prepare "$msock" || e2e_die "sendmail .cf not built"
 assert_contains "sendmail .cf built from README.md's INPUT_MAIL_FILTER line" \
 	"$SENDMAIL_CF" "^Xreplycode-milter, S=inet:$mport@127\.0\.0\.1, F=T, T=S:30s;R:30s;E:1m$"
-e2e_diag "milter on $mport, postfix on $POSTFIX_PORT, up in $((SECONDS - t0)) s"
+e2e_diag "milter on $mport, postfix on ${POSTFIX_PORT:-none}, up in $((SECONDS - t0)) s"
 
 # ------------------------------------------------------------ helpers
 
 # pf NAME SWAKS_ARGS...: one Postfix session; transcript NAME.pf.out, reply
-# lines NAME.pf. sm NAME ...: the same through Sendmail -bs (NAME.sm).
-# both NAME ...: pf and sm with the same arguments.
+# lines NAME.pf (nothing without Postfix). sm NAME ...: the same through
+# Sendmail -bs (NAME.sm). both NAME ...: pf and sm with the same arguments.
 pf() {
 	local name=$1
 	shift
+	[ -z "$pf_skip" ] || return 0
 	smtp_dialogue "$POSTFIX_PORT" "$@" >"$E2E_DIR/$name.pf.out"
 	reply_lines "$E2E_DIR/$name.pf.out" >"$E2E_DIR/$name.pf"
+}
+
+# pf_from NAME ADDR SWAKS_ARGS...: pf from the loopback address ADDR.
+pf_from() {
+	local name=$1 addr=$2
+	shift 2
+	pf "$name" --local-interface "$addr" "$@"
 }
 
 sm() {
@@ -148,6 +177,7 @@ both() {
 pf_raw() {
 	local name=$1 addr=$2
 	shift 2
+	[ -z "$pf_skip" ] || return 0
 	smtp_raw "$POSTFIX_PORT" "$addr" "$@" >"$E2E_DIR/$name.pf.out"
 	reply_lines "$E2E_DIR/$name.pf.out" >"$E2E_DIR/$name.pf"
 }
@@ -227,13 +257,13 @@ conn_cmds=("EHLO client.test" "MAIL FROM:<a@sender.test>"
 pf_raw connect 127.0.0.2 "${conn_cmds[@]}"
 sm_raw connect 127.0.0.2 "${conn_cmds[@]}"
 r=$E2E_DIR/connect.pf
-assert_eq "postfix, connect reject: its own 554 greeting" \
+on pf assert_eq "postfix, connect reject: its own 554 greeting" \
 	"$(head -n 1 "$r")" "554 $E2E_HOSTNAME ESMTP not accepting connections"
-assert_eq "postfix, connect reject: MAIL gets the milter's reply" \
+on pf assert_eq "postfix, connect reject: MAIL gets the milter's reply" \
 	"$(sed -n 4p "$r")" "550 5.7.1 Client [127.0.0.2] refused by rule connect-block"
-assert_eq "postfix, connect reject: RCPT then has no MAIL" \
+on pf assert_eq "postfix, connect reject: RCPT then has no MAIL" \
 	"$(sed -n 5p "$r")" "503 5.5.1 Error: need MAIL command"
-assert_eq "postfix, connect reject: VRFY gets the milter's reply" \
+on pf assert_eq "postfix, connect reject: VRFY gets the milter's reply" \
 	"$(sed -n 7p "$r")" "550 5.7.1 Client [127.0.0.2] refused by rule connect-block"
 r=$E2E_DIR/connect.sm
 assert_eq "sendmail, connect reject: its own 554 greeting" \
@@ -250,10 +280,10 @@ assert_not_contains "sendmail, connect reject: the milter's text never shown" \
 # its own text.
 pf_raw connect421 127.0.0.3 "EHLO client.test" "QUIT"
 sm_raw connect421 127.0.0.3 "EHLO client.test" "QUIT"
-assert_eq "postfix, connect 421: greeting 421 with Postfix's text, then closed" \
+on pf assert_eq "postfix, connect 421: greeting 421 with Postfix's text, then closed" \
 	"$(tr '\n' '|' <"$E2E_DIR/connect421.pf")" \
 	"421 $E2E_HOSTNAME Service unavailable - try again later|"
-assert_contains "postfix, connect 421: connection closed" \
+on pf assert_contains "postfix, connect 421: connection closed" \
 	"$E2E_DIR/connect421.pf.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
 assert_eq "sendmail, connect 421: greeting 421 4.7.0 with Sendmail's text, then closed" \
 	"$(tr '\n' '|' <"$E2E_DIR/connect421.sm")" \
@@ -266,9 +296,9 @@ assert_contains "sendmail, connect 421: connection closed" \
 # HELO reject: both answer EHLO 250 and give the reply at MAIL.
 both helo --ehlo blocked.helo.test --from a@sender.test "${ok_to[@]}"
 for m in pf sm; do
-	assert_line "$m, HELO reject: given at MAIL" "$E2E_DIR/helo.$m" \
+	on "$m" assert_line "$m, HELO reject: given at MAIL" "$E2E_DIR/helo.$m" \
 		"550 5.7.1 HELO blocked.helo.test refused"
-	assert_contains "$m, HELO reject: EHLO itself got 250" "$E2E_DIR/helo.$m" \
+	on "$m" assert_contains "$m, HELO reject: EHLO itself got 250" "$E2E_DIR/helo.$m" \
 		"^250[ -]$E2E_HOSTNAME"
 done
 sm_raw helo-rcpt 127.0.0.1 "HELO blocked.helo.test" \
@@ -281,9 +311,9 @@ assert_eq "sendmail, HELO reject: given again at RCPT" \
 long=$(printf 'x%.0s' $(seq 300))
 pf hostile --ehlo "evil%s%n.$long.test" --from hostile@sender.test "${ok_to[@]}"
 r=$E2E_DIR/hostile.pf
-assert_line "postfix, hostile HELO: cut to 256 octets, % kept, first line" "$r" \
+on pf assert_line "postfix, hostile HELO: cut to 256 octets, % kept, first line" "$r" \
 	"550-5.7.1 HELO was evil%s%n.$(printf 'x%.0s' $(seq 247))..."
-assert_line "postfix, hostile HELO: second line" "$r" "550 5.7.1 client localhost"
+on pf assert_line "postfix, hostile HELO: second line" "$r" "550 5.7.1 client localhost"
 sm hostile --ehlo "evil%s%n.$long.test" --from hostile@sender.test "${ok_to[@]}"
 assert_line "sendmail refuses a HELO with % itself" "$E2E_DIR/hostile.sm" \
 	"501 5.0.0 Invalid domain name"
@@ -296,22 +326,22 @@ assert_line "sendmail, 250-octet HELO: second line" "$E2E_DIR/hostile2.sm" \
 # ------------------------------------------------------------ mail
 
 both sender-block "${ehlo[@]}" --from '50%off@spam.test' "${ok_to[@]}"
-assert_line "postfix, MAIL reject, first line, % from the address" \
+on pf assert_line "postfix, MAIL reject, first line, % from the address" \
 	"$E2E_DIR/sender-block.pf" "550-5.7.1 Sender <50%off@spam.test> refused"
 assert_line "sendmail, MAIL reject, first line with the <addr>... prefix" \
 	"$E2E_DIR/sender-block.sm" \
 	"550-5.7.1 <50%off@spam.test>... Sender <50%off@spam.test> refused"
 for m in pf sm; do
-	assert_line "$m, MAIL reject, second line, % from the config" \
+	on "$m" assert_line "$m, MAIL reject, second line, % from the config" \
 		"$E2E_DIR/sender-block.$m" \
 		"550 5.7.1 Appeal: postmaster@example.test (100% read)"
-	assert_not_contains "$m, MAIL reject: no %% reaches the client" \
+	on "$m" assert_not_contains "$m, MAIL reject: no %% reaches the client" \
 		"$E2E_DIR/sender-block.$m" '%%'
 done
 
 both sender-busy "${ehlo[@]}" --from busy@sender.test "${ok_to[@]}"
 for m in pf sm; do
-	assert_line "$m, MAIL tempfail (no prefix on Sendmail)" \
+	on "$m" assert_line "$m, MAIL tempfail (no prefix on Sendmail)" \
 		"$E2E_DIR/sender-busy.$m" "452 4.3.1 Insufficient system storage, try later"
 done
 
@@ -319,16 +349,16 @@ done
 
 both rcpt-mixed "${ehlo[@]}" --from a@sender.test \
 	--to ok@example.test,blocked@example.test --header "Subject: e2e mixed"
-assert_line "postfix, RCPT reject for one recipient" "$E2E_DIR/rcpt-mixed.pf" \
+on pf assert_line "postfix, RCPT reject for one recipient" "$E2E_DIR/rcpt-mixed.pf" \
 	"550 5.7.1 Recipient <blocked@example.test> blocked"
 assert_line "sendmail, RCPT reject for one recipient, prefixed" \
 	"$E2E_DIR/rcpt-mixed.sm" \
 	"550 5.7.1 <blocked@example.test>... Recipient <blocked@example.test> blocked"
-assert_line "postfix, the other recipient accepted" "$E2E_DIR/rcpt-mixed.pf" \
+on pf assert_line "postfix, the other recipient accepted" "$E2E_DIR/rcpt-mixed.pf" \
 	"250 2.1.5 Ok"
 assert_line "sendmail, the other recipient accepted" "$E2E_DIR/rcpt-mixed.sm" \
 	"250 2.1.5 <ok@example.test>... Recipient ok"
-assert_contains "postfix, the message with one good recipient queued" \
+on pf assert_contains "postfix, the message with one good recipient queued" \
 	"$E2E_DIR/rcpt-mixed.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
 qid=$(sm_qid rcpt-mixed)
 assert_contains "sendmail, queued for the good recipient" \
@@ -338,7 +368,7 @@ assert_not_contains "sendmail, not for the refused one" \
 
 both rcpt-busy "${ehlo[@]}" --from a@sender.test --to busy@example.test \
 	--quit-after RCPT
-assert_line "postfix, RCPT tempfail" "$E2E_DIR/rcpt-busy.pf" \
+on pf assert_line "postfix, RCPT tempfail" "$E2E_DIR/rcpt-busy.pf" \
 	"450 4.2.1 Mailbox busy, 100% full"
 assert_line "sendmail, RCPT tempfail, prefixed" "$E2E_DIR/rcpt-busy.sm" \
 	"450 4.2.1 <busy@example.test>... Mailbox busy, 100% full"
@@ -349,7 +379,7 @@ assert_line "sendmail, RCPT tempfail, prefixed" "$E2E_DIR/rcpt-busy.sm" \
 # the address itself.
 both rcpt-long "${ehlo[@]}" --from a@sender.test --to "$long@example.test" \
 	--quit-after RCPT
-assert_eq "postfix, long recipient: cut, exact" \
+on pf assert_eq "postfix, long recipient: cut, exact" \
 	"$(grep '^450' "$E2E_DIR/rcpt-long.pf" | tr '\n' '|')" \
 	"450 4.2.0 Mailbox <$(printf 'x%.0s' $(seq 255))... busy|"
 assert_contains "sendmail refuses a 300-octet address itself" \
@@ -358,17 +388,17 @@ assert_contains "sendmail refuses a 300-octet address itself" \
 both rcpt-close "${ehlo[@]}" --from a@sender.test \
 	--to close@example.test,ok@example.test
 for m in pf sm; do
-	assert_eq "$m, RCPT 421: the last reply, connection closed after it" \
+	on "$m" assert_eq "$m, RCPT 421: the last reply, connection closed after it" \
 		"$(last_line "$E2E_DIR/rcpt-close.$m")" "421 4.3.0 Closing connection"
 done
-assert_contains "postfix, RCPT 421: swaks sees the connection closed" \
+on pf assert_contains "postfix, RCPT 421: swaks sees the connection closed" \
 	"$E2E_DIR/rcpt-close.pf.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
 assert_contains "sendmail, RCPT 421: swaks sees the connection closed" \
 	"$E2E_DIR/rcpt-close.sm.out" '^\*\*\* Child process closed connection unexpectedly\.$'
 
 both discard "${ehlo[@]}" --from a@sender.test --to trap@example.test \
 	--header "Subject: e2e discard"
-assert_contains "postfix, discard: the client sees 250" "$E2E_DIR/discard.pf" \
+on pf assert_contains "postfix, discard: the client sees 250" "$E2E_DIR/discard.pf" \
 	'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
 assert_contains "sendmail, discard: the client sees 250" "$E2E_DIR/discard.sm" \
 	'^250 2\.0\.0 [0-9A-Za-z]+ Message accepted for delivery$'
@@ -386,9 +416,9 @@ assert_contains "sendmail, add_header: the header is in the queued message" \
 
 both data "${ehlo[@]}" --from datablock@sender.test "${ok_to[@]}"
 for m in pf sm; do
-	assert_line "$m, DATA reject" "$E2E_DIR/data.$m" \
+	on "$m" assert_line "$m, DATA reject" "$E2E_DIR/data.$m" \
 		"554 5.3.0 No data from <datablock@sender.test>"
-	assert_not_contains "$m, no 354 after a DATA reject" "$E2E_DIR/data.$m" '^354'
+	on "$m" assert_not_contains "$m, no 354 after a DATA reject" "$E2E_DIR/data.$m" '^354'
 done
 
 both header "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
@@ -400,24 +430,24 @@ both body "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
 both eom "${ehlo[@]}" --from a@sender.test --to eomreject@example.test \
 	--header "Subject: e2e eom"
 for m in pf sm; do
-	assert_line "$m, header reject" "$E2E_DIR/header.$m" \
+	on "$m" assert_line "$m, header reject" "$E2E_DIR/header.$m" \
 		"550 5.7.1 Header rule subject-lottery matched"
-	assert_line "$m, end-of-header tempfail" "$E2E_DIR/eoh.$m" "451 4.7.1 Slow down"
-	assert_eq "$m, body reject, two lines, % once" \
+	on "$m" assert_line "$m, end-of-header tempfail" "$E2E_DIR/eoh.$m" "451 4.7.1 Slow down"
+	on "$m" assert_eq "$m, body reject, two lines, % once" \
 		"$(grep '^550' "$E2E_DIR/body.$m" | tr '\n' '|')" \
 		"550-5.7.1 Body rule body-casino matched|550 5.7.1 100% spam|"
-	assert_eq "$m, end-of-message reject, two lines" \
+	on "$m" assert_eq "$m, end-of-message reject, two lines" \
 		"$(grep '^554' "$E2E_DIR/eom.$m" | tr '\n' '|')" \
 		"554-5.6.0 Message refused|554 5.6.0 at end of data|"
 	for c in header eoh body eom; do
-		assert_line "$m, $c: refused only after the data (354 first)" \
+		on "$m" assert_line "$m, $c: refused only after the data (354 first)" \
 			"$E2E_DIR/$c.$m" "354 End data with <CR><LF>.<CR><LF>"
 	done
 done
 
 both hold "${ehlo[@]}" --from a@sender.test --to review@example.test \
 	--header "Subject: e2e hold"
-assert_contains "postfix, quarantine: the client sees 250" "$E2E_DIR/hold.pf" \
+on pf assert_contains "postfix, quarantine: the client sees 250" "$E2E_DIR/hold.pf" \
 	'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
 qid=$(sm_qid hold)
 assert_eq "sendmail, quarantine: kept as hf$qid" \
@@ -430,7 +460,7 @@ both accept "${ehlo[@]}" --from boss@trusted.test "${ok_to[@]}" \
 both dryrun "${ehlo[@]}" --from dryrun@sender.test "${ok_to[@]}" \
 	--header "Subject: e2e dryrun"
 for c in accept dryrun; do
-	assert_contains "postfix, $c: accepted" "$E2E_DIR/$c.pf" \
+	on pf assert_contains "postfix, $c: accepted" "$E2E_DIR/$c.pf" \
 		'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
 	qid=$(sm_qid "$c")
 	assert_eq "sendmail, $c: accepted and queued" \
@@ -438,37 +468,40 @@ for c in accept dryrun; do
 		"$([ -n "$qid" ] && echo 1 || echo "a queue id")"
 done
 assert_eq "dry-run: one 'would reject' line per MTA in the milter's log" \
-	"$(grep -cF 'would reject stage=mail rule=dry-run-sender verdict=reject reply="550 5.7.1 Would refuse <dryrun@sender.test>"' "$MILTER_LOG")" 2
+	"$(grep -cF 'would reject stage=mail rule=dry-run-sender verdict=reject reply="550 5.7.1 Would refuse <dryrun@sender.test>"' "$MILTER_LOG")" \
+	"$([ -n "$pf_skip" ] && echo 1 || echo 2)"
 
 # ------------------------------------------------------------ delivery
 
-postfix_wait_idle 20
-sink_wait_count 4 10
-assert_eq "sink: the per-recipient message delivered once" \
+if [ -z "$pf_skip" ]; then
+	postfix_wait_idle 20
+	sink_wait_count 4 10
+fi
+on pf assert_eq "sink: the per-recipient message delivered once" \
 	"$(sink_subject "e2e mixed")" 1
-assert_contains "sink: ... to the good recipient" "$(sink_file "e2e mixed")" \
+on pf assert_contains "sink: ... to the good recipient" "$(sink_file "e2e mixed")" \
 	'^X-Rcpt-Args: <ok@example\.test>'
-assert_not_contains "sink: ... not to the refused one" "$(sink_file "e2e mixed")" \
+on pf assert_not_contains "sink: ... not to the refused one" "$(sink_file "e2e mixed")" \
 	'^X-Rcpt-Args: <blocked@'
-assert_contains "sink: the add_header message has the header" \
+on pf assert_contains "sink: the add_header message has the header" \
 	"$(sink_file "e2e tag")" '^X-Replycode-Tag: tag for <tag@example\.test>$'
-assert_eq "sink: accept lets the casino body through" \
+on pf assert_eq "sink: accept lets the casino body through" \
 	"$(sink_subject "e2e accept")" 1
-assert_eq "sink: the dry-run message delivered" "$(sink_subject "e2e dryrun")" 1
+on pf assert_eq "sink: the dry-run message delivered" "$(sink_subject "e2e dryrun")" 1
 for s in discard "Lottery winner" eoh body eom hold; do
-	assert_eq "sink: no '$s' message" "$(sink_subject "e2e $s")" 0
+	on pf assert_eq "sink: no '$s' message" "$(sink_subject "e2e $s")" 0
 done
-assert_eq "sink: four messages in all" "$(sink_messages | wc -l)" 4
+on pf assert_eq "sink: four messages in all" "$(sink_messages | wc -l)" 4
 assert_eq "sendmail: the add_header message queued once" \
 	"$(sm_subject "e2e tag")" 1
 for s in discard "Lottery winner" eoh body eom; do
 	assert_eq "sendmail: no '$s' message queued" "$(sm_subject "e2e $s")" 0
 done
-assert_eq "postfix, quarantine: one message in the hold queue" \
+on pf assert_eq "postfix, quarantine: one message in the hold queue" \
 	"$(postfix_hold_count)" 1
-assert_contains "postfix maillog: the discard (given at RCPT, for the message)" \
+on pf assert_contains "postfix maillog: the discard (given at RCPT, for the message)" \
 	"$(postfix_log)" 'NOQUEUE: milter-discard: RCPT from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<a@sender\.test> to=<trap@example\.test>'
-assert_contains "postfix maillog: the hold" "$(postfix_log)" \
+on pf assert_contains "postfix maillog: the hold" "$(postfix_log)" \
 	'milter-hold: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers HOLD action'
 
 # ------------------------------------------------------------ hold_early_verdicts
@@ -487,45 +520,41 @@ assert_contains "SIGHUP: the milter reloads the policy" "$MILTER_LOG" \
 
 held_args=(--ehlo client.test --from a@sender.test --to ok@example.test
 	--quit-after RCPT)
-smtp_dialogue "$POSTFIX_PORT" --local-interface 127.0.0.2 "${held_args[@]}" \
-	>"$E2E_DIR/held.pf.out"
-reply_lines "$E2E_DIR/held.pf.out" >"$E2E_DIR/held.pf"
+pf_from held 127.0.0.2 "${held_args[@]}"
 sm_from held 127.0.0.2 "${held_args[@]}"
-assert_eq "postfix, held connect reject: greeting 220" \
+on pf assert_eq "postfix, held connect reject: greeting 220" \
 	"$(head -n 1 "$E2E_DIR/held.pf")" "$pf_greet"
 assert_contains "sendmail, held connect reject: greeting 220" \
 	"$E2E_DIR/held.sm" "^220 $E2E_HOSTNAME ESMTP Sendmail "
-assert_line "postfix, held connect reject: MAIL accepted" \
+on pf assert_line "postfix, held connect reject: MAIL accepted" \
 	"$E2E_DIR/held.pf" "250 2.1.0 Ok"
-assert_line "postfix, held connect reject: at RCPT with the milter's text" \
+on pf assert_line "postfix, held connect reject: at RCPT with the milter's text" \
 	"$E2E_DIR/held.pf" "550 5.7.1 Client [127.0.0.2] refused by rule connect-block"
 assert_line "sendmail, held connect reject: at RCPT with the milter's text" \
 	"$E2E_DIR/held.sm" \
 	"550 5.7.1 <ok@example.test>... Client [127.0.0.2] refused by rule connect-block"
-assert_eq "held connect reject: the same reply on both (Sendmail's prefix aside)" \
+on pf assert_eq "held connect reject: the same reply on both (Sendmail's prefix aside)" \
 	"$(grep '^5' "$E2E_DIR/held.sm" | sed 's/^\(550 5\.7\.1 \)<ok@example\.test>\.\.\. /\1/')" \
 	"$(grep '^5' "$E2E_DIR/held.pf")"
 
 both held-helo --ehlo blocked.helo.test --from a@sender.test \
 	--to ok@example.test --quit-after RCPT
-assert_line "postfix, held HELO reject: at RCPT" "$E2E_DIR/held-helo.pf" \
+on pf assert_line "postfix, held HELO reject: at RCPT" "$E2E_DIR/held-helo.pf" \
 	"550 5.7.1 HELO blocked.helo.test refused"
 assert_line "sendmail, held HELO reject: at RCPT, prefixed" \
 	"$E2E_DIR/held-helo.sm" \
 	"550 5.7.1 <ok@example.test>... HELO blocked.helo.test refused"
 for m in pf sm; do
-	assert_contains "$m, held HELO reject: MAIL accepted" \
+	on "$m" assert_contains "$m, held HELO reject: MAIL accepted" \
 		"$E2E_DIR/held-helo.$m" '^250 2\.1\.0 '
 done
 
-smtp_dialogue "$POSTFIX_PORT" --local-interface 127.0.0.3 "${held_args[@]}" \
-	>"$E2E_DIR/held421.pf.out"
-reply_lines "$E2E_DIR/held421.pf.out" >"$E2E_DIR/held421.pf"
+pf_from held421 127.0.0.3 "${held_args[@]}"
 sm_from held421 127.0.0.3 "${held_args[@]}"
 for m in pf sm; do
-	assert_eq "$m, held connect 421: at RCPT with the milter's text, then closed" \
+	on "$m" assert_eq "$m, held connect 421: at RCPT with the milter's text, then closed" \
 		"$(last_line "$E2E_DIR/held421.$m")" "421 4.3.0 Too busy, come back later"
-	assert_contains "$m, held connect 421: connection closed" \
+	on "$m" assert_contains "$m, held connect 421: connection closed" \
 		"$E2E_DIR/held421.$m.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
 done
 assert_contains "milter log: the connect verdict held until RCPT" "$MILTER_LOG" \
@@ -538,17 +567,17 @@ milter_stop
 e2e_diag "milter_stop took $((SECONDS - t1)) s"
 before=$(sink_messages | wc -l)
 pf gone "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" --header "Subject: e2e gone"
-assert_eq "postfix, milter gone: greeting still 220" \
+on pf assert_eq "postfix, milter gone: greeting still 220" \
 	"$(head -n 1 "$E2E_DIR/gone.pf")" "$pf_greet"
-assert_line "postfix, milter gone: milter_default_action = tempfail at MAIL" \
+on pf assert_line "postfix, milter gone: milter_default_action = tempfail at MAIL" \
 	"$E2E_DIR/gone.pf" "451 4.7.1 Service unavailable - try again later"
 sm gone "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" --header "Subject: e2e gone"
 assert_line "sendmail, milter gone: F=T tempfails at MAIL" \
 	"$E2E_DIR/gone.sm" "451 4.3.2 Please try again later"
 postfix_wait_idle 10
-assert_eq "postfix, milter gone: nothing reaches the sink" \
+on pf assert_eq "postfix, milter gone: nothing reaches the sink" \
 	"$(sink_messages | wc -l)" "$before"
-assert_eq "postfix, milter gone: nothing queued" \
+on pf assert_eq "postfix, milter gone: nothing queued" \
 	"$(postfix_queue_count maildrop incoming active deferred)" 0
 
 # ------------------------------------------------------------ chrooted Postfix's socket
@@ -557,60 +586,64 @@ assert_eq "postfix, milter gone: nothing queued" \
 # queue folder (this test Postfix is not chrooted: its path gets the queue
 # folder in front), with the rules of conf/examples/header-body.conf.
 # Without a replycode-milter user the milter runs as nobody.
-qdir=$POSTFIX_DIR/queue
-user=replycode-milter
-id "$user" >/dev/null 2>&1 || user=nobody
-{
+if [ -n "$pf_skip" ]; then
+	e2e_skip "README.md's chrooted-Postfix socket settings" "$pf_skip"
+else
+	qdir=$POSTFIX_DIR/queue
+	user=replycode-milter
+	id "$user" >/dev/null 2>&1 || user=nobody
+	{
+		while IFS= read -r line; do
+			line=${line//\/var\/spool\/postfix/$qdir}
+			case $line in
+			user\ =*) echo "user = \"$user\"" ;;
+			*) echo "$line" ;;
+			esac
+		done <<<"$chroot_conf"
+		grep -v -E '^[[:space:]]*socket[[:space:]]*=' \
+			"$top/conf/examples/header-body.conf"
+	} >"$E2E_DIR/chroot.conf"
+	usock=$(sed -n -E 's/^socket = "(unix:[^"]+)"$/\1/p' "$E2E_DIR/chroot.conf")
+	assert_match "README.md: the chroot socket is under the queue folder" \
+		"$usock" "^unix:$qdir/"
+	install -d -o "$user" -g postfix -m 0750 "$(dirname "${usock#unix:}")"
+	milter_start "$usock" "$bin" -f -c "$E2E_DIR/chroot.conf" ||
+		e2e_die "the milter does not start with README.md's chroot settings"
+	assert_eq "chroot settings: socket mode 660, group postfix" \
+		"$(stat -c '%a %G' "${usock#unix:}")" "660 postfix"
 	while IFS= read -r line; do
-		line=${line//\/var\/spool\/postfix/$qdir}
-		case $line in
-		user\ =*) echo "user = \"$user\"" ;;
-		*) echo "$line" ;;
-		esac
-	done <<<"$chroot_conf"
-	grep -v -E '^[[:space:]]*socket[[:space:]]*=' \
-		"$top/conf/examples/header-body.conf"
-} >"$E2E_DIR/chroot.conf"
-usock=$(sed -n -E 's/^socket = "(unix:[^"]+)"$/\1/p' "$E2E_DIR/chroot.conf")
-assert_match "README.md: the chroot socket is under the queue folder" \
-	"$usock" "^unix:$qdir/"
-install -d -o "$user" -g postfix -m 0750 "$(dirname "${usock#unix:}")"
-milter_start "$usock" "$bin" -f -c "$E2E_DIR/chroot.conf" ||
-	e2e_die "the milter does not start with README.md's chroot settings"
-assert_eq "chroot settings: socket mode 660, group postfix" \
-	"$(stat -c '%a %G' "${usock#unix:}")" "660 postfix"
-while IFS= read -r line; do
-	line=${line//unix:\//unix:$qdir/}
-	postconf -c "$POSTFIX_DIR/etc" -e "$line" >>"$E2E_DIR/postconf.log" 2>&1
-done <<<"$chroot_main"
-assert_eq "postfix: smtpd_milters from README.md's chroot lines" \
-	"$(postconf -c "$POSTFIX_DIR/etc" -h smtpd_milters)" "$usock"
-postfix -c "$POSTFIX_DIR/etc" reload >>"$E2E_DIR/postconf.log" 2>&1
-sleep 1
-pf chroot "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
-	--header 'Content-Type: application/octet-stream; name="x.exe"'
-assert_eq "postfix (user postfix) reaches the milter on the unix socket" \
-	"$(grep '^550' "$E2E_DIR/chroot.pf" | tr '\n' '|')" \
-	"550-5.7.1 Executable attachments are not accepted here|550 5.7.1 Send a link or a zipped file instead|"
-# Regression: with no rule at stage body (as in header-body.conf) the body
-# must still reach the body scanners of eom rules (phishing-body). At
-# commit 5815f83 milter/milter.c eval() skipped the body stage, so the
-# message was delivered instead of held.
-pf phish "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
-	--header "Subject: e2e phish" \
-	--body "Please verify your account within 24 hours."
-assert_contains "postfix, eom body_regex quarantine: the client sees 250" \
-	"$E2E_DIR/phish.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
-postfix_wait_idle 10
-assert_eq "eom rule with body_regex and no body-stage rule holds the message" \
-	"$(postfix_hold_count)" 2
-milter_stop
+		line=${line//unix:\//unix:$qdir/}
+		postconf -c "$POSTFIX_DIR/etc" -e "$line" >>"$E2E_DIR/postconf.log" 2>&1
+	done <<<"$chroot_main"
+	assert_eq "postfix: smtpd_milters from README.md's chroot lines" \
+		"$(postconf -c "$POSTFIX_DIR/etc" -h smtpd_milters)" "$usock"
+	postfix -c "$POSTFIX_DIR/etc" reload >>"$E2E_DIR/postconf.log" 2>&1
+	sleep 1
+	pf chroot "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+		--header 'Content-Type: application/octet-stream; name="x.exe"'
+	assert_eq "postfix (user postfix) reaches the milter on the unix socket" \
+		"$(grep '^550' "$E2E_DIR/chroot.pf" | tr '\n' '|')" \
+		"550-5.7.1 Executable attachments are not accepted here|550 5.7.1 Send a link or a zipped file instead|"
+	# Regression: with no rule at stage body (as in header-body.conf) the body
+	# must still reach the body scanners of eom rules (phishing-body). At
+	# commit 5815f83 milter/milter.c eval() skipped the body stage, so the
+	# message was delivered instead of held.
+	pf phish "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+		--header "Subject: e2e phish" \
+		--body "Please verify your account within 24 hours."
+	assert_contains "postfix, eom body_regex quarantine: the client sees 250" \
+		"$E2E_DIR/phish.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+	postfix_wait_idle 10
+	assert_eq "eom rule with body_regex and no body-stage rule holds the message" \
+		"$(postfix_hold_count)" 2
+	milter_stop
+fi
 
 # ------------------------------------------------------------ the maillog
 
-assert_not_contains "postfix: no malformed milter reply in the maillog" \
+on pf assert_not_contains "postfix: no malformed milter reply in the maillog" \
 	"$(postfix_log)" 'malformed'
-assert_contains "postfix maillog: the milter's reply logged as given" \
+on pf assert_contains "postfix maillog: the milter's reply logged as given" \
 	"$(postfix_log)" 'milter-reject: MAIL from localhost\[127\.0\.0\.1\]: 550 5\.7\.1 HELO blocked\.helo\.test refused;'
 
 t1=$SECONDS

@@ -8,9 +8,10 @@
 # cache in place does nothing and touches no network.
 #
 # Must never: install Sendmail for real (its packages conflict with Postfix;
-# they are only unpacked with dpkg -x), configure or start any MTA, or write
-# anywhere but the cache folder (and apt's own lists and archives when
-# --install is given).
+# they are only unpacked with dpkg -x), remove or replace an installed
+# package (Postfix is installed only when that removes nothing), configure
+# or start any MTA, or write anywhere but the cache folder (and apt's own
+# lists and archives when --install is given).
 #
 # Usage: tests/e2e/setup-mta.sh [--install]
 #   --install  also apt-get install missing Debian packages (root only).
@@ -20,7 +21,7 @@
 set -u
 
 cache=${E2E_CACHE:-${HOME:-/root}/.cache/replycode-milter/sendmail}
-pkgs_needed="postfix swaks m4 libmilter-dev libwrap0 iproute2 util-linux"
+pkgs_needed="swaks m4 libmilter-dev libwrap0 iproute2 util-linux"
 sm_pkgs="sendmail-bin sendmail-base sendmail-cf"
 install=0
 
@@ -42,6 +43,24 @@ is_root() {
 	[ "$(id -u)" -eq 0 ]
 }
 
+# Postfix: only when installing it removes nothing (on a host whose MTA is
+# exim4 it would remove exim4): without it the tests skip their Postfix
+# part and say why (tests/e2e/lib.sh, e2e_postfix_missing).
+if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null |
+	grep -q 'install ok installed'; then
+	if [ "$install" -eq 1 ] && is_root &&
+		! apt-get -s install postfix 2>/dev/null | grep -q '^Remv '; then
+		echo "postfix postfix/main_mailer_type select No configuration" |
+			debconf-set-selections
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove \
+			postfix || echo "setup-mta: postfix not installed" >&2
+	else
+		echo "setup-mta: postfix is not installed: the Postfix tests" \
+			"are skipped ($0 --install installs it, as root, when" \
+			"that removes no installed package)" >&2
+	fi
+fi
+
 # Debian packages: report (or install) the missing ones.
 missing=""
 for p in $pkgs_needed; do
@@ -53,18 +72,15 @@ done
 if [ -n "$missing" ]; then
 	if [ "$install" -eq 1 ] && is_root; then
 		echo "setup-mta: installing:$missing"
-		if ! dpkg-query -W postfix >/dev/null 2>&1; then
-			echo "postfix postfix/main_mailer_type select No configuration" |
-				debconf-set-selections
-		fi
 		# shellcheck disable=SC2086 # word splitting wanted
-		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; then
+		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove \
+			$missing; then
 			echo "setup-mta: apt-get install failed" >&2
 			exit 1
 		fi
 	else
 		echo "setup-mta: missing Debian packages:$missing" >&2
-		echo "  run as root: apt-get update && echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections && DEBIAN_FRONTEND=noninteractive apt-get install -y$missing" >&2
+		echo "  run as root: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove$missing" >&2
 		echo "  (or: $0 --install)" >&2
 		exit 1
 	fi
