@@ -2,13 +2,17 @@
  * log.c - logging to syslog or stderr (see log.h).
  *
  * One line per call, written with a single write so that lines from
- * different threads never interleave.
+ * different threads never interleave. When stderr is systemd's journal
+ * (JOURNAL_STREAM names it: a unit running the milter with -f), a line
+ * starts with its syslog priority, "<3>", and carries no time stamp or
+ * name: the journal adds both, and `journalctl -p warning` works.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,12 +20,27 @@
 #include "log.h"
 
 static bool use_stderr = true;
+static bool use_journal;
 static const char *log_ident = "replycode-milter";
+
+/* stderr is the stream JOURNAL_STREAM ("DEVICE:INODE") names. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	       fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void log_open(const char *ident, bool to_stderr)
 {
 	log_ident = ident;
 	use_stderr = to_stderr;
+	use_journal = to_stderr && stderr_is_journal();
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -52,13 +71,18 @@ vlog(int prio, const char *tag, const char *fmt, va_list ap, int err)
 		return;
 	}
 	char line[LOG_MSG_MAX + 160];
-	time_t now = time(NULL);
+	time_t now;
 	struct tm tm;
 	char ts[32];
-	localtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s %s[%ld]: %s%s\n", ts, log_ident,
-		     (long)getpid(), tag, msg);
+	if (use_journal) {
+		n = snprintf(line, sizeof(line), "<%d>%s%s\n", prio, tag, msg);
+	} else {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s %s[%ld]: %s%s\n", ts,
+			     log_ident, (long)getpid(), tag, msg);
+	}
 	if (n > 0) {
 		size_t len = (size_t)n < sizeof(line) ? (size_t)n
 						      : sizeof(line) - 1;
