@@ -5,7 +5,12 @@
 #   make run        build and run the milter in the foreground with
 #                   conf/replycode-milter.conf on inet:8890@127.0.0.1
 #                   (as root: running as nobody)
-#   make install    install under $(DESTDIR)$(PREFIX)
+#   make install    install the milter, its man pages and configs under
+#                   $(DESTDIR)$(PREFIX) (an existing config is never
+#                   overwritten: the new one goes next to it as .conf.new)
+#   make uninstall  remove what make install added
+#   make deb        build the Debian package from a clean copy of the tree
+#   make check-unit the tests a package build runs (no root, no MTA)
 #   make bench      measure the milter (see tests/bench)
 #   make fuzz-regress  run every fuzz target over its corpus (plain $(CC))
 #   make fuzz       fuzz each target with clang's libFuzzer for FUZZ_SECONDS
@@ -16,6 +21,9 @@ CC ?= cc
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/replycode-milter
+EXAMPLESDIR ?= $(DOCDIR)/examples
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -g -O2
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -112,6 +120,11 @@ check: deps-check
 check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
 	@tests/run-all.sh $(UNIT_TESTS) tests/fuzz/regress.sh
 
+# What a package build runs (debian/rules): the Check unit tests and the
+# fuzz corpus regression, which need no root, no MTA and no network.
+check-unit: $(UNIT_TESTS) $(FUZZ_BINS)
+	@tests/run-all.sh --only $(UNIT_TESTS) tests/fuzz/regress.sh
+
 # Every fuzz target, built with the project's compiler and flags, run once
 # over each file of its corpus: the crashes found so far stay fixed.
 fuzz-regress: $(FUZZ_BINS)
@@ -145,14 +158,69 @@ deps-build:
 deps-check:
 	@packaging/deps.sh check
 
+deps-deb:
+	@packaging/deps.sh deb
+
+MANPAGES = \
+	packaging/man/replycode-milter.8 \
+	packaging/man/replycode-milter.conf.5
+EXAMPLES = $(wildcard conf/examples/*)
+CONF = $(DESTDIR)$(SYSCONFDIR)/replycode-milter/replycode-milter.conf
+
+# The config is never overwritten: when one is there and differs from the
+# shipped one, the shipped one goes next to it as .conf.new.
 install: $(PROG)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/replycode-milter
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLESDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/replycode-milter
 	install -m 0755 $(PROG) $(DESTDIR)$(SBINDIR)/$(PROG)
-	install -m 0644 conf/replycode-milter.conf \
-		$(DESTDIR)$(SYSCONFDIR)/replycode-milter/replycode-milter.conf
+	install -m 0644 packaging/man/replycode-milter.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 packaging/man/replycode-milter.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)
+	@if [ ! -e $(CONF) ]; then \
+		install -m 0644 conf/replycode-milter.conf $(CONF); \
+	elif cmp -s conf/replycode-milter.conf $(CONF); then \
+		echo "install: $(CONF) is the shipped one already"; \
+	else \
+		install -m 0644 conf/replycode-milter.conf $(CONF).new; \
+		echo "install: $(CONF) is yours: left as it is;" \
+			"the shipped one is $(CONF).new"; \
+	fi
+
+# Exactly what install added: a config only while it is the shipped one
+# (an edited one stays, and this says so); the package's own folders when
+# they are empty; shared folders (sbin, man5, man8) stay.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/$(PROG) \
+		$(DESTDIR)$(MANDIR)/man8/replycode-milter.8 \
+		$(DESTDIR)$(MANDIR)/man5/replycode-milter.conf.5 \
+		$(addprefix $(DESTDIR)$(EXAMPLESDIR)/,$(notdir $(EXAMPLES)))
+	@for f in $(CONF) $(CONF).new; do \
+		if [ ! -e "$$f" ]; then \
+			:; \
+		elif cmp -s conf/replycode-milter.conf "$$f"; then \
+			echo "rm -f $$f"; rm -f "$$f"; \
+		else \
+			echo "uninstall: $$f is not the shipped config: kept"; \
+		fi; \
+	done
+	@for d in $(DESTDIR)$(EXAMPLESDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/replycode-milter; do \
+		if [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; then \
+			echo "rmdir $$d"; \
+		fi; \
+	done
+
+# The .deb, .buildinfo and .changes go to DEB_OUT (default: here).
+DEB_OUT ?= .
+deb: deps-deb
+	@packaging/build-deb.sh $(DEB_OUT)
 
 clean:
 	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
+	rm -f replycode-milter*_*.deb replycode-milter_*.buildinfo \
+		replycode-milter_*.changes
 
-.PHONY: all check check-run fuzz-regress fuzz run bench demo deps-build \
-	deps-check install clean
+.PHONY: all check check-run check-unit fuzz-regress fuzz run bench demo \
+	deps-build deps-check deps-deb install uninstall deb clean

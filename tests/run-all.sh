@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # run-all.sh - run every test suite: the Check unit tests given as
-# arguments, then the protocol tests against the real binary, then the
-# end-to-end tests through a real Postfix and a real Sendmail.
+# arguments, then the packaging tests that need no package (deps.sh, the
+# man pages, make install), the protocol tests against the real binary,
+# the end-to-end tests through a real Postfix and a real Sendmail, and the
+# Debian package's install, upgrade and purge.
+# With --only first, only the suites given as arguments (what a package
+# build runs: debian/rules).
 # Prints each suite's own summary and a final "N passed, N failed" line
 # over all of them; exits non-zero when anything failed.
 set -u
@@ -47,10 +51,18 @@ run() {
 	rm -f "$out"
 }
 
+only=0
+if [ "${1:-}" = --only ]; then
+	only=1
+	shift
+fi
 for t in "$@"; do
 	run "$(basename "$t")" "$t"
 done
-for s in tests/package/deps.sh tests/proto/run.sh tests/e2e/run.sh; do
+suites=(tests/package/deps.sh tests/package/docs.sh tests/package/install.sh
+	tests/proto/run.sh tests/e2e/run.sh tests/package/deb.sh)
+[ "$only" -eq 1 ] && suites=()
+for s in "${suites[@]}"; do
 	[ -x "$s" ] && run "$s" "$s"
 done
 
