@@ -23,6 +23,9 @@ trap 'rm -rf "$tmp"' EXIT
 src=$tmp/replycode-milter
 
 mkdir "$src"
+git() {
+	command git -c safe.directory="$top" "$@"
+}
 if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	# (files deleted but not yet committed are left out)
 	git -C "$top" ls-files --cached --others --exclude-standard |

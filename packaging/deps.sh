@@ -93,6 +93,7 @@ for p in $missing; do
 done
 # Together they might still remove something: then install nothing.
 if [ -n "$install" ]; then
+	# shellcheck disable=SC2086 # word splitting wanted
 	gone=$(removes $install)
 	if [ -n "$gone" ]; then
 		echo "deps: installing$install together would remove $gone" \

@@ -28,7 +28,7 @@ MILTER_AS=()
 # Public functions (see tests/e2e/README.md):
 #   e2e_tmpdir e2e_need_root e2e_finish e2e_die e2e_diag free_port
 #   assert_contains assert_not_contains assert_line assert_eq assert_match
-#   e2e_skip e2e_postfix_missing
+#   e2e_skip e2e_postfix_missing e2e_at_exit
 #   smtp_dialogue smtp_raw reply_lines
 #   milter_start milter_stop milter_kill milter_socket_postfix
 #   postfix_start postfix_stop postfix_log postfix_log_wait
@@ -67,6 +67,7 @@ E2E_SMTP_TIMEOUT=${E2E_SMTP_TIMEOUT:-15}
 E2E_SESSION_LIMIT=${E2E_SESSION_LIMIT:-60}
 _E2E_FINISHED=0
 _E2E_CLEANED=0
+_E2E_AT_EXIT=()
 _E2E_OWNER=""
 _E2E_FD=""
 
@@ -242,6 +243,13 @@ e2e_postfix_missing() {
 	return 0
 }
 
+# e2e_at_exit FUNCTION: call FUNCTION (of the test script) at cleanup,
+# after every process the script started has stopped, also when the script
+# fails, dies or is interrupted: to undo what the test did to the host.
+e2e_at_exit() {
+	_E2E_AT_EXIT+=("$1")
+}
+
 # _e2e_restore_stdout: point stdout back at the script's own.
 _e2e_restore_stdout() {
 	if [ -n "$_E2E_FD" ]; then
@@ -324,7 +332,7 @@ _e2e_forget() {
 }
 
 _e2e_cleanup() {
-	local kind what pids=() rc=0
+	local kind what pids=() rc=0 fn
 	[ "$_E2E_CLEANED" -eq 1 ] && return 0
 	[ "$BASHPID" = "$_E2E_OWNER" ] || return 0
 	_E2E_CLEANED=1
@@ -344,6 +352,9 @@ _e2e_cleanup() {
 	if [ "$rc" -ne 0 ]; then
 		_e2e_not_ok "cleanup: a process started by the test would not stop"
 	fi
+	for fn in "${_E2E_AT_EXIT[@]}"; do
+		"$fn" || _e2e_not_ok "cleanup: $fn failed"
+	done
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		e2e_diag "kept $E2E_DIR"
 	else

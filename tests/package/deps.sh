@@ -8,7 +8,7 @@
 # would remove something stops it, and nothing runs when nothing is missing.
 # Prints "deps: N passed, N failed"; exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-deps.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -158,8 +158,8 @@ check_not "needed package would remove one: not installed" build-conflict.log \
 	'^apt-get install .*libpcre2-dev'
 
 # Each alone is fine, together they would remove something: nothing.
-STUB_INSTALLED="${all/ swaks / }" STUB_INSTALLED="${STUB_INSTALLED/ m4 / }" \
-	STUB_REMOVES="swaks+m4:foo" run pair check
+but_two=${all/ swaks / }
+STUB_INSTALLED="${but_two/ m4 / }" STUB_REMOVES="swaks+m4:foo" run pair check
 check_eq "only together they remove one: exit 1" "$(cat "$tmp/pair.rc")" 1
 check_eq "only together they remove one: nothing installed" \
 	"$(installs pair)" ""

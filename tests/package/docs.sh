@@ -16,7 +16,7 @@
 #   - both pages render without a groff warning, the way lintian asks man.
 # Prints "docs: N passed, N failed"; exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 man5=packaging/man/replycode-milter.conf.5
 man8=packaging/man/replycode-milter.8
@@ -104,6 +104,7 @@ fi
 for what in "stage_names milter/stage.c stage" \
 	"verdict_names milter/stage.c verdict" \
 	"placeholder_names milter/policy.c placeholder"; do
+	# shellcheck disable=SC2086 # three words
 	set -- $what
 	names=$(strings "$1" "$2")
 	missing=""
@@ -149,7 +150,7 @@ fi
 
 codes="0 1"
 for ex in $(grep -oE '\bEX_[A-Z]+\b' milter/main.c | sort -u); do
-	n=$(sed -n -E "s/^#define[[:space:]]+$ex[[:space:]]+([0-9]+).*/\1/p" \
+	n=$(sed -n -E "s/^#define[[:space:]]+${ex}[[:space:]]+([0-9]+).*/\1/p" \
 		/usr/include/sysexits.h)
 	codes="$codes ${n:-$ex}"
 done

@@ -9,7 +9,7 @@
 # and only the shared folders stay. Needs the milter built (make).
 # Prints "install: N passed, N failed"; exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -70,7 +70,7 @@ check_eq "make install: every file, with its mode, and nothing else" \
 check_eq "make install: the config is the shipped one" \
 	"$(cmp conf/replycode-milter.conf "$conf" && echo same)" same
 bin=$d/usr/sbin/replycode-milter
-out=$("$bin" -t -c "$conf" 2>&1)
+"$bin" -t -c "$conf" >"$tmp/t.out" 2>&1
 check_eq "the installed binary loads the installed config" "$?" 0
 bad=""
 for f in "$d"/usr/share/doc/replycode-milter/examples/*.conf; do
