@@ -20,10 +20,16 @@
 #   4. Upgrade (the same package, versions +t1 and +t2) after editing the
 #      config: the edit is kept, also when the new version's config
 #      differs (that one is saved as .dpkg-dist), and it is in force.
-#   5. dpkg --purge: binary, config, user, group, socket folder, unit gone,
+#   5. Under a real systemd: boot this machine's OS in a throw-away
+#      container (systemd-nspawn, an overlay in memory; skipped with the
+#      reason where it cannot boot) and there install the package and work
+#      the unit: sandbox in force, socket, journal, reload good and bad,
+#      Restart=on-failure, stop; systemd-analyze security online.
+#   6. dpkg --purge: binary, config, user, group, socket folder, unit gone,
 #      and nothing else changed: /etc (names, modes, owners, contents: the
 #      passwd and group files too), the folders the package installs into,
-#      Postfix's spool, /var/lib/systemd (deb-systemd-helper's state).
+#      Postfix's spool, /var/lib/systemd (deb-systemd-helper's state),
+#      /run/systemd (systemd-analyze runs with a /run of its own).
 # The test purges at exit whatever happened (e2e_at_exit), and runs only
 # when the host has no replycode-milter package, user, group, config or
 # socket folder of its own (else: skipped, and the reason). One package
@@ -31,7 +37,9 @@
 # with the reason (tests/e2e/lib.sh).
 #
 # Needs root, dpkg-dev and debhelper (packaging/deps.sh deb), lintian,
-# setpriv; systemd-analyze where installed. Ends "N passed, N failed".
+# setpriv; systemd-analyze and a bootable systemd where installed (then
+# systemd-nspawn is fetched with apt-get download into
+# ~/.cache/replycode-milter/systemd-container). Ends "N passed, N failed".
 
 # shellcheck source-path=SCRIPTDIR
 set -u
@@ -150,12 +158,15 @@ snapshot() {
 		-printf '%y %m %u:%g %p\n' 2>/dev/null | sort
 	find /etc -xdev -type f ! -name '*-' -exec md5sum {} + 2>/dev/null | sort -k 2
 	for d in /usr/sbin /usr/share/man/man5 /usr/share/man/man8 \
-		/usr/share/doc /lib/systemd/system /var/spool/postfix; do
+		/usr/share/doc /lib/systemd/system /var/spool/postfix \
+		/run/systemd; do
 		find "$d" -maxdepth 2 -printf '%y %m %u:%g %p\n' 2>/dev/null
 	done | sort
 	find /var/lib/systemd -printf '%y %m %u:%g %p\n' 2>/dev/null | sort
 }
 snapshot >"$E2E_DIR/before"
+sgroup_ct=$pkg
+getent group postfix >/dev/null && sgroup_ct=postfix
 
 # wait_user_idle: wait (2 min at most) until no process runs as the user
 # (another test on this machine may have borrowed it): userdel refuses a
@@ -179,6 +190,125 @@ purge_at_exit() {
 	pkg_dpkg --purge "$pkg" >>"$E2E_DIR/dpkg.log" 2>&1
 }
 e2e_at_exit purge_at_exit
+
+# ------------------------------------------------------------ under a real systemd
+
+# There is no systemd running here: boot this machine's own OS in a
+# container (systemd-nspawn, unpacked into a cache, never installed) on an
+# overlay whose writes stay in memory, /run private, no network; there
+# tests/package/in-container.sh installs the package and works the unit
+# with systemctl; its facts come back in ct/out/facts.
+nspawn_cache=$(dirname "$E2E_CACHE")/systemd-container
+
+# nspawn_get: sets NSPAWN and NSPAWN_LIB; 1 with the reason on stdout.
+nspawn_get() {
+	local root=$nspawn_cache/root
+	if ! [ -x "$root/usr/bin/systemd-nspawn" ]; then
+		if ! apt-cache show systemd-container >/dev/null 2>&1; then
+			echo "apt knows no systemd-container (apt-get update)"
+			return 1
+		fi
+		rm -rf "$nspawn_cache"
+		mkdir -p "$nspawn_cache/debs" || return 1
+		if ! (cd "$nspawn_cache/debs" &&
+			apt-get download -q systemd-container libsystemd-shared) \
+			>"$E2E_DIR/nspawn-get.log" 2>&1; then
+			echo "apt-get download systemd-container failed"
+			return 1
+		fi
+		for f in "$nspawn_cache"/debs/*.deb; do
+			dpkg -x "$f" "$root" || return 1
+		done
+	fi
+	NSPAWN=$root/usr/bin/systemd-nspawn
+	NSPAWN_LIB=$(dirname "$(find "$root" -name 'libsystemd-shared-*.so' | head -n 1)")
+}
+
+# container_run: boot, run in-container.sh, power off (3 min at most).
+container_run() {
+	local ct=$E2E_DIR/ct
+	mkdir -p "$ct/in" "$ct/out" "$ct/ovl"
+	cp "$deb" "$top/tests/proto/mtclient" "$here/in-container.sh" "$ct/in/"
+	printf '%s\n' "connect c.example.test 192.0.2.1" "helo c.example.test" \
+		"mail <a@sender.test>" "rcpt <blocked@example.test>" quit >"$ct/in/s.mt"
+	printf '%s\n' "[Unit]" "After=basic.target" "[Service]" "Type=oneshot" \
+		"ExecStart=/bin/sh /in/in-container.sh" >"$ct/in/rcm-test.service"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	timeout -k 10 180 unshare -m --propagation private sh -c '
+		set -e
+		mount -t tmpfs -o mode=0755 tmpfs /run
+		mount -t tmpfs tmpfs "$1/ovl"
+		mkdir "$1/ovl/upper" "$1/ovl/work" "$1/ovl/root"
+		mount -t overlay overlay \
+			-o "lowerdir=/,upperdir=$1/ovl/upper,workdir=$1/ovl/work" \
+			"$1/ovl/root"
+		exec env LD_LIBRARY_PATH="$2" "$3" -D "$1/ovl/root" \
+			--private-network --register=no --keep-unit \
+			--link-journal=no --console=pipe --machine=rcm-pkg-test \
+			--bind-ro="$1/in:/in" --bind="$1/out:/out" \
+			--bind-ro="$1/in/rcm-test.service:/etc/systemd/system/rcm-test.service" \
+			-b systemd.unit=rcm-test.service
+	' sh "$ct" "$NSPAWN_LIB" "$NSPAWN" >"$ct/nspawn.log" 2>&1
+}
+
+# fact NAME: what in-container.sh found.
+fact() {
+	sed -n "s/^$1=//p" "$E2E_DIR/ct/out/facts" | tail -n 1
+}
+
+ct_skip=""
+if ! [ -x /lib/systemd/systemd ]; then
+	ct_skip="no /lib/systemd/systemd to boot (the systemd package)"
+elif ! nspawn_get >"$E2E_DIR/nspawn.why"; then
+	ct_skip=$(cat "$E2E_DIR/nspawn.why")
+else
+	container_run
+	[ "$(fact booted)" = yes ] ||
+		ct_skip="a container of this OS did not boot here: $(tail -n 3 \
+			"$E2E_DIR/ct/nspawn.log" | tr '\n' ' ')"
+fi
+if [ -n "$ct_skip" ]; then
+	e2e_skip "the unit under a real systemd (a container)" "$ct_skip"
+else
+	e2e_diag "under systemd $(/lib/systemd/systemd --version | head -n 1):" \
+		"$(grep -v '^ *[✓✗]' "$E2E_DIR/ct/out/security" | tail -n 1)"
+	assert_eq "systemd: dpkg -i in the container" "$(fact dpkg)" 0
+	assert_eq "systemd: the service starts and runs" \
+		"$(fact start) $(fact active)" "0 active"
+	assert_match "systemd: as the user $pkg" \
+		"$(fact uid) $(fact user_uid)" '^([1-9][0-9]*) \1$'
+	assert_eq "systemd: no capabilities, none to gain, a bounding set of none" \
+		"$(fact capeff) $(fact capbnd) $(fact nonewprivs)" \
+		"0000000000000000 0000000000000000 1"
+	assert_eq "systemd: a system call filter" "$(fact seccomp)" 2
+	assert_eq "systemd: no writable and executable memory" "$(fact wx_maps)" 0
+	assert_eq "systemd: the socket, for Postfix's group" "$(fact socket)" \
+		"$pkg $sgroup_ct 660"
+	assert_eq "systemd: the journal has the lines with their priority" \
+		"$(fact journal) $(fact journal_raw)" "started: $conf 0"
+	assert_match "systemd: an error of the milter is an error in the journal" \
+		"$(fact journal_err)" '^[1-9]'
+
+	assert_eq "systemd: Postfix's user reaches the milter" "$(fact shipped)" continue
+	assert_match "systemd-analyze security (online): 1.5 or less (got $(fact security))" \
+		"$(awk -v s="$(fact security)" 'BEGIN { print (s != "" && s <= 1.5) ? "ok" : "high" }')" '^ok$'
+	assert_eq "systemd: reload with a good config" \
+		"$(fact reload_good) $(fact after_good)" \
+		"0 replycode 550 5.7.1 Refused under systemd"
+	assert_eq "systemd: a regex matches under MemoryDenyWriteExecute" \
+		"$(fact after_good)" "replycode 550 5.7.1 Refused under systemd"
+	assert_match "systemd: reload with a bad config fails" "$(fact reload_bad)" '^[1-9]'
+	assert_eq "systemd: ... the service stays, with the policy in force" \
+		"$(fact active_after_bad) $(fact after_bad)" \
+		"active replycode 550 5.7.1 Refused under systemd"
+	assert_match "systemd: ... the errors are in the journal" "$(fact journal_bad)" '^[1-9]'
+	assert_eq "systemd: killed, it is restarted (Restart=on-failure)" \
+		"$(fact restarted) $(fact after_restart)" \
+		"active 1 replycode 550 5.7.1 Refused under systemd"
+	assert_eq "systemd: stop: exit 0, the socket removed" \
+		"$(fact stop) $(fact socket_after_stop)" "0 0 0"
+	assert_eq "systemd: the test ran to its end" "$(fact finished)" yes
+fi
 
 # ------------------------------------------------------------ install
 
@@ -229,13 +359,22 @@ for f in "$top"/conf/examples/*; do
 done
 assert_eq "every conf/examples file is installed, every config loads" "$bad" ""
 
+# sd_analyze ARGS...: systemd-analyze with a private /run: it writes
+# /run/systemd/systemd-units-load, which would stay on the host.
+sd_analyze() {
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	unshare -m --propagation private sh -c \
+		'mount -t tmpfs -o mode=0755 tmpfs /run && exec systemd-analyze "$@"' \
+		sh "$@"
+}
+
 # systemd-analyze, offline: there is no systemd running here.
 if command -v systemd-analyze >/dev/null 2>&1; then
-	out=$(systemd-analyze verify "$unit" 2>&1)
+	out=$(sd_analyze verify "$unit" 2>&1)
 	rc=$?
 	assert_eq "systemd-analyze verify $unit: exit 0" "$rc" 0
 	assert_eq "systemd-analyze verify: nothing to say" "$out" ""
-	systemd-analyze security --offline=true "$unit" >"$E2E_DIR/security.out" 2>&1
+	sd_analyze security --offline=true "$unit" >"$E2E_DIR/security.out" 2>&1
 	score=$(sed -n -E 's/.*Overall exposure level for [^:]*: ([0-9.]+) .*/\1/p' \
 		"$E2E_DIR/security.out")
 	e2e_diag "systemd-analyze security (offline): $(grep 'Overall' "$E2E_DIR/security.out")"
@@ -486,7 +625,9 @@ gone=""
 for p in /usr/sbin/$pkg /etc/$pkg "$unit" "$docdir" /var/spool/postfix/$pkg \
 	/usr/share/man/man8/$pkg.8.gz /usr/share/man/man5/$pkg.conf.5.gz \
 	/etc/systemd/system/multi-user.target.wants/$pkg.service; do
-	[ -e "$p" ] || [ -L "$p" ] && gone="$gone $p"
+	if [ -e "$p" ] || [ -L "$p" ]; then
+		gone="$gone $p"
+	fi
 done
 assert_eq "purge: binary, config, unit, docs, man pages, socket folder gone" \
 	"$gone" ""

@@ -1,0 +1,121 @@
+#!/bin/sh
+# in-container.sh - run by tests/package/deb.sh inside a throw-away
+# container of this machine's own OS, booted with systemd as its init
+# (systemd-nspawn, an overlay whose writes stay in memory): the package's
+# unit under a real systemd. Never run it on a host: it installs the
+# package and starts and kills the service.
+#
+# /in holds the .deb, mtclient and s.mt (a RCPT to blocked@example.test);
+# the facts found go to /out/facts as "name=value" lines, for deb.sh to
+# assert; /out/log has the details. Powers the container off at the end.
+
+exec >/out/log 2>&1
+conf=/etc/replycode-milter/replycode-milter.conf
+sock=unix:/var/spool/postfix/replycode-milter/replycode-milter.sock
+
+fact() {
+	printf '%s=%s\n' "$1" "$2" >>/out/facts
+}
+
+# rcpt: the milter's answer to the RCPT, asked as Postfix's user.
+rcpt() {
+	setpriv --reuid=postfix --regid=postfix --clear-groups \
+		/in/mtclient -T 5 -s "$sock" /in/s.mt 2>&1 | sed -n 's/^rcpt: //p'
+}
+
+status() {
+	grep "^$1:" "/proc/$2/status" | cut -f2 | tr -d ' \t'
+}
+
+main_pid() {
+	systemctl show -p MainPID --value replycode-milter
+}
+
+# wait_reply WANT: until the RCPT gets WANT (5 s at most); prints it.
+wait_reply() {
+	i=0
+	while [ $i -lt 50 ]; do
+		r=$(rcpt)
+		[ "$r" = "$1" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$r"
+}
+
+fact booted yes
+dpkg -i /in/replycode-milter_*.deb
+fact dpkg "$?"
+# (a policy-rc.d may have kept dpkg from starting it)
+systemctl start replycode-milter
+fact start "$?"
+sleep 1
+fact active "$(systemctl is-active replycode-milter)"
+systemctl status --no-pager -l replycode-milter
+pid=$(main_pid)
+fact uid "$(status Uid "$pid")"
+fact user_uid "$(id -u replycode-milter)"
+fact capeff "$(status CapEff "$pid")"
+fact capbnd "$(status CapBnd "$pid")"
+fact nonewprivs "$(status NoNewPrivs "$pid")"
+fact seccomp "$(status Seccomp "$pid")"
+fact wx_maps "$(grep -c ' rwx' "/proc/$pid/maps")"
+fact socket "$(stat -c '%U %G %a' "${sock#unix:}")"
+# the start line at priority 6 (info) exactly, and no "<6>" left in a text
+i=0
+while [ $i -lt 50 ]; do
+	started=$(journalctl -u replycode-milter -p 6..6 -o cat --no-pager |
+		grep -m 1 '^started: ' | cut -d, -f1)
+	[ -n "$started" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+fact journal "$started"
+fact journal_raw "$(journalctl -u replycode-milter -o cat --no-pager | grep -c '^<')"
+fact shipped "$(rcpt)"
+systemd-analyze security --no-pager replycode-milter >/out/security
+fact security "$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p' \
+	/out/security)"
+
+cat >>"$conf" <<'EOF'
+rule "container" {
+	stage = rcpt
+	recipient_regex = { "^bl(o|0)cked@" }
+	verdict = reject
+	reply = "550 5.7.1"
+	text = "Refused under systemd"
+}
+EOF
+systemctl reload replycode-milter
+fact reload_good "$?"
+fact after_good "$(wait_reply "replycode 550 5.7.1 Refused under systemd")"
+echo 'rule "broken" { stage = nowhere }' >>"$conf"
+systemctl reload replycode-milter
+fact reload_bad "$?"
+fact active_after_bad "$(systemctl is-active replycode-milter)"
+fact after_bad "$(rcpt)"
+fact journal_bad "$(journalctl -u replycode-milter --no-pager |
+	grep -c 'rule broken: error: stage "nowhere"')"
+# a SIGHUP past the check: the milter itself logs the failure, as an error
+kill -HUP "$pid"
+i=0
+while [ $i -lt 50 ]; do
+	err=$(journalctl -u replycode-milter -p 3..3 -o cat --no-pager |
+		grep -c 'keeping the policy in force')
+	[ "$err" -gt 0 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+fact journal_err "$err"
+sed -i '$d' "$conf"
+
+kill -KILL "$pid"
+sleep 3
+fact restarted "$(systemctl is-active replycode-milter) $(systemctl show -p NRestarts --value replycode-milter)"
+fact after_restart "$(wait_reply "replycode 550 5.7.1 Refused under systemd")"
+systemctl stop replycode-milter
+fact stop "$? $(systemctl show -p ExecMainStatus --value replycode-milter)"
+fact socket_after_stop "$(find /var/spool/postfix/replycode-milter -mindepth 1 | wc -l)"
+journalctl -u replycode-milter --no-pager
+fact finished yes
+systemctl poweroff
