@@ -6,28 +6,14 @@
 # installed package: Postfix is left out (with the reason) on a host whose
 # MTA is exim4, the install runs with --no-remove, a needed package that
 # would remove something stops it, and nothing runs when nothing is missing.
-# Prints "deps: N passed, N failed"; exits non-zero on failure.
+# Prints "N passed, N failed" (tests/e2e/lib.sh's assertions); exits
+# non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-deps.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	fail=$((fail + 1))
-	echo "not ok - $1"
-	shift
-	for l in "$@"; do
-		printf '#   %s\n' "$l"
-	done
-}
+e2e_tmpdir
+tmp=$E2E_DIR
 
 # The stubs read STUB_INSTALLED (packages installed), STUB_REMOVES
 # ("pkg:victim pkg1+pkg2:victim ...": installing pkg, or pkg1 and pkg2
@@ -90,28 +76,14 @@ installs() {
 		tr ' ' '\n' | grep -v '^-' | grep -v '^$' | sort | tr '\n' ' '
 }
 
-check_eq() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "got:  $2" "want: $3"
-	fi
-}
-
+# check_has / check_not DESC FILE REGEX: FILE (in the run's folder) has,
+# or has no, line matching REGEX.
 check_has() {
-	if grep -qE -- "$3" "$tmp/$2"; then
-		ok "$1"
-	else
-		not_ok "$1" "want a line matching /$3/ in:" "$(cat "$tmp/$2")"
-	fi
+	assert_contains "$1" "$tmp/$2" "$3"
 }
 
 check_not() {
-	if ! grep -qE -- "$3" "$tmp/$2"; then
-		ok "$1"
-	else
-		not_ok "$1" "want no line matching /$3/ in:" "$(cat "$tmp/$2")"
-	fi
+	assert_not_contains "$1" "$tmp/$2" "$3"
 }
 
 sorted() {
@@ -123,12 +95,12 @@ export STUB_UID=0 STUB_REMOVES="" STUB_INSTALLED=""
 # A fresh machine: everything installed in one apt-get install, after one
 # update, never allowed to remove anything, Postfix preseeded.
 run fresh check
-check_eq "fresh machine: exit 0" "$(cat "$tmp/fresh.rc")" 0
-check_eq "fresh machine: one apt-get update" \
+assert_eq "fresh machine: exit 0" "$(cat "$tmp/fresh.rc")" 0
+assert_eq "fresh machine: one apt-get update" \
 	"$(grep -c '^apt-get update' "$tmp/fresh.log")" 1
-check_eq "fresh machine: the update comes first" \
+assert_eq "fresh machine: the update comes first" \
 	"$(head -n 1 "$tmp/fresh.log")" "apt-get update -q"
-check_eq "fresh machine: every package installed" "$(installs fresh)" \
+assert_eq "fresh machine: every package installed" "$(installs fresh)" \
 	"$(sorted "$all")"
 check_has "fresh machine: the install runs with --no-remove" fresh.log \
 	'^apt-get install -y -q --no-install-recommends --no-remove '
@@ -139,9 +111,9 @@ check_has "fresh machine: Postfix preseeded with no configuration" fresh.log \
 # out, with the reason; the rest is installed.
 STUB_INSTALLED="exim4-daemon-light" \
 	STUB_REMOVES="postfix:exim4-daemon-light postfix:exim4-base" run exim check
-check_eq "exim4 host: exit 0 (only a test tool left out)" \
+assert_eq "exim4 host: exit 0 (only a test tool left out)" \
 	"$(cat "$tmp/exim.rc")" 0
-check_eq "exim4 host: everything but postfix installed" "$(installs exim)" \
+assert_eq "exim4 host: everything but postfix installed" "$(installs exim)" \
 	"$(sorted "${all/ postfix / }")"
 check_has "exim4 host: says why postfix is not installed" exim.out \
 	'^deps: not installing postfix: apt-get would remove exim4-daemon-light exim4-base \(installed here\); the tests that need postfix are skipped$'
@@ -150,7 +122,7 @@ check_not "exim4 host: no debconf preseed for postfix" exim.log '^debconf'
 # A package a build needs would remove something: nothing of it is
 # installed, the exit status says so.
 STUB_REMOVES="libpcre2-dev:libpcre3-dev" run build-conflict build
-check_eq "needed package would remove one: exit 1" \
+assert_eq "needed package would remove one: exit 1" \
 	"$(cat "$tmp/build-conflict.rc")" 1
 check_has "needed package would remove one: says so" build-conflict.out \
 	'^deps: not installing libpcre2-dev: apt-get would remove libpcre3-dev'
@@ -160,18 +132,18 @@ check_not "needed package would remove one: not installed" build-conflict.log \
 # Each alone is fine, together they would remove something: nothing.
 but_two=${all/ swaks / }
 STUB_INSTALLED="${but_two/ m4 / }" STUB_REMOVES="swaks+m4:foo" run pair check
-check_eq "only together they remove one: exit 1" "$(cat "$tmp/pair.rc")" 1
-check_eq "only together they remove one: nothing installed" \
+assert_eq "only together they remove one: exit 1" "$(cat "$tmp/pair.rc")" 1
+assert_eq "only together they remove one: nothing installed" \
 	"$(installs pair)" ""
 
 # Everything there: no apt-get at all.
 STUB_INSTALLED="$all" run none check
-check_eq "nothing missing: exit 0" "$(cat "$tmp/none.rc")" 0
-check_eq "nothing missing: apt-get never runs" "$(wc -c <"$tmp/none.log")" 0
+assert_eq "nothing missing: exit 0" "$(cat "$tmp/none.rc")" 0
+assert_eq "nothing missing: apt-get never runs" "$(wc -c <"$tmp/none.log")" 0
 
 # Not root: the exact line to run, nothing installed or updated.
 STUB_UID=1000 STUB_INSTALLED="${all/ lintian / }" run user check
-check_eq "not root: exit 1" "$(cat "$tmp/user.rc")" 1
+assert_eq "not root: exit 1" "$(cat "$tmp/user.rc")" 1
 check_has "not root: prints the apt-get line" user.out \
 	'apt-get install -y --no-install-recommends --no-remove lintian$'
 check_not "not root: no update, no install" user.log \
@@ -179,8 +151,7 @@ check_not "not root: no update, no install" user.log \
 
 # The build target asks only for the build packages.
 STUB_INSTALLED="" run build build
-check_eq "build: the compiler and libraries only" "$(installs build)" \
+assert_eq "build: the compiler and libraries only" "$(installs build)" \
 	"$(sorted gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev)"
 
-echo "deps: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

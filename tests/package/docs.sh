@@ -14,25 +14,16 @@
 #     every exit status it uses (sysexits names, read from <sysexits.h>,
 #     and 0 and 1) one in its EXIT STATUS;
 #   - both pages render without a groff warning, the way lintian asks man.
-# Prints "docs: N passed, N failed"; exits non-zero on failure.
+# Prints "N passed, N failed" (tests/e2e/lib.sh's assertions); exits
+# non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+
+. tests/e2e/lib.sh
 
 man5=packaging/man/replycode-milter.conf.5
 man8=packaging/man/replycode-milter.8
 conf=conf/replycode-milter.conf
-pass=0
-fail=0
-
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	fail=$((fail + 1))
-	echo "not ok - $1"
-}
 
 # plain FILE: a man page's source without font escapes, so that a name
 # stands between non-name characters ("\fBclient_address\fR").
@@ -45,8 +36,8 @@ has_word() {
 	grep -qE -- "(^|[^A-Za-z0-9_])$(sed 's/[$.]/\\&/g' <<<"$2")([^A-Za-z0-9_]|\$)" "$1"
 }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-docs.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+e2e_tmpdir
+tmp=$E2E_DIR
 plain "$man5" >"$tmp/man5"
 plain "$man8" >"$tmp/man8"
 grep -E '^[[:space:]]*#' "$conf" >"$tmp/comments"
@@ -72,11 +63,8 @@ macros=$(sed -n -E 's/^#define ([A-Z_]+)\([a-z]+\)[[:space:]]+CFG_.*/\1/p' \
 opts=$(grep -oE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" milter/config.c |
 	sed -E 's/.*\("//; s/"$//' | sort -u)
 nopts=$(wc -w <<<"$opts")
-if [ "$nopts" -ge 40 ]; then
-	ok "config.c: $nopts option names read from its option tables"
-else
-	not_ok "config.c: only $nopts option names read (want 40 or more): has the table's form changed?"
-fi
+assert_match "config.c: option names read from its option tables (40 or more; has their form changed?)" \
+	"$nopts" '^([4-9][0-9]|[1-9][0-9][0-9]+)$'
 missing5="" missingc=""
 for o in $opts; do
 	has_word "$tmp/man5" "$o" || missing5="$missing5 $o"
@@ -88,16 +76,10 @@ for o in $opts; do
 		fi
 	fi
 done
-if [ -z "$missing5" ]; then
-	ok "replycode-milter.conf(5) documents every option of config.c"
-else
-	not_ok "replycode-milter.conf(5) lacks:$missing5"
-fi
-if [ -z "$missingc" ]; then
-	ok "$conf's comments document every option of config.c"
-else
-	not_ok "$conf's comments lack:$missingc"
-fi
+assert_eq "replycode-milter.conf(5) documents every option of config.c ($nopts)" \
+	"${missing5:+lacks:}$missing5" ""
+assert_eq "$conf's comments document every option of config.c" \
+	"${missingc:+lacks:}$missingc" ""
 
 # --- stages, verdicts, placeholders ----------------------------------------
 
@@ -112,13 +94,9 @@ for what in "stage_names milter/stage.c stage" \
 		[ "$3" = placeholder ] && n="\$$n"
 		has_word "$tmp/man5" "$n" || missing="$missing $n"
 	done
-	if [ -z "$names" ]; then
-		not_ok "$2: no $3 names found in $1"
-	elif [ -z "$missing" ]; then
-		ok "replycode-milter.conf(5) names every $3 ($(wc -w <<<"$names"))"
-	else
-		not_ok "replycode-milter.conf(5) lacks the ${3}s:$missing"
-	fi
+	assert_match "$2: $3 names found in $1" "$names" .
+	assert_eq "replycode-milter.conf(5) names every $3 ($(wc -w <<<"$names"))" \
+		"${missing:+lacks:}$missing" ""
 done
 
 # --- the command line and exit codes of main.c -----------------------------
@@ -140,13 +118,10 @@ for l in $longs; do
 	grep -qE -- "--$l([^A-Za-z0-9-]|\$)" "$tmp/tags.plain" ||
 		missing="$missing --$l"
 done
-if [ -z "$letters" ] || [ -z "$longs" ]; then
-	not_ok "main.c: no getopt string or long options found"
-elif [ -z "$missing" ]; then
-	ok "replycode-milter(8) documents every option of main.c ($(wc -w <<<"$letters $longs"))"
-else
-	not_ok "replycode-milter(8) lacks the options:$missing"
-fi
+assert_match "main.c: a getopt string and long options found" \
+	"$letters|$longs" '.\|.'
+assert_eq "replycode-milter(8) documents every option of main.c ($(wc -w <<<"$letters $longs"))" \
+	"${missing:+lacks:}$missing" ""
 
 codes="0 1"
 for ex in $(grep -oE '\bEX_[A-Z]+\b' milter/main.c | sort -u); do
@@ -160,23 +135,15 @@ for c in $codes; do
 		on && $0 == ".B " c { f = 1 } END { exit !f }' c="$c" "$man8" ||
 		missing="$missing $c"
 done
-if [ -z "$missing" ]; then
-	ok "replycode-milter(8) EXIT STATUS lists every status of main.c ($codes)"
-else
-	not_ok "replycode-milter(8) EXIT STATUS lacks:$missing"
-fi
+assert_eq "replycode-milter(8) EXIT STATUS lists every status of main.c ($codes)" \
+	"${missing:+lacks:}$missing" ""
 
 # --- rendering -------------------------------------------------------------
 
 for page in "$man5" "$man8"; do
 	err=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 \
 		man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
-	if [ -z "$err" ]; then
-		ok "$page renders without a groff warning"
-	else
-		not_ok "$page: groff says: $err"
-	fi
+	assert_eq "$page renders without a groff warning" "$err" ""
 done
 
-echo "docs: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -31,16 +31,34 @@ main_pid() {
 	systemctl show -p MainPID --value replycode-milter
 }
 
-# wait_reply WANT: until the RCPT gets WANT (5 s at most); prints it.
-wait_reply() {
+# poll CMD...: run CMD until it succeeds, 5 s at most; 1 if it never did.
+poll() {
 	i=0
 	while [ $i -lt 50 ]; do
-		r=$(rcpt)
-		[ "$r" = "$1" ] && break
+		"$@" && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
-	echo "$r"
+	return 1
+}
+
+# got_reply WANT: the RCPT gets WANT (in $reply, what it got).
+got_reply() {
+	reply=$(rcpt)
+	[ "$reply" = "$1" ]
+}
+
+# wait_reply WANT: until the RCPT gets WANT; prints what it got last.
+wait_reply() {
+	poll got_reply "$1"
+	echo "$reply"
+}
+
+# in_journal PRIORITY REGEX: a line of the unit at exactly PRIORITY
+# matches REGEX (in $line, the first).
+in_journal() {
+	line=$(journalctl -u replycode-milter -p "$1..$1" -o cat --no-pager |
+		grep -m 1 -E "$2")
 }
 
 fact booted yes
@@ -62,15 +80,8 @@ fact seccomp "$(status Seccomp "$pid")"
 fact wx_maps "$(grep -c ' rwx' "/proc/$pid/maps")"
 fact socket "$(stat -c '%U %G %a' "${sock#unix:}")"
 # the start line at priority 6 (info) exactly, and no "<6>" left in a text
-i=0
-while [ $i -lt 50 ]; do
-	started=$(journalctl -u replycode-milter -p 6..6 -o cat --no-pager |
-		grep -m 1 '^started: ' | cut -d, -f1)
-	[ -n "$started" ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-fact journal "$started"
+poll in_journal 6 '^started: '
+fact journal "$(echo "$line" | cut -d, -f1)"
 fact journal_raw "$(journalctl -u replycode-milter -o cat --no-pager | grep -c '^<')"
 fact shipped "$(rcpt)"
 systemd-analyze security --no-pager replycode-milter >/out/security
@@ -98,15 +109,8 @@ fact journal_bad "$(journalctl -u replycode-milter --no-pager |
 	grep -c 'rule broken: error: stage "nowhere"')"
 # a SIGHUP past the check: the milter itself logs the failure, as an error
 kill -HUP "$pid"
-i=0
-while [ $i -lt 50 ]; do
-	err=$(journalctl -u replycode-milter -p 3..3 -o cat --no-pager |
-		grep -c 'keeping the policy in force')
-	[ "$err" -gt 0 ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-fact journal_err "$err"
+poll in_journal 3 'keeping the policy in force'
+fact journal_err "$line"
 sed -i '$d' "$conf"
 
 kill -KILL "$pid"

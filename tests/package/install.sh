@@ -7,36 +7,14 @@
 # it as .conf.new, and make says so); make uninstall removes exactly what
 # install added: no file is left but the edited config, which it names,
 # and only the shared folders stay. Needs the milter built (make).
-# Prints "install: N passed, N failed"; exits non-zero on failure.
+# Prints "N passed, N failed" (tests/e2e/lib.sh's assertions); exits
+# non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-install.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	fail=$((fail + 1))
-	echo "not ok - $1"
-	shift
-	for l in "$@"; do
-		printf '#   %s\n' "$l"
-	done
-}
-
-check_eq() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "got:  $2" "want: $3"
-	fi
-}
+e2e_tmpdir
+tmp=$E2E_DIR
 
 # mk NAME TARGET VAR=VALUE...: make TARGET; output in NAME.out, status
 # in NAME.rc.
@@ -55,7 +33,7 @@ tree() {
 d=$tmp/root
 mkdir "$d"
 mk install1 install DESTDIR="$d" PREFIX=/usr
-check_eq "make install: exit 0" "$(cat "$tmp/install1.rc")" 0
+assert_eq "make install: exit 0" "$(cat "$tmp/install1.rc")" 0
 conf=$d/etc/replycode-milter/replycode-milter.conf
 want="f 755 ./usr/sbin/replycode-milter
 f 644 ./usr/share/man/man8/replycode-milter.8
@@ -65,61 +43,53 @@ for f in conf/examples/*; do
 	want="$want
 f 644 ./usr/share/doc/replycode-milter/examples/${f##*/}"
 done
-check_eq "make install: every file, with its mode, and nothing else" \
+assert_eq "make install: every file, with its mode, and nothing else" \
 	"$(tree "$d" | grep '^f' | sort)" "$(sort <<<"$want")"
-check_eq "make install: the config is the shipped one" \
+assert_eq "make install: the config is the shipped one" \
 	"$(cmp conf/replycode-milter.conf "$conf" && echo same)" same
 bin=$d/usr/sbin/replycode-milter
 "$bin" -t -c "$conf" >"$tmp/t.out" 2>&1
-check_eq "the installed binary loads the installed config" "$?" 0
+assert_eq "the installed binary loads the installed config" "$?" 0
 bad=""
 for f in "$d"/usr/share/doc/replycode-milter/examples/*.conf; do
 	"$bin" -t -c "$f" >/dev/null 2>&1 || bad="$bad ${f##*/}"
 done
-check_eq "the installed binary loads every installed example" "$bad" ""
+assert_eq "the installed binary loads every installed example" "$bad" ""
 
 # An edited config survives a second install.
 echo "# edited by the admin" >>"$conf"
 cp "$conf" "$tmp/edited"
 mk install2 install DESTDIR="$d" PREFIX=/usr
-check_eq "second install: exit 0" "$(cat "$tmp/install2.rc")" 0
-check_eq "second install: the edited config is kept" \
+assert_eq "second install: exit 0" "$(cat "$tmp/install2.rc")" 0
+assert_eq "second install: the edited config is kept" \
 	"$(cmp "$tmp/edited" "$conf" && echo kept)" kept
-check_eq "second install: the shipped one is .conf.new" \
+assert_eq "second install: the shipped one is .conf.new" \
 	"$(cmp conf/replycode-milter.conf "$conf.new" && echo same)" same
-if grep -qF "$conf is yours: left as it is; the shipped one is $conf.new" \
-	"$tmp/install2.out"; then
-	ok "second install: says so"
-else
-	not_ok "second install: says so" "$(cat "$tmp/install2.out")"
-fi
+assert_line "second install: says so" "$tmp/install2.out" \
+	"install: $conf is yours: left as it is; the shipped one is $conf.new"
 
 # Uninstall: everything install added goes, but the edited config.
 mk uninstall1 uninstall DESTDIR="$d" PREFIX=/usr
-check_eq "make uninstall: exit 0" "$(cat "$tmp/uninstall1.rc")" 0
-check_eq "make uninstall: only the edited config is left" \
+assert_eq "make uninstall: exit 0" "$(cat "$tmp/uninstall1.rc")" 0
+assert_eq "make uninstall: only the edited config is left" \
 	"$(cd "$d" && find . -type f | sort)" "./etc/replycode-milter/replycode-milter.conf"
-if grep -qF "$conf is not the shipped config: kept" "$tmp/uninstall1.out"; then
-	ok "make uninstall: names the config it keeps"
-else
-	not_ok "make uninstall: names the config it keeps" "$(cat "$tmp/uninstall1.out")"
-fi
+assert_line "make uninstall: names the config it keeps" \
+	"$tmp/uninstall1.out" "uninstall: $conf is not the shipped config: kept"
 
 # A fresh install and uninstall leave only the shared folders, and PREFIX
 # and DESTDIR decide where everything goes.
 d=$tmp/opt
 mkdir "$d"
 mk install3 install DESTDIR="$d" PREFIX=/opt/rcm SYSCONFDIR=/opt/rcm/etc
-check_eq "PREFIX=/opt/rcm: the binary under it" \
+assert_eq "PREFIX=/opt/rcm: the binary under it" \
 	"$(test -x "$d/opt/rcm/sbin/replycode-milter" && echo yes)" yes
-check_eq "PREFIX=/opt/rcm: nothing outside DESTDIR/opt/rcm" \
+assert_eq "PREFIX=/opt/rcm: nothing outside DESTDIR/opt/rcm" \
 	"$(cd "$d" && find . -mindepth 1 -maxdepth 1)" "./opt"
 mk uninstall3 uninstall DESTDIR="$d" PREFIX=/opt/rcm SYSCONFDIR=/opt/rcm/etc
-check_eq "install then uninstall: no file left" \
+assert_eq "install then uninstall: no file left" \
 	"$(cd "$d" && find . -type f | wc -l)" 0
-check_eq "install then uninstall: only the shared folders stay" \
+assert_eq "install then uninstall: only the shared folders stay" \
 	"$(cd "$d" && find . -mindepth 1 -type d | sort | tr '\n' ' ')" \
 	"./opt ./opt/rcm ./opt/rcm/etc ./opt/rcm/sbin ./opt/rcm/share ./opt/rcm/share/doc ./opt/rcm/share/man ./opt/rcm/share/man/man5 ./opt/rcm/share/man/man8 "
 
-echo "install: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish
