@@ -12,6 +12,9 @@
 # unless DEB_BUILD_OPTIONS has nocheck. The .deb (and its -dbgsym),
 # .buildinfo and .changes are copied to OUTDIR; the last line printed is
 # "deb: PATH" of the .deb.
+# With DEB_BUILD_AS=USER (as root) the copy is made as root, then given to
+# USER, who builds it: no root needed (Rules-Requires-Root: no), as on a
+# build daemon, and the tree itself need not be readable by USER.
 # Needs debhelper (packaging/deps.sh deb). Never touches the tree it
 # copies, nor anything outside OUTDIR and its temporary folder.
 set -eu
@@ -45,7 +48,14 @@ rm -f "$tmp/src.tar"
 make -C "$src" clean >/dev/null
 mv "$src/packaging/debian" "$src/debian"
 
-(cd "$src" && dpkg-buildpackage -b -us -uc)
+if [ -n "${DEB_BUILD_AS:-}" ]; then
+	chown -R "$DEB_BUILD_AS:$(id -gn "$DEB_BUILD_AS")" "$tmp"
+	(cd "$src" && setpriv --reuid="$DEB_BUILD_AS" \
+		--regid="$(id -g "$DEB_BUILD_AS")" --clear-groups \
+		env HOME="$tmp" dpkg-buildpackage -b -us -uc)
+else
+	(cd "$src" && dpkg-buildpackage -b -us -uc)
+fi
 
 # the package, its debug symbols (-dbgsym), .buildinfo and .changes
 for f in "$tmp"/replycode-milter*_*.deb "$tmp"/replycode-milter_*.buildinfo \

@@ -101,7 +101,7 @@ as_nobody() {
 out=$E2E_DIR/nobody
 mkdir -p "$out"
 chown nobody:nogroup "$out"
-as_nobody "$top/packaging/build-deb.sh" "$out" >"$E2E_DIR/build.log" 2>&1
+DEB_BUILD_AS=nobody "$top/packaging/build-deb.sh" "$out" >"$E2E_DIR/build.log" 2>&1
 assert_eq "package: built as nobody (Rules-Requires-Root: no)" "$?" 0
 deb=$(sed -n 's/^deb: //p' "$E2E_DIR/build.log" | tail -n 1)
 [ -f "$deb" ] || {
@@ -224,6 +224,33 @@ nspawn_get() {
 	NSPAWN_LIB=$(dirname "$(find "$root" -name 'libsystemd-shared-*.so' | head -n 1)")
 }
 
+# ct_cgroups: nspawn makes cgroups where it runs (payload/, supervisor/):
+# it runs in cgroups of the test's own, one per hierarchy systemd uses
+# (name=systemd and the unified one, or the v2 root), removed after it.
+ct_cgroups=()
+while IFS=: read -r _ ctl path; do
+	case $ctl in
+	name=systemd) mnt=/sys/fs/cgroup/systemd ;;
+	"")
+		mnt=/sys/fs/cgroup/unified
+		[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && mnt=/sys/fs/cgroup
+		;;
+	*) continue ;;
+	esac
+	[ -d "$mnt$path" ] && ct_cgroups+=("${mnt}${path%/}/rcm-pkg-test.$$")
+done </proc/self/cgroup
+
+# ct_cgroups_remove: the test's cgroups and what nspawn made in them.
+# shellcheck disable=SC2317 # also called by lib.sh at cleanup
+ct_cgroups_remove() {
+	local d
+	for d in "${ct_cgroups[@]}"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	return 0
+}
+e2e_at_exit ct_cgroups_remove
+
 # container_run: boot, run in-container.sh, power off (3 min at most).
 container_run() {
 	local ct=$E2E_DIR/ct
@@ -236,6 +263,10 @@ container_run() {
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	timeout -k 10 180 unshare -m --propagation private sh -c '
 		set -e
+		for cg in $4; do
+			mkdir "$cg"
+			echo $$ >"$cg/cgroup.procs"
+		done
 		mount -t tmpfs -o mode=0755 tmpfs /run
 		mount -t tmpfs tmpfs "$1/ovl"
 		mkdir "$1/ovl/upper" "$1/ovl/work" "$1/ovl/root"
@@ -248,7 +279,8 @@ container_run() {
 			--bind-ro="$1/in:/in" --bind="$1/out:/out" \
 			--bind-ro="$1/in/rcm-test.service:/etc/systemd/system/rcm-test.service" \
 			-b systemd.unit=rcm-test.service
-	' sh "$ct" "$NSPAWN_LIB" "$NSPAWN" >"$ct/nspawn.log" 2>&1
+	' sh "$ct" "$NSPAWN_LIB" "$NSPAWN" "${ct_cgroups[*]}" >"$ct/nspawn.log" 2>&1
+	ct_cgroups_remove
 }
 
 # fact NAME: what in-container.sh found.
@@ -259,6 +291,8 @@ fact() {
 ct_skip=""
 if ! [ -x /lib/systemd/systemd ]; then
 	ct_skip="no /lib/systemd/systemd to boot (the systemd package)"
+elif ! [ -x "$top/tests/proto/mtclient" ]; then
+	ct_skip="no tests/proto/mtclient (make tests/proto/mtclient)"
 elif ! nspawn_get >"$E2E_DIR/nspawn.why"; then
 	ct_skip=$(cat "$E2E_DIR/nspawn.why")
 else
@@ -309,6 +343,11 @@ else
 		"$(fact stop) $(fact socket_after_stop)" "0 0 0"
 	assert_eq "systemd: the test ran to its end" "$(fact finished)" yes
 fi
+left=""
+for d in "${ct_cgroups[@]}"; do
+	[ -d "$d" ] && left="$left $d"
+done
+assert_eq "the container left no cgroup behind" "$left" ""
 
 # ------------------------------------------------------------ install
 
