@@ -20,6 +20,8 @@
 #   4. Upgrade (the same package, versions +t1 and +t2) after editing the
 #      config: the edit is kept, also when the new version's config
 #      differs (that one is saved as .dpkg-dist), and it is in force.
+#      dpkg-reconfigure gives the socket folder the group postfix (Postfix
+#      installed later, README.Debian); a dpkg-statoverride on it wins.
 #   5. Under a real systemd: boot this machine's OS in a throw-away
 #      container (systemd-nspawn, an overlay in memory; skipped with the
 #      reason where it cannot boot) and there install the package and work
@@ -163,6 +165,7 @@ snapshot() {
 		find "$d" -maxdepth 2 -printf '%y %m %u:%g %p\n' 2>/dev/null
 	done | sort
 	find /var/lib/systemd -printf '%y %m %u:%g %p\n' 2>/dev/null | sort
+	cat /var/lib/dpkg/statoverride
 }
 snapshot >"$E2E_DIR/before"
 sgroup_ct=$pkg
@@ -181,10 +184,14 @@ wait_user_idle() {
 	return 1
 }
 
-installed=0
-# purge_at_exit: the purge, whatever happened before it.
+installed=0 override=0
+# purge_at_exit: the purge (and the test's statoverride), whatever
+# happened before it.
 # shellcheck disable=SC2317 # called by lib.sh at cleanup
 purge_at_exit() {
+	if [ "$override" -eq 1 ]; then
+		dpkg-statoverride --remove "/var/spool/postfix/$pkg"
+	fi
 	[ "$installed" -eq 1 ] || return 0
 	wait_user_idle
 	pkg_dpkg --purge "$pkg" >>"$E2E_DIR/dpkg.log" 2>&1
@@ -650,6 +657,26 @@ assert_eq "after the upgrade the edited config is in force" "$(mta_reply)" \
 	"550 5.7.1 Refused again"
 stop_service
 assert_eq "after the upgrade: stops cleanly" "$?" 0
+
+# ------------------------------------------------------------ reconfigure
+
+# README.Debian: Postfix installed after the package, then
+# dpkg-reconfigure gives the socket folder the group postfix; an admin's
+# dpkg-statoverride on the folder wins over postinst.
+sockdir=/var/spool/postfix/$pkg
+if [ "$sgroup" = postfix ]; then
+	chgrp "$pkg" "$sockdir"
+	dpkg-reconfigure "$pkg" >"$E2E_DIR/reconf.log" 2>&1
+	assert_eq "dpkg-reconfigure: the socket folder gets the group postfix" \
+		"$(stat -c '%G %a' "$sockdir")" "postfix 2750"
+fi
+override=1
+dpkg-statoverride --update --add "$pkg" "$pkg" 2710 "$sockdir"
+dpkg-reconfigure "$pkg" >>"$E2E_DIR/reconf.log" 2>&1
+assert_eq "dpkg-statoverride on the socket folder: postinst leaves it" \
+	"$(stat -c '%U %G %a' "$sockdir")" "$pkg $pkg 2710"
+dpkg-statoverride --remove "$sockdir"
+override=0
 
 # ------------------------------------------------------------ purge
 
