@@ -42,6 +42,7 @@ CORE_SRCS = \
 	milter/reply.c \
 	milter/match_addr.c \
 	milter/match_set.c \
+	milter/match_envaddr.c \
 	milter/match_regex.c \
 	milter/match_body.c \
 	milter/listfile.c \

@@ -1,7 +1,7 @@
 /*
  * match.h - the matching primitives of the policy core: address sets
- * (CIDR), string, domain and e-mail address sets, PCRE2 regexes and
- * regex lists, and a streaming body scanner.
+ * (CIDR), string, domain and e-mail address sets, the envelope address
+ * parser, PCRE2 regexes and regex lists, and a streaming body scanner.
  *
  * Every set and regex is built once while the config is loaded (one
  * thread), then only read: lookups take a const pointer, change nothing
@@ -10,7 +10,8 @@
  * the caller's err buffer (always NUL-terminated when errlen > 0); the
  * caller decides what to say. Text from the wire (addresses, names, body)
  * is treated as hostile: lengths are bounded and an over-long value is
- * "no match", never an overflow.
+ * "no match" or an error, never an overflow; an envelope address that
+ * cannot be read is an error the caller must fail closed on.
  */
 #ifndef RCM_MATCH_H
 #define RCM_MATCH_H
@@ -152,28 +153,55 @@ size_t domain_set_count(const struct domain_set *s);
 /* Free the set and set *s to NULL; NULL is fine. */
 void domain_set_free(struct domain_set **s);
 
+/* --- envelope addresses (match_envaddr.c) ---------------------------- */
+
+#define ENVADDR_MAX 512 /* octets of input envaddr_parse() reads */
+
+/*
+ * An envelope address in normal form: the address Postfix delivers to
+ * (see envaddr_parse), as text without angle brackets. text[0..at) is the
+ * local part, quoted only when it is not an RFC 822 dot-string ("a b"@d,
+ * "a@b"@d; "v"@d is v@d); when at < len, text[at] is the '@' and the
+ * domain follows: lower-case, no trailing dot, either labels of atom
+ * octets between single dots or one literal "[...]". at == len: no domain
+ * ("postmaster"). len == 0: the null sender. Always NUL-terminated, never
+ * longer than the input plus two quotes.
+ */
+struct envaddr {
+	char text[ENVADDR_MAX + 3];
+	size_t len;
+	size_t at;
+};
+
+/*
+ * Read in[0..n) (any octets, from the wire or the config) the way Postfix
+ * reads MAIL FROM and RCPT TO (smtpd's extract_addr(), tok822_parse(),
+ * quote_822_local() and the canonical rewrite; the file says what exactly):
+ * blanks, one pair of <> around it all, "<<u@d>>", a '>' left at the end,
+ * a phrase before "<u@d>", comments "(...)", source routes "@a,@b:",
+ * backslash escapes, quoted strings joined unquoted, "d!u" and "u%d"
+ * without an '@' as u@d, one trailing dot of the domain, and the domain's
+ * case. "<>", "", "<\"\">" and "<@>" are the null sender. Returns 0 with
+ * a filled, or -1 with a empty and err (when errlen > 0) saying why: more
+ * than ENVADDR_MAX octets, a NUL or control octet (TAB is a blank), an
+ * unclosed quote, comment or literal, unbalanced or nested <>, two words
+ * side by side (two addresses), ',' ';' ':' outside a source route, an
+ * empty or malformed domain. Thread-safe; uses about 4 KiB of stack.
+ */
+int envaddr_parse(const char *in, size_t n, struct envaddr *a, char *err,
+		  size_t errlen);
+
+/* The domain of a (without the '@'), or "" when it has none. */
+const char *envaddr_domain(const struct envaddr *a);
+
 /* --- e-mail address sets (match_set.c) -------------------------------- */
 
-#define EMAIL_MAX 320 /* octets; a longer address matches nothing */
+#define EMAIL_MAX 320 /* octets of a config entry */
 
 /*
- * Split an envelope address as the MTA gives it ("<a@b>", "a@b",
- * "<@relay1,@relay2:a@b>", "<>") into its local part and domain:
- * surrounding blanks and one pair of <> removed, a source route dropped,
- * the split made at the LAST '@' (a quoted local part may hold one), the
- * domain lower-cased with one trailing dot removed. The local part is
- * copied as given, quotes included. The null sender ("<>" or "") gives
- * two empty strings; "<postmaster>" gives domain "". Both buffers are
- * always NUL-terminated. Returns 0, or -1 when the address is longer than
- * EMAIL_MAX octets, malformed (unbalanced <>, a source route without ':',
- * an empty local part or domain around '@') or does not fit the buffers.
- */
-int addr_split(const char *addr, char *local, size_t llen, char *domain,
-	       size_t dlen);
-
-/*
- * A set of e-mail addresses. Domains always compare without case; local
- * parts without (ASCII) case unless local_case_sensitive.
+ * A set of e-mail addresses, kept in normal form (envaddr_parse), so that
+ * every spelling of an entry matches it. Domains always compare without
+ * case; local parts without (ASCII) case unless local_case_sensitive.
  */
 struct email_set;
 
@@ -181,20 +209,21 @@ struct email_set;
 struct email_set *email_set_new(bool local_case_sensitive);
 
 /*
- * Add one address: "User@Example.COM", "<user@example.com>", the null
- * sender "<>" or "" and, alone of the addresses without a domain,
- * "postmaster" (RFC 5321 4.1.1.3). The domain must be a valid domain name
- * or an address literal "[...]". Returns 0, or -1 with err filled.
+ * Add one address, in any spelling envaddr_parse reads: "User@Example.COM",
+ * "<user@example.com>", "\"user\"@example.com", the null sender "<>" or
+ * "" and, alone of the addresses without a domain, "postmaster" (RFC 5321
+ * 4.1.1.3). At most EMAIL_MAX octets; the local part must not be empty;
+ * the domain must be a valid domain name or an address literal "[...]".
+ * Returns 0, or -1 with err filled.
  */
 int email_set_add(struct email_set *s, const char *addr, char *err,
 		  size_t errlen);
 
 /*
- * Does addr (as the MTA gives it, see addr_split) match an entry? s may
- * be NULL (no). An address addr_split rejects matches nothing.
- * Thread-safe, read-only.
+ * Is the address a (normal form, from envaddr_parse) in the set? s may be
+ * NULL (no). Thread-safe, read-only.
  */
-bool email_set_match(const struct email_set *s, const char *addr);
+bool email_set_match(const struct email_set *s, const struct envaddr *a);
 
 /* Number of distinct entries. */
 size_t email_set_count(const struct email_set *s);

@@ -130,8 +130,40 @@ struct policy {
 #define FACT_MAX 512 /* bound of every string fact we keep */
 #define FACT_CLIENT_NAME 1u
 #define FACT_HELO 2u
-#define FACT_SENDER 4u
-#define FACT_RCPT 8u
+
+/* What became of an envelope address the MTA gave. */
+enum addr_state {
+	ADDR_NONE,     /* none given (before MAIL, or after a reset) */
+	ADDR_OK,       /* read: norm holds its normal form */
+	ADDR_TOO_LONG, /* longer than FACT_MAX - 1 octets: raw is cut */
+	ADDR_BAD,      /* envaddr_parse() refused it: why says why */
+};
+
+/*
+ * An envelope address (MAIL FROM, RCPT TO) as the MTA gave it, kept for
+ * logs, and as the rules read it. A condition on an address that is not
+ * ADDR_OK gives the failure policy, never "no match".
+ */
+struct addr_fact {
+	char raw[FACT_MAX]; /* as given, cut to FACT_MAX - 1 octets */
+	enum addr_state state;
+	struct envaddr norm; /* ADDR_OK */
+	char why[80];	     /* ADDR_BAD */
+};
+
+/* Keep raw (NULL is "") in f and read it with envaddr_parse(). */
+void addr_fact_set(struct addr_fact *f, const char *raw);
+
+/* Forget the address: ADDR_NONE, raw "". */
+void addr_fact_clear(struct addr_fact *f);
+
+/*
+ * The address as placeholders show it: "<normal form>" ("<>" for the null
+ * sender) when it was read, else the raw value. Written into buf (at
+ * least ADDR_SHOW_MAX octets); returns buf.
+ */
+#define ADDR_SHOW_MAX (ENVADDR_MAX + 6)
+const char *addr_fact_show(const struct addr_fact *f, char *buf, size_t buflen);
 
 /*
  * Where the engine asks for an MTA macro's value. Returns NULL when the
@@ -155,9 +187,8 @@ struct session {
 			      fails closed instead of matching a part */
 	/* message: reset by session_reset_message() */
 	char queue_id[64];
-	char sender[FACT_MAX];
-	bool have_sender;
-	char rcpt[FACT_MAX]; /* current (rcpt stage) or last recipient */
+	struct addr_fact sender; /* ADDR_NONE before MAIL */
+	struct addr_fact rcpt;	 /* current (rcpt stage) or last recipient */
 	unsigned rcpt_count;
 	uint64_t size_param; /* SIZE= of MAIL; 0 when not given */
 	uint64_t size;	     /* octets seen from headers on */
