@@ -185,7 +185,7 @@ struct envaddr {
  * a filled, or -1 with a empty and err (when errlen > 0) saying why: more
  * than ENVADDR_MAX octets, a NUL or control octet (TAB is a blank), an
  * unclosed quote, comment or literal, unbalanced or nested <>, two words
- * side by side (two addresses), ',' ';' ':' outside a source route, an
+ * side by side (two addresses), ',' or ';' outside a source route, an
  * empty or malformed domain. Thread-safe; uses about 4 KiB of stack.
  */
 int envaddr_parse(const char *in, size_t n, struct envaddr *a, char *err,

@@ -221,8 +221,9 @@ static int drop_route(struct lex *lx, size_t *first, size_t last)
 /*
  * Join the tokens of the address unquoted (tok822_internalize()) into out
  * (at least ENVADDR_MAX + 1 octets). Two words side by side are two
- * addresses to tok822_parse() (smtpd refuses them), and ',' ';' ':' '<'
- * '>' have no place in one address: errors.
+ * addresses to tok822_parse() (smtpd refuses them), ',' separates two and
+ * ';' ends a group: errors. Without a ';', tok822_parse() takes a ':' for
+ * an operator like '.' (DECnet's "node::user"), and so does this.
  */
 static int internalize(struct lex *lx, size_t first, size_t last, char *out,
 		       size_t *outlen)
@@ -232,12 +233,10 @@ static int internalize(struct lex *lx, size_t first, size_t last, char *out,
 	for (size_t i = first; i < last; i++) {
 		const struct tok *t = &lx->tok[i];
 		if (t->kind == T_OP) {
-			if (strchr(".@" ROUTING, t->op) == NULL)
+			if (strchr(".@:" ROUTING, t->op) == NULL)
 				return fail(lx, t->op == ','   ? "a ','"
 						: t->op == ';' ? "a ';'"
-						: t->op == ':'
-						    ? "a ':'"
-						    : "a '<' or '>'");
+							       : "a '<' or '>'");
 			out[o++] = t->op;
 			continue;
 		}

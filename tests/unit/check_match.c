@@ -580,8 +580,12 @@ static const struct {
     /* more than one address, groups */
     {"a b@c.test", 0, BAD, "two words"},
     {"<a@b.test, c@d.test>", 0, BAD, "','"},
-    {"a:b@c.test", 0, BAD, "':'"},
-    {"g: a@b.test;", 0, BAD, "':'"},
+    {"g: a@b.test;", 0, BAD, "';'"},
+    {"g: a@b.test, c@d.test;", 0, BAD, "','"},
+    /* DECnet: ':' is an operator like '.' */
+    {"<a:b@c.test>", 0, "\"a:b\"@c.test", NULL},
+    {"<node::user@c.test>", 0, "\"node::user\"@c.test", NULL},
+    {"<u@a:b.test>", 0, BAD, "no place in a domain"},
     /* no '@': "d!u" and "u%d" are u@d (swap_bangpath, percent_hack) */
     {"<blocked.test!u>", 0, "u@blocked.test", NULL},
     {"<u%blocked.test>", 0, "u@blocked.test", NULL},
