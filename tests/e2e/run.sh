@@ -14,7 +14,10 @@
 # MTAs must tempfail; then the chrooted-Postfix socket settings of README.md
 # are tried on a unix socket. Also checked: delivery to the sink (per
 # recipient, discard, add_header), Postfix's hold queue and Sendmail's hf
-# files, dry-run log lines, and no "malformed" reply in Postfix's maillog.
+# files, dry-run log lines, and no "malformed" reply in Postfix's maillog;
+# and every spelling of a refused sender or recipient address (u@d>,
+# <<u@d>>, <"v"@d>, < v@d>, ...) refused on both MTAs, never delivered, an
+# unreadable one given the failure policy.
 # Ends with "N passed, N failed".
 #
 # Must never: change README.md's lines before using them (only the port and
@@ -470,6 +473,121 @@ assert_contains "postfix maillog: the discard (given at RCPT, for the message)" 
 	"$(postfix_log)" 'NOQUEUE: milter-discard: RCPT from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<a@sender\.test> to=<trap@example\.test>'
 assert_contains "postfix maillog: the hold" "$(postfix_log)" \
 	'milter-hold: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers HOLD action'
+
+# ------------------------------------------------------------ envelope spellings
+
+# Both MTAs give the milter the client's own spelling of MAIL FROM and RCPT
+# TO; Postfix delivers to what its parser makes of it. Each spelling here
+# was delivered past a rule for u@blocked.test's domain or for
+# v@example.test (issue 8): now each is refused, as a recipient (the
+# message still goes to ok@example.test, and to it alone) and as a sender
+# (no transaction, nothing delivered), with the reply's $recipient or
+# $sender showing how the milter read it. SPELLING|READ AS|RULE'S WORDS.
+spelled=(
+	'u@blocked.test>|u@blocked.test|by domain'
+	'<<u@blocked.test>>|u@blocked.test|by domain'
+	'<"v"@example.test>|v@example.test|'
+	'<v@example.test >|v@example.test|'
+	'< v@example.test>|v@example.test|'
+	'<<v@example.test>>|v@example.test|'
+	'<"v"@example.test.>|v@example.test|'
+	'<@a.test,@b.test:u@blocked.test>|u@blocked.test|by domain'
+	'<U@BLOCKED.TEST.>|U@blocked.test|by domain'
+	'<blocked.test!u>|u@blocked.test|by domain'
+	'<u%blocked.test>|u@blocked.test|by domain'
+	'<"u@blocked.test">|u@blocked.test|by domain'
+	'<Name <u@blocked.test>>|u@blocked.test|by domain'
+	'<u(comment)@blocked.test>|u@blocked.test|by domain'
+)
+# What Sendmail answers itself, before the milter sees the address.
+declare -A sm_own_rcpt=(
+	['u@blocked.test>']="553 5.0.0 u@blocked.test>... Unbalanced '>'"
+)
+declare -A sm_own_mail=(
+	['u@blocked.test>']="553 5.0.0 u@blocked.test>... Unbalanced '>'"
+)
+sp_n=0
+for c in "${spelled[@]}"; do
+	sp_n=$((sp_n + 1))
+	IFS='|' read -r sp norm how <<<"$c"
+	want="refused${how:+ $how}"
+	r=spelled-rcpt-$sp_n
+	body=$'Subject: e2e spelled rcpt '"$sp_n"$'\r\n\r\nspelled\r\n.'
+	cmds=("EHLO client.test" "MAIL FROM:<a@sender.test>" "RCPT TO:$sp"
+		"RCPT TO:<ok@example.test>" "DATA" "$body" "QUIT")
+	pf_raw "$r" 127.0.0.1 "${cmds[@]}"
+	sm_raw "$r" 127.0.0.1 "${cmds[@]}"
+	assert_line "postfix, RCPT TO:$sp refused, read as <$norm>" \
+		"$E2E_DIR/$r.pf" "550 5.7.1 Recipient <$norm> $want"
+	if [ -n "${sm_own_rcpt[$sp]-}" ]; then
+		assert_line "sendmail refuses RCPT TO:$sp itself" \
+			"$E2E_DIR/$r.sm" "${sm_own_rcpt[$sp]}"
+	else
+		assert_line "sendmail, RCPT TO:$sp refused, read as <$norm>" \
+			"$E2E_DIR/$r.sm" "550 5.7.1 $sp... Recipient <$norm> $want"
+	fi
+	qid=$(sm_qid "$r")
+	assert_eq "sendmail, RCPT TO:$sp: queued for ok@example.test alone" \
+		"$(grep '^R' "$SENDMAIL_DIR/q/qf${qid:-none}" 2>&1 | tr '\n' '|')" \
+		"RPFD:<ok@example.test>|"
+
+	r=spelled-sender-$sp_n
+	body=$'Subject: e2e spelled sender '"$sp_n"$'\r\n\r\nspelled\r\n.'
+	cmds=("EHLO client.test" "MAIL FROM:$sp" "RCPT TO:<ok@example.test>"
+		"DATA" "$body" "QUIT")
+	pf_raw "$r" 127.0.0.1 "${cmds[@]}"
+	sm_raw "$r" 127.0.0.1 "${cmds[@]}"
+	assert_eq "postfix, MAIL FROM:$sp refused, read as <$norm>; no RCPT then" \
+		"$(grep -v '^250-' "$E2E_DIR/$r.pf" | sed -n '3,4p' | tr '\n' '|')" \
+		"550 5.7.1 Sender <$norm> $want|503 5.5.1 Error: need MAIL command|"
+	if [ -n "${sm_own_mail[$sp]-}" ]; then
+		sm_want="${sm_own_mail[$sp]}"
+	else
+		sm_want="550 5.7.1 $sp... Sender <$norm> $want"
+	fi
+	assert_eq "sendmail, MAIL FROM:$sp refused${sm_own_mail[$sp]+ by Sendmail itself}; no RCPT then" \
+		"$(grep -v '^250-' "$E2E_DIR/$r.sm" | sed -n '3,4p' | tr '\n' '|')" \
+		"$sm_want|503 5.0.0 Need MAIL before RCPT|"
+	assert_eq "sendmail, MAIL FROM:$sp: nothing queued" \
+		"$(sm_subject "e2e spelled sender $sp_n")" 0
+done
+assert_contains "milter log: the raw recipient kept, and how the rules read it" \
+	"$MILTER_LOG" 'decision stage=rcpt rule=spelled-rcpt verdict=reject .* to=<"v"@example\.test> to_read=<v@example\.test>$'
+assert_contains "milter log: the raw sender kept, and how the rules read it" \
+	"$MILTER_LOG" 'decision stage=mail rule=spelled-sender-domain verdict=reject .* from=<blocked\.test!u> to=- from_read=<u@blocked\.test>$'
+
+# An address the milter cannot read with certainty gives the failure
+# policy (tempfail), never "no match". Both MTAs pass this one on (Postfix
+# would deliver it to ab@blocked.test); the log names the raw value.
+unread='<<a b@blocked.test>>'
+for w in rcpt sender; do
+	if [ "$w" = rcpt ]; then
+		cmds=("EHLO client.test" "MAIL FROM:<a@sender.test>"
+			"RCPT TO:$unread" "QUIT")
+	else
+		cmds=("EHLO client.test" "MAIL FROM:$unread" "QUIT")
+	fi
+	pf_raw "unread-$w" 127.0.0.1 "${cmds[@]}"
+	sm_raw "unread-$w" 127.0.0.1 "${cmds[@]}"
+	for m in pf sm; do
+		assert_line "$m, unreadable $w $unread: the failure policy" \
+			"$E2E_DIR/unread-$w.$m" \
+			"451 4.3.0 Temporary internal error, try again later"
+	done
+done
+for w in recipient sender; do
+	assert_eq "milter log: the unreadable $w named, for each MTA" \
+		"$(grep -cE "internal error: rule [a-z-]+: the $w \"<<a b@blocked\.test>>\" cannot be read \(two words without an operator between them\); failure policy gives tempfail$" "$MILTER_LOG")" 2
+done
+
+postfix_wait_idle 20
+for ((i = 1; i <= sp_n; i++)); do
+	assert_eq "sink: spelled recipient $i: delivered to ok@example.test alone" \
+		"$(grep '^X-Rcpt-Args:' "$(sink_file "e2e spelled rcpt $i")" | tr '\n' '|')" \
+		"X-Rcpt-Args: <ok@example.test> ORCPT=rfc822;ok@example.test|"
+	assert_eq "sink: spelled sender $i: nothing delivered" \
+		"$(sink_subject "e2e spelled sender $i")" 0
+done
 
 # ------------------------------------------------------------ hold_early_verdicts
 
