@@ -223,7 +223,10 @@ static int drop_route(struct lex *lx, size_t *first, size_t last)
  * (at least ENVADDR_MAX + 1 octets). Two words side by side are two
  * addresses to tok822_parse() (smtpd refuses them), ',' separates two and
  * ';' ends a group: errors. Without a ';', tok822_parse() takes a ':' for
- * an operator like '.' (DECnet's "node::user"), and so does this.
+ * an operator like '.' (DECnet's "node::user"), and so does this. A domain
+ * literal anywhere but as the whole domain ("[a]@d", "u@[a].d") is an
+ * error too: it has no meaning there, and the quotes of a local part
+ * would have to escape its '"' and '\'.
  */
 static int internalize(struct lex *lx, size_t first, size_t last, char *out,
 		       size_t *outlen)
@@ -234,15 +237,22 @@ static int internalize(struct lex *lx, size_t first, size_t last, char *out,
 		const struct tok *t = &lx->tok[i];
 		if (t->kind == T_OP) {
 			if (strchr(".@:" ROUTING, t->op) == NULL)
-				return fail(lx, t->op == ','   ? "a ','"
-						: t->op == ';' ? "a ';'"
-							       : "a '<' or '>'");
+				return fail(lx, t->op == ',' ? "a ','"
+						: t->op == ';'
+						    ? "a ';'"
+						    : "a '<' or '>'");
 			out[o++] = t->op;
 			continue;
 		}
 		if (i > first && lx->tok[i - 1].kind != T_OP)
 			return fail(lx, "two words without an operator "
 					"between them");
+		if (t->kind == T_LITERAL &&
+		    (i == first || !is_op(&lx->tok[i - 1], '@') ||
+		     (i + 1 < last &&
+		      (i + 2 < last || !is_op(&lx->tok[i + 1], '.')))))
+			return fail(lx, "a domain literal that is not the "
+					"whole domain");
 		if (t->kind == T_LITERAL)
 			out[o++] = '[';
 		memcpy(out + o, lx->val + t->at, t->len);
