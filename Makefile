@@ -4,6 +4,7 @@
 #   make check      install missing packages (as root), build, run every test
 #   make run        build and run the milter in the foreground with
 #                   conf/replycode-milter.conf on inet:8890@127.0.0.1
+#                   (as root: running as nobody)
 #   make install    install under $(DESTDIR)$(PREFIX)
 #   make bench      measure the milter (see tests/bench)
 #   make fuzz-regress  run every fuzz target over its corpus (plain $(CC))
@@ -128,7 +129,8 @@ fuzz: deps-build
 
 run: deps-build
 	@$(MAKE) --no-print-directory $(PROG)
-	./$(PROG) -f -c conf/replycode-milter.conf -p inet:8890@127.0.0.1
+	./$(PROG) -f -c conf/replycode-milter.conf -p inet:8890@127.0.0.1 \
+		$$([ "$$(id -u)" = 0 ] && echo -u nobody)
 
 bench: deps-check
 	@$(MAKE) --no-print-directory $(PROG) $(TEST_TOOLS)

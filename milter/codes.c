@@ -26,10 +26,10 @@
 #define S_MAIL STAGEBIT(STAGE_MAIL)
 #define S_RCPT STAGEBIT(STAGE_RCPT)
 #define S_DATA STAGEBIT(STAGE_DATA)
-#define S_MSG STAGEBIT_MESSAGE
-#define S_ANY STAGEBIT_ANY
-#define J(n) (1u << (n))
-#define J_ANY 0xffu
+#define S_MSG  STAGEBIT_MESSAGE
+#define S_ANY  STAGEBIT_ANY
+#define J(n)   (1u << (n))
+#define J_ANY  0xffu
 /* 421: a system (X.3), network (X.4) or policy (X.7) reason to close */
 #define J_CONN (J(0) | J(3) | J(4) | J(7))
 /* "Any SMTP command" (RFC 5321 4.3.2): 500 and 501 answer commands, which
@@ -848,8 +848,8 @@ static const char *cmd_phrase(enum smtp_cmd c)
 static const char *subject_phrase(int s)
 {
 	static const char *const names[8] = {
-	    "other",	      "addressing",	   "mailbox",
-	    "mail system",    "network and routing", "mail delivery protocol",
+	    "other",	       "addressing",	      "mailbox",
+	    "mail system",     "network and routing", "mail delivery protocol",
 	    "message content", "security or policy",
 	};
 	return s >= 0 && s < 8 ? names[s] : "unknown";
@@ -944,12 +944,14 @@ static bool suggestible(const struct reply_code *c, enum verdict v,
 	int want = verdict_class(v);
 	struct findings f = {0};
 
-	if (c->basic / 100 != c->enh_class || (want != 0 && want != c->enh_class))
+	if (c->basic / 100 != c->enh_class ||
+	    (want != 0 && want != c->enh_class))
 		return false;
 	if (e == NULL || !(iana_lists(e, c->basic) || iana_any(e) ||
 			   practice_first(c) != NULL))
 		return false;
-	if (want != 0 && !command_allows(c->basic, stage_reply_command(st, held)))
+	if (want != 0 &&
+	    !command_allows(c->basic, stage_reply_command(st, held)))
 		return false;
 	if (check(c, v, st, held, &f, false) != 0)
 		return false;
@@ -966,6 +968,9 @@ static bool try_basic(struct reply_code *out, const struct reply_code *rc,
 {
 	struct reply_code c = {basic, cls, rc->enh_subject, rc->enh_detail};
 
+	/* 421 and 521 close the connection: never the lint's idea */
+	if ((basic == 421 || basic == 521) && basic != rc->basic)
+		return false;
 	if (basic == 0 || !suggestible(&c, v, st, held))
 		return false;
 	*out = c;
@@ -1053,8 +1058,7 @@ static bool suggest_enhanced(const struct reply_code *rc, int cls,
 		}
 	}
 	basic = cls == 4 ? 451 : 550;
-	return try_enhanced(out, basic, cls, rc->enh_subject, 0, v, st,
-			    held) ||
+	return try_enhanced(out, basic, cls, rc->enh_subject, 0, v, st, held) ||
 	       try_enhanced(out, basic, cls, 7, 1, v, st, held) ||
 	       try_enhanced(out, basic, cls, 0, 0, v, st, held);
 }
@@ -1124,22 +1128,23 @@ static void check_pairing(const struct reply_code *rc, enum verdict v,
 		/* Neither IANA nor practice pairs them: judge the meaning. */
 		bool fits = b == NULL || (b->subjects & (1u << (s & 7))) != 0;
 		if (perm_clash || !fits) {
-			sp = suggest && suggest_basic(rc, cls, v, st, held, &sug)
-				 ? &sug
-				 : NULL;
+			sp =
+			    suggest && suggest_basic(rc, cls, v, st, held, &sug)
+				? &sug
+				: NULL;
 			if (sp == NULL && suggest)
-				sp = suggest_enhanced(rc, cls, v, st, held,
-						      &sug)
-					 ? &sug
-					 : NULL;
+				sp =
+				    suggest_enhanced(rc, cls, v, st, held, &sug)
+					? &sug
+					: NULL;
 		}
 		if (perm_clash) {
 			add(out, FINDING_WARNING, sp,
 			    "RFC 3463 gives %d.%d.%d to %s failures only, %d "
 			    "is %s, and neither IANA nor the MTAs in practice "
 			    "pair them%s",
-			    cls, s, d, perm_word, rc->basic,
-			    class_phrase(cls), eg(sp, ebuf, sizeof(ebuf)));
+			    cls, s, d, perm_word, rc->basic, class_phrase(cls),
+			    eg(sp, ebuf, sizeof(ebuf)));
 			return;
 		}
 		if (!fits) {
@@ -1153,8 +1158,8 @@ static void check_pairing(const struct reply_code *rc, enum verdict v,
 		}
 		if (!iana_any(e))
 			add(out, FINDING_NOTE, NULL,
-			    "IANA lists X.%d.%d with %s, not with %d",
-			    s, d, e->assoc_text, rc->basic);
+			    "IANA lists X.%d.%d with %s, not with %d", s, d,
+			    e->assoc_text, rc->basic);
 		return;
 	}
 	if (!listed && !iana_any(e))
@@ -1175,6 +1180,13 @@ static void check_pairing(const struct reply_code *rc, enum verdict v,
 	}
 }
 
+/* The document whose command lists a finding cites for b. */
+static const char *list_ref(const struct basic_info *b)
+{
+	return strstr(b->reference, "RFC 5321") != NULL ? "RFC 5321"
+							: b->reference;
+}
+
 /* Is the basic code right where the rule's reply goes? */
 static void check_command(const struct reply_code *rc, enum verdict v,
 			  enum stage st, bool held, struct findings *out,
@@ -1188,7 +1200,8 @@ static void check_command(const struct reply_code *rc, enum verdict v,
 	char list[96], ebuf[48], carrier[96];
 
 	if (b == NULL || !(b->stages & STAGEBIT(st))) {
-		if (suggest && suggest_basic(rc, cls, v, st, held, &sug))
+		if (suggest && (suggest_basic(rc, cls, v, st, held, &sug) ||
+				suggest_enhanced(rc, cls, v, st, held, &sug)))
 			sp = &sug;
 		if (b == NULL)
 			add(out, FINDING_WARNING, sp,
@@ -1218,13 +1231,18 @@ static void check_command(const struct reply_code *rc, enum verdict v,
 			 held ? " held by hold_early_verdicts" : "");
 	else
 		snprintf(carrier, sizeof(carrier), "%s", cmd_phrase(cmd));
-	p = practice_basic_at(rc->basic, cmd);
+	/* who sends this very pair there, else this basic code there */
+	for (size_t from = 0; (p = codes_practice_next(rc, &from)) != NULL &&
+			      !(p->commands & CMDBIT(cmd));)
+		;
+	if (p == NULL)
+		p = practice_basic_at(rc->basic, cmd);
 	if (p != NULL) {
 		add(out, FINDING_NOTE, NULL,
-		    "RFC 5321 does not list %d as a reply to %s; %s sends "
+		    "%s does not list %d as a reply to %s; %s sends "
 		    "%d %d.%d.%d there (\"%s\")",
-		    rc->basic, carrier, p->who, p->basic, p->enh_class,
-		    p->enh_subject, p->enh_detail, p->what);
+		    list_ref(b), rc->basic, carrier, p->who, p->basic,
+		    p->enh_class, p->enh_subject, p->enh_detail, p->what);
 		return;
 	}
 	if (b->commands == 0)
@@ -1232,8 +1250,8 @@ static void check_command(const struct reply_code *rc, enum verdict v,
 	else
 		cmd_list(b->commands, list, sizeof(list));
 	add(out, FINDING_NOTE, NULL,
-	    "RFC 5321 does not list %d as a reply to %s (it lists it for %s)",
-	    rc->basic, carrier, list);
+	    "%s does not list %d as a reply to %s (it lists it for %s)",
+	    list_ref(b), rc->basic, carrier, list);
 }
 
 /*
@@ -1335,13 +1353,11 @@ static int check(const struct reply_code *rc, enum verdict v, enum stage st,
 			    rc->enh_class, rc->enh_subject, rc->enh_detail,
 			    rc->enh_class, rc->basic, class_phrase(cls));
 		} else {
-			struct reply_code same = {rc->basic, cls,
-						  rc->enh_subject,
-						  rc->enh_detail};
+			struct reply_code same = {
+			    rc->basic, cls, rc->enh_subject, rc->enh_detail};
 			if (suggest && (cls == 4 || cls == 5) &&
-			    (try_enhanced(&sug, rc->basic, cls,
-					  rc->enh_subject, rc->enh_detail, v,
-					  st, held) ||
+			    (try_enhanced(&sug, rc->basic, cls, rc->enh_subject,
+					  rc->enh_detail, v, st, held) ||
 			     suggest_basic(&same, cls, v, st, held, &sug) ||
 			     suggest_enhanced(&same, cls, v, st, held, &sug)))
 				sp = &sug;

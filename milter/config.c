@@ -113,6 +113,7 @@ struct scan {
 	size_t nopt, capopt;
 	int *val_line;
 	size_t nval, capval;
+	bool cut; /* a string or comment runs to the end of the file */
 };
 
 /* A named list of the config. */
@@ -336,6 +337,7 @@ static int scan_lex(struct loader *L, char *buf, size_t len)
 				error_at(L, start, NULL,
 					 "comment \"/*\" is never closed");
 				errors++;
+				sc->cut = true;
 				break;
 			}
 			buf[i] = buf[i + 1] = ' ';
@@ -369,8 +371,15 @@ static int scan_lex(struct loader *L, char *buf, size_t len)
 				val[n++] = v;
 				i++;
 			}
-			if (i >= len)
-				break; /* libconfuse says where */
+			if (i >= len) {
+				error_at(L, start, NULL,
+					 "the string opened with %c at line "
+					 "%d is never closed",
+					 c, start);
+				errors++;
+				sc->cut = true;
+				break;
+			}
 			i++;
 			if (add_tok(sc, T_STR, start, val, n) != 0)
 				goto nomem;
@@ -409,6 +418,73 @@ static int scan_lex(struct loader *L, char *buf, size_t len)
 nomem:
 	free(val);
 	return -1;
+}
+
+/* What the brace or parenthesis at token i opens, for a message. */
+static void opener_name(const struct scan *sc, size_t i, char *buf,
+			size_t buflen)
+{
+	const struct tok *t = sc->tok;
+
+	if (t[i].type == T_LPAREN && i >= 1 && t[i - 1].type == T_WORD)
+		snprintf(buf, buflen, "the \"(\" of %.64s", t[i - 1].text);
+	else if (i >= 2 && t[i - 1].type == T_EQ && t[i - 2].type == T_WORD)
+		snprintf(buf, buflen, "the list of %.64s", t[i - 2].text);
+	else if (i >= 2 && t[i - 2].type == T_WORD &&
+		 (t[i - 1].type == T_STR || t[i - 1].type == T_WORD))
+		snprintf(buf, buflen, "%.64s \"%.64s\"", t[i - 2].text,
+			 t[i - 1].text);
+	else if (i >= 1 && t[i - 1].type == T_WORD)
+		snprintf(buf, buflen, "%.64s", t[i - 1].text);
+	else
+		snprintf(buf, buflen, "a block");
+}
+
+/*
+ * Every "{" and "(" must be closed, and nothing closed that was not
+ * opened: libconfuse takes the end of the file as the end of an open
+ * section, so a truncated file would load. Reports the line where each
+ * unclosed block opened. Returns the number of errors.
+ */
+static int scan_balance(struct loader *L)
+{
+	const struct scan *sc = &L->sc;
+	size_t *open = malloc((sc->ntok + 1) * sizeof(*open)), depth = 0;
+	int errors = 0;
+	char what[160];
+
+	if (open == NULL)
+		return -1;
+	/* after a string or comment that never ends, blocks end early too:
+	 * that error says all */
+	for (size_t i = 0; i < sc->ntok && !sc->cut; i++) {
+		enum tok_type ty = sc->tok[i].type;
+		if (ty == T_LBRACE || ty == T_LPAREN) {
+			open[depth++] = i;
+		} else if (ty == T_RBRACE || ty == T_RPAREN) {
+			enum tok_type want = ty == T_RBRACE ? T_LBRACE : T_LPAREN;
+			if (depth == 0 || sc->tok[open[depth - 1]].type != want) {
+				error_at(L, sc->tok[i].line, NULL,
+					 "\"%c\" closes nothing that is open",
+					 ty == T_RBRACE ? '}' : ')');
+				errors++;
+				break;
+			}
+			depth--;
+		}
+	}
+	while (depth > 0 && errors == 0 && !sc->cut) {
+		size_t i = open[--depth];
+		opener_name(sc, i, what, sizeof(what));
+		error_at(L, sc->tok[i].line, NULL,
+			 "%s, opened with \"%c\" at line %d, is never closed "
+			 "(the file ends first)",
+			 what, sc->tok[i].type == T_LBRACE ? '{' : '(',
+			 sc->tok[i].line);
+		errors += 1;
+	}
+	free(open);
+	return errors;
 }
 
 static bool tok_is(const struct scan *sc, size_t i, enum tok_type t)
@@ -1818,14 +1894,21 @@ static int text_fits(const struct where *w, const struct reply_code *code,
 			return -1;
 		any += nph;
 		if (len + nph * PLACEHOLDER_WORST > EXPAND_LINE_MAX - 1) {
-			wreport(w, true,
-				val_line(&w->L->sc, w->sec, "text", (unsigned)k,
-					 w->line),
-				"text line %zu can reach %zu octets (%zu "
-				"placeholders at %d octets each); a line is "
-				"cut at %d",
-				k + 1, len + nph * PLACEHOLDER_WORST, nph,
-				PLACEHOLDER_WORST, EXPAND_LINE_MAX - 1);
+			int line = val_line(&w->L->sc, w->sec, "text",
+					    (unsigned)k, w->line);
+			if (nph == 0)
+				wreport(w, true, line,
+					"text line %zu is %zu octets; a text "
+					"line is at most %d",
+					k + 1, len, EXPAND_LINE_MAX - 1);
+			else
+				wreport(w, true, line,
+					"text line %zu can reach %zu octets "
+					"(%zu placeholders at %d octets each); "
+					"a text line is at most %d",
+					k + 1, len + nph * PLACEHOLDER_WORST,
+					nph, PLACEHOLDER_WORST,
+					EXPAND_LINE_MAX - 1);
 			return 1;
 		}
 		total += lines;
@@ -2454,6 +2537,8 @@ int config_load(const char *path, struct policy **out, struct diags *d)
 		goto fail;
 	}
 	n = scan_lex(&L, buf, strlen(buf));
+	if (n >= 0 && scan_balance(&L) < 0)
+		n = -1;
 	if (n >= 0 && scan_structure(&L) < 0)
 		n = -1;
 	if (n < 0) {

@@ -1,6 +1,9 @@
 /*
  * explain.c - --explain: a reply pair described and judged stage by stage
  * (see explain.h). The judgement is codes_check()'s, word for word.
+ *
+ * Must never judge a pair itself: what it prints about a pair comes from
+ * codes_check(), or --explain and the config check would disagree.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -15,8 +18,8 @@ struct place {
 };
 
 static const struct place places[] = {
-    {STAGE_CONNECT, false}, {STAGE_HELO, false}, {STAGE_CONNECT, true},
-    {STAGE_HELO, true},	    {STAGE_MAIL, false}, {STAGE_RCPT, false},
+    {STAGE_CONNECT, false}, {STAGE_HELO, false},   {STAGE_CONNECT, true},
+    {STAGE_HELO, true},	    {STAGE_MAIL, false},   {STAGE_RCPT, false},
     {STAGE_DATA, false},    {STAGE_HEADER, false}, {STAGE_EOH, false},
     {STAGE_BODY, false},    {STAGE_EOM, false},
 };
@@ -75,15 +78,19 @@ static void describe(FILE *out, const struct reply_code *rc)
 	} else {
 		fprintf(out, "  %d: %s (%s)\n", rc->basic, b->meaning,
 			b->reference);
-		fprintf(out, "       RFC 5321 lists it for: ");
+		fprintf(out, "       %s lists it for: ",
+			strstr(b->reference, "RFC 5321") != NULL
+			    ? "RFC 5321"
+			    : b->reference);
 		print_commands(out, b->commands);
 	}
 	if (rc->enh_class == 0) {
 		fprintf(out, "  no enhanced code\n");
 	} else if (e == NULL) {
 		pc = codes_private(rc);
-		fprintf(out, "  %d.%d.%d: unregistered (not in the IANA "
-			     "registry)\n",
+		fprintf(out,
+			"  %d.%d.%d: unregistered (not in the IANA "
+			"registry)\n",
 			rc->enh_class, rc->enh_subject, rc->enh_detail);
 		if (pc != NULL)
 			fprintf(out, "       %s's own code: %s (%s)\n", pc->who,
@@ -105,8 +112,7 @@ static void describe(FILE *out, const struct reply_code *rc)
 		print_commands(out, p->commands);
 		fprintf(out, "         \"%s\" (%s)\n", p->what, p->source);
 	}
-	if (!any && rc->basic >= 400 && rc->basic <= 599 &&
-	    rc->enh_class != 0)
+	if (!any && rc->basic >= 400 && rc->basic <= 599 && rc->enh_class != 0)
 		fprintf(out, "  sent in practice by: none of the MTAs and "
 			     "providers in the practice table\n");
 }

@@ -26,22 +26,32 @@ void log_open(const char *ident, bool to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/* A log line holds this much of a message; a longer one is cut, and the
+ * cut is said at its end. */
+#define LOG_MSG_MAX 4096
+
 __attribute__((format(printf, 3, 0))) static void
 vlog(int prio, const char *tag, const char *fmt, va_list ap, int err)
 {
-	char msg[2048];
+	char msg[LOG_MSG_MAX];
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 
 	if (n < 0)
 		return;
 	if (err != 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
-			 strerror(err));
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+			      strerror(err));
+	if ((size_t)n >= sizeof(msg)) {
+		char mark[48];
+		int m = snprintf(mark, sizeof(mark), "...[cut: %zu more octets]",
+				 (size_t)n - (sizeof(msg) - 1));
+		memcpy(msg + sizeof(msg) - 1 - (size_t)m, mark, (size_t)m + 1);
+	}
 	if (!use_stderr) {
 		syslog(prio, "%s%s", tag, msg);
 		return;
 	}
-	char line[2200];
+	char line[LOG_MSG_MAX + 160];
 	time_t now = time(NULL);
 	struct tm tm;
 	char ts[32];

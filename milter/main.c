@@ -11,8 +11,10 @@
  * is busy reloading (they stay pending until it asks again).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -163,6 +166,143 @@ static const char *unix_path(const char *sock)
 	if (sock[0] == '/')
 		return sock;
 	return NULL;
+}
+
+/*
+ * Why the socket could not be opened: libmilter only says that it failed.
+ * For a unix socket, look at its folder and the path; for an inet socket,
+ * bind the address ourselves and report the error.
+ */
+static void socket_why(const char *sock, char *buf, size_t buflen)
+{
+	const char *path = unix_path(sock);
+	struct stat st;
+
+	snprintf(buf, buflen, "libmilter gives no reason");
+	if (path != NULL) {
+		char dir[PATH_MAX];
+		const char *slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == NULL	 ? 1
+			 : slash == path ? 1
+					 : (int)(slash - path),
+			 slash == NULL ? "." : path);
+		if (stat(dir, &st) != 0)
+			snprintf(buf, buflen, "folder %.300s: %s", dir,
+				 strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			snprintf(buf, buflen, "%.300s is not a folder", dir);
+		else if (access(dir, W_OK | X_OK) != 0)
+			snprintf(buf, buflen,
+				 "no permission to create a socket in %.300s: %s",
+				 dir, strerror(errno));
+		else if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			snprintf(buf, buflen,
+				 "%s exists and is not a socket: remove it or "
+				 "choose another path",
+				 path);
+		else if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			snprintf(buf, buflen, "the path is longer than %zu "
+					      "octets",
+				 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		else
+			snprintf(buf, buflen,
+				 "another milter may be listening on %s", path);
+	} else if (strncmp(sock, "inet:", 5) == 0 ||
+		   strncmp(sock, "inet6:", 6) == 0) {
+		char port[16], host[256] = "";
+		const char *p = strchr(sock, ':') + 1, *at = strchr(p, '@');
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+					 .ai_flags = AI_PASSIVE},
+				*ai;
+		size_t n = at != NULL ? (size_t)(at - p) : strlen(p);
+		int fd, rc, one = 1;
+		if (n >= sizeof(port))
+			return;
+		memcpy(port, p, n);
+		port[n] = '\0';
+		if (at != NULL)
+			snprintf(host, sizeof(host), "%s", at + 1);
+		hints.ai_family = sock[4] == '6' ? AF_INET6 : AF_INET;
+		rc = getaddrinfo(at != NULL ? host : NULL, port, &hints, &ai);
+		if (rc != 0) {
+			snprintf(buf, buflen, "address %s port %s: %s",
+				 at != NULL ? host : "*", port,
+				 gai_strerror(rc));
+			return;
+		}
+		fd = socket(ai->ai_family, SOCK_STREAM, 0);
+		if (fd < 0) {
+			snprintf(buf, buflen, "socket: %s", strerror(errno));
+		} else {
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+					 sizeof(one));
+			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+				snprintf(buf, buflen, "bind to %s port %s: %s",
+					 at != NULL ? host : "*", port,
+					 strerror(errno));
+			close(fd);
+		}
+		freeaddrinfo(ai);
+	}
+}
+
+/*
+ * Write the pid file as root without following a link planted there, and
+ * only ever into a regular file (opened read-write and without blocking, so
+ * that a FIFO or a device opens, and is then refused by its type).
+ */
+static void write_pidfile(const char *pidfile)
+{
+	int fd = open(pidfile, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+				   O_NONBLOCK,
+		      0644);
+	struct stat st;
+	char line[32];
+	int n;
+
+	if (fd < 0)
+		log_fatal(EX_CANTCREAT, "pidfile %s: %s%s", pidfile,
+			  strerror(errno),
+			  errno == ELOOP ? " (a symbolic link: refused)" : "");
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		log_fatal(EX_CANTCREAT,
+			  "pidfile %s: not a regular file: refused", pidfile);
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, line, (size_t)n) != n)
+		log_fatal(EX_IOERR, "pidfile %s: %s", pidfile,
+			  strerror(errno));
+	close(fd);
+}
+
+/*
+ * Each MTA connection takes a file descriptor: raise the soft limit to the
+ * hard one, and say so when even that is low (libmilter's accept loop
+ * spins when it runs out).
+ */
+#define FD_LOW 1024
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			rl.rlim_cur = was;
+			log_warning("cannot raise the limit of open files "
+				    "from %llu: %s",
+				    (unsigned long long)was, strerror(errno));
+		}
+	}
+	if (rl.rlim_cur < FD_LOW)
+		log_warning("only %llu open files allowed (ulimit -n): about "
+			    "that many MTA connections at once at most; raise "
+			    "it (LimitNOFILE= in systemd) to %d or more",
+			    (unsigned long long)rl.rlim_cur, FD_LOW);
 }
 
 static bool milter_done; /* atomic */
@@ -314,6 +454,15 @@ int main(int argc, char **argv)
 	if (check)
 		return check_only(path);
 
+	/* From here on the signals wait for sigwaitinfo() below: a SIGTERM
+	 * while starting up stops the milter cleanly once it is up. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
 	log_open("replycode-milter", foreground);
 	p = load(path, !foreground);
 	if (p == NULL)
@@ -328,6 +477,18 @@ int main(int argc, char **argv)
 	milter_set_policy(p);
 	malloc_trim(0);
 
+	/* Never root by accident: root only when named. */
+	if (geteuid() == 0 && (user == NULL || user[0] == '\0'))
+		log_fatal(EX_CONFIG,
+			  "started as root with no user to run as: set user = "
+			  "\"NAME\" in %s or give -u NAME (user = \"root\" if "
+			  "you really mean it)",
+			  path);
+	if (geteuid() == 0 && strcmp(user, "root") == 0)
+		log_warning("running as root because user = \"root\": any "
+			    "flaw in the milter is a flaw with root's rights");
+	raise_fd_limit();
+
 	if (milter_register() != 0)
 		log_fatal(EX_SOFTWARE, "smfi_register failed");
 	if (smfi_setconn((char *)sock) != MI_SUCCESS)
@@ -339,8 +500,12 @@ int main(int argc, char **argv)
 		log_fatal(EX_CONFIG, "bad timeout %d", p->timeout);
 	upath = unix_path(sock);
 	id = resolve_identity(user, p->group);
-	if (smfi_opensocket(true) != MI_SUCCESS)
-		log_fatal(EX_UNAVAILABLE, "cannot open socket %s", sock);
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		char why[512];
+		socket_why(sock, why, sizeof(why));
+		log_fatal(EX_UNAVAILABLE, "cannot open socket %s: %s", sock,
+			  why);
+	}
 	if (upath != NULL) {
 		if (p->socket_mode >= 0 &&
 		    chmod(upath, (mode_t)p->socket_mode) != 0)
@@ -355,23 +520,11 @@ int main(int argc, char **argv)
 	}
 	if (!foreground && daemon(0, 0) != 0)
 		log_fatal(EX_OSERR, "daemon: %s", strerror(errno));
-	if (pidfile != NULL) {
-		FILE *f = fopen(pidfile, "w");
-		if (f == NULL)
-			log_fatal(EX_CANTCREAT, "pidfile %s: %s", pidfile,
-				  strerror(errno));
-		fprintf(f, "%ld\n", (long)getpid());
-		fclose(f);
-	}
+	if (pidfile != NULL)
+		write_pidfile(pidfile);
 	drop_privileges(&id);
 	umask(077);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&tid, NULL, run_milter, &milter_rc) != 0)
 		log_fatal(EX_OSERR, "cannot start the milter thread");
 	log_info("started: %s, %zu rules, socket %s", path, p->nrules, sock);
@@ -416,7 +569,18 @@ int main(int argc, char **argv)
 	pthread_join(tid, NULL);
 	milter_log_counters();
 	milter_set_policy(NULL);
-	if (pidfile != NULL)
-		unlink(pidfile);
+	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
+		log_warning("cannot remove pidfile %s: %s (its folder must be "
+			    "writable by the milter's user)",
+			    pidfile, strerror(errno));
+	if (upath != NULL) {
+		struct stat st;
+		/* libmilter removes its socket at exit; make sure of it */
+		if (lstat(upath, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    unlink(upath) != 0)
+			log_warning("cannot remove socket %s: %s (its folder "
+				    "must be writable by the milter's user)",
+				    upath, strerror(errno));
+	}
 	return asked_to_stop && milter_rc == MI_SUCCESS ? 0 : 1;
 }

@@ -167,6 +167,14 @@ static void read_as(const struct conn *c, char *out, size_t outlen)
 	}
 }
 
+/*
+ * One line per decision. The reply's text may be long: it is cut to
+ * LOG_REPLY_MAX octets, and the cut is said, so that the facts after it
+ * (client, sender, recipient and how the rules read them, each at most
+ * LOG_VALUE_MAX) always fit the log line (log.c's LOG_MSG_MAX).
+ */
+#define LOG_REPLY_MAX 2400
+
 static void log_decision(const struct conn *c, const struct rule *r,
 			 enum stage st, enum verdict v, bool dry,
 			 const struct reply *reply, const char *note)
@@ -174,12 +182,21 @@ static void log_decision(const struct conn *c, const struct rule *r,
 	char pfx[96], wire[REPLY_WIRE_MAX * REPLY_MAX_LINES];
 	char cn[LOG_VALUE_MAX + 4], ca[80], from[LOG_VALUE_MAX + 4],
 	    to[LOG_VALUE_MAX + 4], as[2 * LOG_VALUE_MAX + 40];
+	size_t n = 1;
 
 	log_prefix(c, pfx, sizeof(pfx));
 	if (reply != NULL)
-		reply_format_wire(reply, wire, sizeof(wire));
+		n = (size_t)reply_format_wire(reply, wire, sizeof(wire));
 	else
 		snprintf(wire, sizeof(wire), "-");
+	if (n > LOG_REPLY_MAX) {
+		char mark[64];
+		int m = snprintf(mark, sizeof(mark),
+				 "...[cut: %zu more octets]",
+				 n - LOG_REPLY_MAX + sizeof(mark));
+		memcpy(wire + LOG_REPLY_MAX - sizeof(mark), mark,
+		       (size_t)m + 1);
+	}
 	read_as(c, as, sizeof(as));
 	log_info("%s: %s%s stage=%s rule=%s verdict=%s reply=\"%s\" "
 		 "client=%s[%s] from=%s to=%s%s%s",

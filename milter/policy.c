@@ -618,9 +618,11 @@ unsigned policy_events(const struct policy *p)
 			ev |= BIT(STAGE_MAIL);
 		if (rule_uses(r, "$recipient"))
 			ev |= BIT(STAGE_RCPT);
+		/* a held verdict is given at RCPT, and its log line names
+		 * the sender of MAIL */
 		if (p->hold_early && r->stage <= STAGE_HELO &&
 		    sends_reply(r->verdict))
-			ev |= BIT(STAGE_RCPT);
+			ev |= BIT(STAGE_RCPT) | BIT(STAGE_MAIL);
 		for (size_t k = 0; k < r->ncond; k++) {
 			switch (r->cond[k].subject) {
 			case SUBJ_HELO:

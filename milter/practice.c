@@ -31,15 +31,15 @@
 
 #include "codes.h"
 
-#define P_CONN CMDBIT(CMD_CONNECT)
-#define P_HELO CMDBIT(CMD_HELO)
-#define P_MAIL CMDBIT(CMD_MAIL)
-#define P_RCPT CMDBIT(CMD_RCPT)
-#define P_DATA CMDBIT(CMD_DATA)
-#define P_DEND CMDBIT(CMD_DATA_END)
+#define P_CONN	CMDBIT(CMD_CONNECT)
+#define P_HELO	CMDBIT(CMD_HELO)
+#define P_MAIL	CMDBIT(CMD_MAIL)
+#define P_RCPT	CMDBIT(CMD_RCPT)
+#define P_DATA	CMDBIT(CMD_DATA)
+#define P_DEND	CMDBIT(CMD_DATA_END)
 #define P_TRANS (P_MAIL | P_RCPT | P_DATA | P_DEND)
-#define P_ANY (P_HELO | P_TRANS)
-#define P_CMDS (P_HELO | P_MAIL | P_RCPT | P_DATA) /* commands, not the dot */
+#define P_ANY	(P_HELO | P_TRANS)
+#define P_CMDS	(P_HELO | P_MAIL | P_RCPT | P_DATA) /* commands, not the dot */
 
 #define PF "Postfix"
 #define SM "Sendmail"
@@ -48,10 +48,9 @@
 #define YH "Yahoo Mail"
 
 #define GOOGLE_PAGE                                                            \
-	"Google Workspace Admin Help, Gmail SMTP errors and codes "           \
+	"Google Workspace Admin Help, Gmail SMTP errors and codes "            \
 	"(support.google.com/a/answer/3726730)"
-#define MS_PAGE(x)                                                             \
-	"Microsoft Learn, Exchange Online NDR: fix error code " x
+#define MS_PAGE(x)    "Microsoft Learn, Exchange Online NDR: fix error code " x
 #define YAHOO_PAGE(x) "Yahoo Help, " x
 
 /* clang-format off */
@@ -417,7 +416,7 @@ static const struct private_code private_table[] = {
 /* clang-format on */
 
 #define NPRACTICE (sizeof(practice_table) / sizeof(practice_table[0]))
-#define NPRIVATE (sizeof(private_table) / sizeof(private_table[0]))
+#define NPRIVATE  (sizeof(private_table) / sizeof(private_table[0]))
 
 size_t codes_practice_count(void)
 {

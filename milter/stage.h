@@ -60,16 +60,17 @@ enum smtp_cmd stage_command(enum stage s);
 /*
  * The command whose reply carries a rule's reject or tempfail. The MTA never
  * sends a connect- or HELO-stage reply as the greeting or the HELO answer:
- * both Postfix and Sendmail give it to MAIL (see the README's "How Postfix
- * and Sendmail differ"), and with hold_early_verdicts the milter gives it at
+ * Postfix gives a connect rule's reply to MAIL, both MTAs a HELO rule's
+ * (Sendmail drops a connect rule's text: see the README's "How Postfix and
+ * Sendmail differ"), and with hold_early_verdicts the milter gives both at
  * the first RCPT. Later stages: stage_command().
  */
 enum smtp_cmd stage_reply_command(enum stage s, bool held);
 
 /* Bits of a mask of stages; STAGEBIT_MESSAGE is every content stage. */
 #define STAGEBIT(s) (1u << (s))
-#define STAGEBIT_MESSAGE                                                        \
-	(STAGEBIT(STAGE_HEADER) | STAGEBIT(STAGE_EOH) | STAGEBIT(STAGE_BODY) |  \
+#define STAGEBIT_MESSAGE                                                       \
+	(STAGEBIT(STAGE_HEADER) | STAGEBIT(STAGE_EOH) | STAGEBIT(STAGE_BODY) | \
 	 STAGEBIT(STAGE_EOM))
 #define STAGEBIT_ANY ((1u << STAGE_COUNT) - 1)
 

@@ -98,7 +98,7 @@ sink_count() {
 # start_milter NAME CONF SOCKET: the milter in the foreground; sets
 # MILTER_PID (lib.sh: recorded and stopped at exit).
 start_milter() {
-	milter_start "$3" "$bin" -f -c "$2" -p "$3" ||
+	milter_start "$3" "$bin" "${MILTER_AS[@]}" -f -c "$2" -p "$3" ||
 		e2e_die "$1: the milter did not start on $3"
 	cmd "$bin -f -c $2 -p $3"
 }
@@ -385,7 +385,7 @@ EOF
 	# a negotiation with mtclient succeeds.
 	cmd "$bin -f -c $d/big.conf -p $sock"
 	t0=$(now)
-	_e2e_spawn "$d/milter.log" "$bin" -f -c "$d/big.conf" -p "$sock"
+	_e2e_spawn "$d/milter.log" "$bin" "${MILTER_AS[@]}" -f -c "$d/big.conf" -p "$sock"
 	pid=$!
 	_e2e_record pid "$pid"
 	for ((i = 0; i < 6000; i++)); do

@@ -52,7 +52,7 @@ fi
 
 port=$(free_port) || e2e_die "no free port"
 sock="inet:$port@127.0.0.1"
-milter_start "$sock" "$bin" -f -c "$conf" -p "$sock" ||
+milter_start "$sock" "$bin" "${MILTER_AS[@]}" -f -c "$conf" -p "$sock" ||
 	e2e_die "the milter does not start"
 # README.md's main.cf lines, with the port; the announced-size rule
 # (20 MB) needs Postfix to allow more than its own 10 MB first.

@@ -18,6 +18,13 @@
 # Written for `set -u`, not `set -e` (helpers return 1 to say "no"); a
 # script that dies early still gets its cleanup and a failing tally.
 #
+# As root the milter wants a user to run as (it refuses to stay root by
+# accident); the tests name root on purpose with MILTER_AS, so that it can
+# reread the per-run configs in folders only root may enter (a test of
+# dropping privileges: tests/proto/run.sh and the chroot case of run.sh).
+MILTER_AS=()
+[ "$(id -u)" = 0 ] && MILTER_AS=(-u root)
+
 # Public functions (see tests/e2e/README.md):
 #   e2e_tmpdir e2e_need_root e2e_finish e2e_die e2e_diag free_port
 #   assert_contains assert_not_contains assert_line assert_eq assert_match
@@ -508,8 +515,12 @@ _e2e_wait_socket() {
 		;;
 	unix:* | local:*)
 		path=${s#*:}
+		# the file exists from bind() on; wait for listen() (the
+		# __SO_ACCEPTCON flag, 00010000, in /proc/net/unix)
 		for ((i = 0; i <= limit; i++)); do
-			[ -S "$path" ] && return 0
+			[ -S "$path" ] && awk -v p="$path" \
+				'$8 == p && $4 == "00010000" { f = 1 } END { exit !f }' \
+				/proc/net/unix && return 0
 			_e2e_alive "$3" || return 1
 			sleep 0.1
 		done

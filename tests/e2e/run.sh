@@ -108,7 +108,7 @@ assert_eq "policy.conf loads (-t exit status)" "$?" 0
 assert_contains "policy.conf: no warning (strict), notes are advice" \
 	"$E2E_DIR/check.out" 'OK: [0-9]+ rules, 0 warnings, [0-9]+ notes'
 
-milter_start "$msock" "$bin" -f -c "$policy" -p "$msock" ||
+milter_start "$msock" "$bin" "${MILTER_AS[@]}" -f -c "$policy" -p "$msock" ||
 	e2e_die "the milter does not start"
 postfix_start "$pf_milters" "${pf_lines[@]}" ||
 	e2e_die "postfix does not start with README.md's main.cf lines"

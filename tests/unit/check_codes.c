@@ -812,8 +812,7 @@ static void findings_text(const struct findings *f, char *buf, size_t len)
 		    f->item[i].text);
 }
 
-static void count(const struct findings *f, int *nerr, int *nwarn,
-		  int *nnote)
+static void count(const struct findings *f, int *nerr, int *nwarn, int *nnote)
 {
 	*nerr = *nwarn = *nnote = 0;
 	for (size_t i = 0; i < f->count; i++) {
@@ -834,8 +833,8 @@ static int has_phrase(const struct findings *f, const char *phrase)
 	return 0;
 }
 
-#define R VERDICT_REJECT
-#define T VERDICT_TEMPFAIL
+#define R    VERDICT_REJECT
+#define T    VERDICT_TEMPFAIL
 #define ANYN (-1) /* any number of notes */
 
 static const struct check_case {
@@ -946,8 +945,7 @@ static const struct check_case {
     /* warnings: unregistered */
     {"550 5.9.9", R, STAGE_RCPT, false, 0, 1, 0,
      "enhanced code 5.9.9 is unregistered"},
-    {"550 5.7.999", R, STAGE_RCPT, false, 0, 1, 0,
-     "5.7.999 is unregistered"},
+    {"550 5.7.999", R, STAGE_RCPT, false, 0, 1, 0, "5.7.999 is unregistered"},
     {"550 5.7.606", R, STAGE_RCPT, false, 0, 1, 0,
      "it is Microsoft 365's own code"},
     {"451 4.7.612", T, STAGE_RCPT, false, 0, 1, 0, "Microsoft 365"},
@@ -971,7 +969,7 @@ static const struct check_case {
     {"551 5.7.1", R, STAGE_RCPT, false, 0, 0, 0, NULL},
     {"521 5.3.2", R, STAGE_RCPT, false, 0, 1, 0, "rcpt stage"},
     {"521 5.3.2", R, STAGE_CONNECT, false, 0, 0, 1,
-     "RFC 5321 does not list 521 as a reply to MAIL, which carries the "
+     "RFC 7504 does not list 521 as a reply to MAIL, which carries the "
      "reply of a connect rule"},
     {"530 5.7.0", R, STAGE_HELO, false, 0, 1, 0, "helo stage"},
     {"535 5.7.8", R, STAGE_MAIL, false, 0, 1, 0,
@@ -1048,8 +1046,7 @@ START_TEST(test_check_raw)
 	const struct raw_case *c = &raw_cases[_i];
 	struct findings f = {0};
 	char text[4096];
-	int r = codes_check(&c->rc, c->v, c->st, false, &f), nerr, nwarn,
-	    nnote;
+	int r = codes_check(&c->rc, c->v, c->st, false, &f), nerr, nwarn, nnote;
 
 	findings_text(&f, text, sizeof(text));
 	count(&f, &nerr, &nwarn, &nnote);
@@ -1082,7 +1079,8 @@ START_TEST(test_check_limits)
 }
 END_TEST
 
-/* ---- the sweep: every pair, verdict and place ----------------------------- */
+/* ---- the sweep: every pair, verdict and place -----------------------------
+ */
 
 /* The enhanced codes of the sweep: every registered one (k < ne), an
  * unknown subject, an unknown detail and a provider's private code. */
@@ -1158,6 +1156,16 @@ static int suggestion_clean(const struct reply_code *from,
 
 	if (!replies)
 		want = from->basic / 100;
+	/* 421 and 521 close the connection: only when the rule said so */
+	if ((s->basic == 421 || s->basic == 521) && s->basic != from->basic) {
+		snprintf(why, whylen,
+			 "%d %d.%d.%d %s at %s suggests %d %d.%d.%d, which "
+			 "closes the connection",
+			 from->basic, from->enh_class, from->enh_subject,
+			 from->enh_detail, verdict_name(v), stage_name(st),
+			 s->basic, s->enh_class, s->enh_subject, s->enh_detail);
+		return -1;
+	}
 	codes_check(s, v, st, held, &f);
 	count(&f, &nerr, &nwarn, &nnote);
 	if (s->basic / 100 == want && s->enh_class == want && pair_known(s) &&
@@ -1179,9 +1187,8 @@ static int suggestion_clean(const struct reply_code *from,
 
 /* One codes_check() call of the sweep; 0 when all is well, else -1 with
  * the reason in why. *nsug counts the suggestions checked. */
-static int sweep_one(const struct reply_code *rc, enum verdict v,
-		     enum stage st, bool held, char *why, size_t whylen,
-		     int *nsug)
+static int sweep_one(const struct reply_code *rc, enum verdict v, enum stage st,
+		     bool held, char *why, size_t whylen, int *nsug)
 {
 	struct findings f = {0};
 	char text[4096];
@@ -1231,8 +1238,7 @@ START_TEST(test_check_sweep)
 			struct reply_code rc = {basic, cls == 3 ? 0 : cls,
 						subject, detail};
 			for (int v = 0; v < VERDICT_COUNT && !bad; v++)
-				for (int st = 0; st < STAGE_COUNT && !bad;
-				     st++)
+				for (int st = 0; st < STAGE_COUNT && !bad; st++)
 					for (int h = 0; h < 2 && !bad; h++)
 						bad = sweep_one(
 						    &rc, (enum verdict)v,
@@ -1249,7 +1255,8 @@ START_TEST(test_check_sweep)
 }
 END_TEST
 
-/* ---- the practice table ---------------------------------------------------- */
+/* ---- the practice table ----------------------------------------------------
+ */
 
 /* A place whose reply the command c carries. */
 static int place_for(enum smtp_cmd c, enum stage *st, bool *held)
@@ -1293,8 +1300,9 @@ START_TEST(test_practice_row)
 		      "other than 4 and 5, want one failure class",
 		      _i, p->basic, p->enh_class, p->enh_subject,
 		      p->enh_detail);
-	ck_assert_msg(b != NULL, "row %d: got basic code %d, want one of the "
-				 "registry's",
+	ck_assert_msg(b != NULL,
+		      "row %d: got basic code %d, want one of the "
+		      "registry's",
 		      _i, p->basic);
 	ck_assert_msg(codes_enhanced(p->enh_subject, p->enh_detail) != NULL,
 		      "row %d %d %d.%d.%d: got an enhanced code IANA does not "
@@ -1339,7 +1347,8 @@ START_TEST(test_practice_size)
 		size_t j = 0;
 		for (; j < i; j++) {
 			const struct practice_pair *q = codes_practice_at(j);
-			if (q->basic == p->basic && q->enh_class == p->enh_class &&
+			if (q->basic == p->basic &&
+			    q->enh_class == p->enh_class &&
 			    q->enh_subject == p->enh_subject &&
 			    q->enh_detail == p->enh_detail)
 				break;
@@ -1372,7 +1381,7 @@ START_TEST(test_private_row)
 			      "IANA, want only unregistered codes",
 			      _i, c->enh_subject, d);
 		ck_assert_msg(codes_private(&rc) == c,
-			      "codes_private(X.%d.%d): got another row", 
+			      "codes_private(X.%d.%d): got another row",
 			      c->enh_subject, d);
 	}
 }

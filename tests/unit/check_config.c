@@ -291,6 +291,30 @@ static const struct bad_case bad_cases[] = {
      1,
      "a rule name is 1 to 64 letters"},
     {.conf = "socket_mode = \"rw\"\n", 1, "socket_mode \"rw\": want an octal"},
+    /* a file cut short: every unclosed block, list or string names the
+     * line where it opened */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n") "rule \"b\" {\n"
+	     "  stage = rcpt\n  verdict = reject\n",
+     5,
+     "rule \"b\", opened with \"{\" at line 5, is never closed (the file "
+     "ends first)"},
+    {.conf = "rule \"a\" {\n  stage = rcpt\n  verdict = reject\n"
+	     "  text = { \"abc\", \"d\"\n}\n",
+     1,
+     "rule \"a\", opened with \"{\" at line 1, is never closed"},
+    {.conf = "list \"l\" {\n  type = domain\n  entries = { \"a.example\"\n",
+     3,
+     "the list of entries, opened with \"{\" at line 3, is never closed"},
+    {.conf = "rule \"a\" {\n  stage = rcpt\n  verdict = reject\n"
+	     "  text = \"abc\n}\n",
+     4,
+     "the string opened with \" at line 4 is never closed"},
+    {.conf = R("  stage = rcpt\n  verdict = reject\n") "}\n",
+     5,
+     "\"}\" closes nothing that is open"},
+    {.conf = "/* a comment\n" R("  stage = rcpt\n  verdict = reject\n"),
+     1,
+     "comment \"/*\" is never closed"},
 };
 
 /* Cases whose text is built: too long a line, too many lines. */
@@ -1174,6 +1198,52 @@ START_TEST(test_explain_agrees)
 }
 END_TEST
 
+/* hold_early_verdicts moves a connect rule's reply from MAIL to RCPT, and
+ * the judgement with it; a note is said once, not once per rule. */
+START_TEST(test_lint_place_and_once)
+{
+	static const struct {
+		const char *conf;
+		size_t notes;
+		const char *phrase; /* in a note; NULL: none about MAIL */
+	} cases[] = {
+	    {R("  stage = connect\n  verdict = tempfail\n"
+	       "  reply = \"450 4.2.0\"\n"),
+	     1, "does not list 450 as a reply to MAIL, which carries the reply "
+		"of a connect rule"},
+	    {"hold_early_verdicts = true\n" R(
+		 "  stage = connect\n  verdict = tempfail\n"
+		 "  reply = \"450 4.2.0\"\n"),
+	     0, NULL},
+	    {"rule \"a\" {\n  stage = rcpt\n  recipient = { \"a@x.example\" }\n"
+	     "  verdict = reject\n  reply = \"554 5.7.1\"\n}\n"
+	     "rule \"b\" {\n  stage = rcpt\n  recipient = { \"b@x.example\" }\n"
+	     "  verdict = reject\n  reply = \"554 5.7.1\"\n}\n",
+	     2, "IANA lists X.7.1"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diags d = {0};
+		struct policy *p = NULL;
+		bool found = cases[i].phrase == NULL;
+		write_file("test.conf", cases[i].conf);
+		ck_assert_msg(config_load(cpath, &p, &d) == 0,
+			      "case %zu: does not load:%s", i, all_diags(&d));
+		for (size_t k = 0; k < d.count; k++)
+			if (cases[i].phrase != NULL &&
+			    strstr(d.item[k].text, cases[i].phrase) != NULL)
+				found = true;
+		ck_assert_msg(d.nnotes == cases[i].notes && d.nwarnings == 0 &&
+				  found,
+			      "case %zu: got %zu notes:%s; want %zu, with \"%s\"",
+			      i, d.nnotes, all_diags(&d), cases[i].notes,
+			      cases[i].phrase ? cases[i].phrase : "-");
+		policy_free(&p);
+		diags_free(&d);
+	}
+}
+END_TEST
+
 /* --- text that must go out whole ------------------------------------- */
 
 /* n lines of len octets ('x', a space every 50 when spaced) */
@@ -1260,7 +1330,15 @@ static const struct fit_case {
      false, " $sender $sender $sender $sender $sender $sender $sender "
 	    "$sender",
      "text line 1 can reach 2090 octets (8 placeholders at 259 octets "
-     "each); a line is cut at 2047"},
+     "each); a text line is at most 2047"},
+    {"eom", "550 5.7.1", 1, 2048, true, NULL,
+     "text line 1 is 2048 octets; a text line is at most 2047"},
+    {"eom", "550 5.7.1", 1, 2047, true, NULL, NULL},
+    /* a placeholder counts 259 octets: 231 + 259 = 490 fits a later line
+     * (490 is the most a line holds when it is all '%'), 232 does not */
+    {"rcpt", "550 5.7.1", 32, 230, false, " $recipient", NULL},
+    {"rcpt", "550 5.7.1", 32, 231, false, " $recipient",
+     "text takes up to 34 reply lines"},
 };
 
 START_TEST(test_text_fits)
@@ -1322,6 +1400,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_practice_loads);
 	tcase_add_test(tc, test_suggestions_load);
 	tcase_add_test(tc, test_explain_agrees);
+	tcase_add_test(tc, test_lint_place_and_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -812,18 +812,19 @@ START_TEST(test_lines_counted_and_bounded)
 		ck_assert_msg(reply_render(rc, one, 1, reserve, &r, why,
 					   sizeof(why)) == 0,
 			      "render: %s", why);
-		want = r.truncated ? REPLY_MAX_LINES - 1 + r.cut_lines
-				   : r.nlines;
+		want =
+		    r.truncated ? REPLY_MAX_LINES - 1 + r.cut_lines : r.nlines;
 		got = reply_wire_lines(rc, text, reserve);
 		bound = reply_lines_bound(rc, len, reserve);
 		ck_assert_msg(got == want,
 			      "seed %d round %d: %zu octets, reserve %zu: "
 			      "reply_wire_lines %zu, reply_render %zu",
 			      _i, round, len, reserve, got, want);
-		ck_assert_msg(bound >= got,
-			      "seed %d round %d: %zu octets, reserve %zu: bound "
-			      "%zu below the %zu lines it takes",
-			      _i, round, len, reserve, bound, got);
+		ck_assert_msg(
+		    bound >= got,
+		    "seed %d round %d: %zu octets, reserve %zu: bound "
+		    "%zu below the %zu lines it takes",
+		    _i, round, len, reserve, bound, got);
 	}
 }
 END_TEST
