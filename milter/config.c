@@ -1511,10 +1511,11 @@ static int cond_build(struct rctx *x, const char *opt, struct cond *c,
 			    email_set_add(c->emails, e->text, err, sizeof(err));
 			break;
 		default:
-			rc = regex_list_add(c->regexes, e->text,
-					    e->case_sensitive ? 0
-							      : REGEX_CASELESS,
-					    err, sizeof(err));
+			rc = regex_list_add(
+			    c->regexes, e->text,
+			    (e->case_sensitive ? 0 : REGEX_CASELESS) |
+				(c->subject == SUBJ_BODY ? REGEX_STREAM : 0),
+			    err, sizeof(err));
 			break;
 		}
 		if (rc == 0)

@@ -25,7 +25,7 @@ int session_begin(struct session *s, const struct policy *p)
 		if (s->body == NULL)
 			return -1;
 		for (size_t i = 0; i < p->nbody_slots; i++)
-			body_scan_init(&s->body[i], BODY_WINDOW_DEFAULT);
+			body_scan_init(&s->body[i], BODY_SPAN_DEFAULT);
 	}
 	if (p->nrcpt_slots > 0) {
 		s->rcpt_hits = calloc(p->nrcpt_slots, sizeof(*s->rcpt_hits));
