@@ -1369,6 +1369,65 @@ START_TEST(test_body_seam)
 }
 END_TEST
 
+/*
+ * Starts that stay open for the span (patterns that read on) are judged
+ * on the span in hand: a short (?s)BEGIN.*END or an alternative behind a
+ * long one is found in a body of 300 KB (what the whole body gives too);
+ * a pattern about what lies past the span reads the end of what is in
+ * hand as the end of the text, as match.h says: the whole body has
+ * "unsubscribe" 200 KB on, the scanner does not see it (a pinned limit,
+ * not a wish). In 65535-octet chunks and in chunks of 1000.
+ */
+static const struct {
+	const char *pattern;
+	size_t at; /* where text goes in the filler */
+	const char *text;
+	int want, whole;
+} open_cases[] = {
+    {"(?s)BEGIN.*END", 100, "BEGIN 20 octets END", 1, 1},
+    {"(?s)BEGIN.*END", 299000, "BEGIN 20 octets END", 1, 1},
+    {"(?s)BEGIN.*NEVER|BEGIN-short", 100, "BEGIN-short", 1, 1},
+    {"(?s)BEGIN.*?END", 100, "BEGIN 20 octets", 0, 0},
+    {"(?s)\\A(?!.*unsubscribe)", 200000, "unsubscribe", 1, 0},
+    {"(?s)\\A(?!.*unsubscribe)", 60000, "unsubscribe", 0, 0},
+};
+
+START_TEST(test_body_open)
+{
+	size_t len = 300 * 1000, maxbuf, most;
+	char *body = malloc(len), err[256];
+	struct regex_list *l = regex_list_new();
+	const char *t = open_cases[_i].text;
+	int got;
+
+	ck_assert_ptr_nonnull(body);
+	for (size_t i = 0; i < len; i++)
+		body[i] = i % 64 == 63 ? '\n' : "filler "[i % 7];
+	memcpy(body + open_cases[_i].at, t, strlen(t));
+	ck_assert_int_eq(regex_list_add(l, open_cases[_i].pattern,
+					REGEX_STREAM, err, sizeof(err)),
+			 0);
+	most = bound(BODY_SPAN_DEFAULT, regex_lookbehind(regex_list_get(l, 0)),
+		     1);
+	got = regex_list_match(l, body, len);
+	ck_assert_msg(got == open_cases[_i].whole,
+		      "case %d: the whole body gives %d, want %d", _i, got,
+		      open_cases[_i].whole);
+	for (size_t k = 0; k < 2; k++) {
+		size_t cut[] = {k == 0 ? 65535 : 1000};
+		got = feed_cuts(l, body, len, 0, cut, 1, &maxbuf);
+		ck_assert_msg(got == open_cases[_i].want,
+			      "case %d (%s) in chunks of %zu: got %d, want %d",
+			      _i, open_cases[_i].pattern, cut[0], got,
+			      open_cases[_i].want);
+		ck_assert_msg(maxbuf <= most, "buffer %zu, want <= %zu", maxbuf,
+			      most);
+	}
+	regex_list_free(&l);
+	free(body);
+}
+END_TEST
+
 START_TEST(test_body_sticky_reset)
 {
 	struct body_scan s;
@@ -1798,6 +1857,7 @@ static Suite *match_suite(void)
 	tcase_add_loop_test(tc, test_body, 0, (int)N(body_cases));
 	tcase_add_loop_test(tc, test_body_span, 0, (int)N(span_cases));
 	tcase_add_loop_test(tc, test_body_seam, 0, (int)N(seam_cases));
+	tcase_add_loop_test(tc, test_body_open, 0, (int)N(open_cases));
 	tcase_add_test(tc, test_body_sticky_reset);
 	tcase_add_test(tc, test_body_limit);
 	tcase_add_test(tc, test_body_bounded);
