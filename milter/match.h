@@ -299,8 +299,9 @@ int regex_find(const struct regex *re, const char *subject, size_t len,
 
 /*
  * How many octets before a start position a match may read (its
- * lookbehinds, \b, (?m)^), at least 1: PCRE2's longest lookbehind times
- * the number of lookbehinds in the pattern, plus one. re NULL gives 1.
+ * lookbehinds, \b, (?m)^), at least 2: PCRE2's longest lookbehind times
+ * the number of lookbehinds in the pattern, plus two (the CR LF a (?m)^
+ * reads back). re NULL gives 2.
  */
 size_t regex_lookbehind(const struct regex *re);
 

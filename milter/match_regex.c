@@ -257,7 +257,8 @@ static pcre2_code *compile_code(const char *pattern, uint32_t opts)
  * written in the pattern (a nested lookbehind reads further back than
  * PCRE2 reports, pcre2partial(3); any spelling counts, even inside a class
  * or \Q...\E, so this errs on the long side), four octets a character
- * with UTF, plus one for a \b or (?m)^ at the far end.
+ * with UTF, plus two for a \b or (?m)^ at the far end (a (?m)^ reads
+ * back a whole newline: CR LF under (*CRLF), (*ANYCRLF) and (*ANY)).
  */
 static size_t lookbehind_octets(const pcre2_code *code, const char *pattern,
 				bool utf)
@@ -275,7 +276,7 @@ static size_t lookbehind_octets(const pcre2_code *code, const char *pattern,
 		for (size_t i = 0; i < sizeof(opens) / sizeof(opens[0]); i++)
 			if (strncasecmp(p, opens[i], strlen(opens[i])) == 0)
 				n++;
-	return (size_t)max * (n > 0 ? n : 1) * (utf ? 4 : 1) + 1;
+	return (size_t)max * (n > 0 ? n : 1) * (utf ? 4 : 1) + 2;
 }
 
 /*
@@ -495,7 +496,7 @@ int regex_match_at(const struct regex *re, const char *subject, size_t len,
 
 size_t regex_lookbehind(const struct regex *re)
 {
-	return re != NULL ? re->lookbehind : 1;
+	return re != NULL ? re->lookbehind : 2;
 }
 
 int regex_match(const struct regex *re, const char *subject, size_t len)

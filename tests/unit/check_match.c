@@ -952,12 +952,12 @@ static const struct {
 	uint32_t flags;
 	size_t want;
 } lookbehind_cases[] = {
-    {"needle", 0, 1},		 /* none: one octet for (?m)^ and \b */
-    {"\\bword", 0, 2},		 /* \b reads one back */
-    {"(?<=abc)d", 0, 4},	 /* three, plus one */
-    {"(?<=(?<!b)a)c", 0, 3},	 /* nested: PCRE2 says 1, reads 2 */
-    {"(?<=ab)c|(?<=abcd)e", 0, 9}, /* the longest, times two */
-    {"(?<=\xc3\xa9)x", REGEX_UTF, 5}, /* one character, 4 octets */
+    {"needle", 0, 2},		  /* none: CR LF for (?m)^, one for \b */
+    {"\\bword", 0, 3},		  /* \b reads one back */
+    {"(?<=abc)d", 0, 5},	  /* three, plus two */
+    {"(?<=(?<!b)a)c", 0, 4},	  /* nested: PCRE2 says 1, reads 2 */
+    {"(?<=ab)c|(?<=abcd)e", 0, 10}, /* the longest, times two */
+    {"(?<=\xc3\xa9)x", REGEX_UTF, 6}, /* one character, 4 octets */
 };
 
 START_TEST(test_regex_lookbehind)
@@ -973,7 +973,7 @@ START_TEST(test_regex_lookbehind)
 		      lookbehind_cases[_i].pattern, regex_lookbehind(re),
 		      lookbehind_cases[_i].want);
 	regex_free(&re);
-	ck_assert_msg(regex_lookbehind(NULL) == 1, "NULL: got %zu, want 1",
+	ck_assert_msg(regex_lookbehind(NULL) == 2, "NULL: got %zu, want 2",
 		      regex_lookbehind(NULL));
 }
 END_TEST
@@ -1014,6 +1014,9 @@ static const struct {
     {"(?m)\\n^From", "xxxxxxxxxx\nFrox\nFrom", 0, 1},
     {"(?m)^$", "line one\r\n\r\nline three\r\n", 0, 0},
     {"(?m)^\\r$", "line one\r\n\r\nline three\r\n", 0, 1},
+    {"(*CRLF)(?m)^x", "\r\nx\r?", 0, 1},
+    {"(*CRLF)(?m)^x", "\rx\nx", 0, 0},
+    {"(*ANYCRLF)(?m)^two", "one\r\ntwo", 0, 1},
     {"(?m)one\\r$", "line one\r\nline two\r\n", 0, 1},
     {"two$", "line one\r\nline two", 0, 1},
     {"two$", "line two\r\nline one", 0, 0},
