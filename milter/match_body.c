@@ -299,50 +299,37 @@ static struct rset rset_one(const struct regex *re)
 	return (struct rset){NULL, re, re != NULL ? 1 : 0};
 }
 
-int body_scan_feed(struct body_scan *s, const struct regex_list *list,
-		   const unsigned char *chunk, size_t len)
+/* The calls below: s NULL is a failure, no regexes never match. */
+static int call(struct body_scan *s, struct rset rs,
+		const unsigned char *chunk, size_t len, bool finish)
 {
-	struct rset rs = rset_list(list);
-
 	if (s == NULL)
 		return -1;
 	if (rs.n == 0)
 		return s->matched ? 1 : 0;
-	return feed(s, &rs, chunk, len);
+	return finish ? end(s, &rs) : feed(s, &rs, chunk, len);
+}
+
+int body_scan_feed(struct body_scan *s, const struct regex_list *list,
+		   const unsigned char *chunk, size_t len)
+{
+	return call(s, rset_list(list), chunk, len, false);
 }
 
 int body_scan_feed_regex(struct body_scan *s, const struct regex *re,
 			 const unsigned char *chunk, size_t len)
 {
-	struct rset rs = rset_one(re);
-
-	if (s == NULL)
-		return -1;
-	if (rs.n == 0)
-		return s->matched ? 1 : 0;
-	return feed(s, &rs, chunk, len);
+	return call(s, rset_one(re), chunk, len, false);
 }
 
 int body_scan_end(struct body_scan *s, const struct regex_list *list)
 {
-	struct rset rs = rset_list(list);
-
-	if (s == NULL)
-		return -1;
-	if (rs.n == 0)
-		return s->matched ? 1 : 0;
-	return end(s, &rs);
+	return call(s, rset_list(list), NULL, 0, true);
 }
 
 int body_scan_end_regex(struct body_scan *s, const struct regex *re)
 {
-	struct rset rs = rset_one(re);
-
-	if (s == NULL)
-		return -1;
-	if (rs.n == 0)
-		return s->matched ? 1 : 0;
-	return end(s, &rs);
+	return call(s, rset_one(re), NULL, 0, true);
 }
 
 bool body_scan_matched(const struct body_scan *s)

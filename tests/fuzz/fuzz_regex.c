@@ -5,9 +5,11 @@
  * chunks.
  *
  * Input: byte 0 compile flags (REGEX_* bits), byte 1 match options and
- * body span (bits 0-1 REGEX_NOTBOL/NOTEOL, bits 2-3 the span in KiB - 1),
- * byte 2 start offset, byte 3 chunk-size seed, then the pattern up to the
- * first NUL, then the subject (NUL octets allowed).
+ * body span (bits 0-1 REGEX_NOTBOL/NOTEOL, bits 2-3 the span in KiB - 1,
+ * bits 4-5: the scanner is fed the subject 1, 8, 64 or 512 times over, so
+ * that starts stay open past the span), byte 2 start offset, byte 3
+ * chunk-size seed, then the pattern up to the first NUL, then the subject
+ * (NUL octets allowed).
  * Checked: results are only -1, 0 or 1; regex_pattern() gives the
  * pattern back; regex_match_at() from 0 agrees with regex_match(); the
  * scanner is sticky once it matched, holds no more than match.h allows,
@@ -29,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = {data, size};
 	uint32_t flags = fuzz_u8(&in) & 0x1f;
 	uint8_t b1 = fuzz_u8(&in);
-	size_t start = fuzz_u8(&in), seed = fuzz_u8(&in), plen, slen;
+	size_t start = fuzz_u8(&in), seed = fuzz_u8(&in), plen, slen, blen;
 	const uint8_t *nul = memchr(in.p, 0, in.n);
 	char *pattern, *subject, err[256];
 	struct regex *re, *sre;
@@ -63,16 +65,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The scanner, in chunks of 1..seed+1 octets, then the end. */
 	sre = regex_compile(pattern, flags | REGEX_STREAM, err, sizeof(err));
 	body_scan_init(&bs, (size_t)(1 + ((b1 >> 2) & 3)) * 1024);
-	for (size_t o = 0; sre != NULL && o <= slen;) {
-		size_t c = 1 + (seed ? (o * 7 + seed) % (seed + 1) : slen);
-		if (o == slen) {
+	blen = slen << (3 * ((b1 >> 4) & 3));
+	for (size_t o = 0; sre != NULL && o <= blen;) {
+		size_t c = 1 + (seed ? (o * 7 + seed) % (seed + 1) : blen);
+		if (o == blen) {
 			r = body_scan_end_regex(&bs, sre);
 			o++;
 		} else {
-			if (c > slen - o)
-				c = slen - o;
+			/* within one copy of the subject */
+			if (c > slen - o % slen)
+				c = slen - o % slen;
 			r = body_scan_feed_regex(
-			    &bs, sre, (const unsigned char *)subject + o, c);
+			    &bs, sre,
+			    (const unsigned char *)subject + o % slen, c);
 			o += c;
 		}
 		FUZZ_CHECK(r >= -1 && r <= 1, "body_scan returned %d", r);
@@ -84,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r < 0)
 			break;
 	}
-	if (sre != NULL && last >= 0 && m >= 0 && slen < bs.span)
+	if (sre != NULL && last >= 0 && m >= 0 && blen == slen &&
+	    slen < bs.span)
 		FUZZ_CHECK(last == m, "the scanner says %d, the whole subject %d",
 			   last, m);
 	body_scan_free(&bs);

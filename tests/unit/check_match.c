@@ -899,22 +899,23 @@ static const struct {
 	int want;
 	size_t at;
 } find_cases[] = {
+#define PH (REGEX_MORE | REGEX_PARTIAL) /* a piece, hard partial */
     /* a match, and where its attempt began (before \K) */
-    {"needle", "a needle", 0, REGEX_MORE | REGEX_PARTIAL, 1, 2},
-    {"ne\\Kedle", "a needle", 0, REGEX_MORE | REGEX_PARTIAL, 1, 2},
+    {"needle", "a needle", 0, PH, 1, 2},
+    {"ne\\Kedle", "a needle", 0, PH, 1, 2},
     /* the text may go on: hard partial from the first open start */
-    {"needle", "a need", 0, REGEX_MORE | REGEX_PARTIAL, 2, 2},
-    {"needle", "a nexx", 0, REGEX_MORE | REGEX_PARTIAL, 0, 0},
-    {"ab+", "xxab", 0, REGEX_MORE | REGEX_PARTIAL, 2, 2},
-    {"foo\\b", "xfoo", 0, REGEX_MORE | REGEX_PARTIAL, 2, 1},
-    {"foo$", "xfoo", 0, REGEX_MORE | REGEX_PARTIAL, 2, 1},
-    {"foo\\z", "xfoo", 0, REGEX_MORE | REGEX_PARTIAL, 2, 1},
-    {"foo(?!bar)", "xfooba", 0, REGEX_MORE | REGEX_PARTIAL, 2, 1},
-    {"(?s)a.*b", "xaxxbxx", 0, REGEX_MORE | REGEX_PARTIAL, 2, 1},
+    {"needle", "a need", 0, PH, 2, 2},
+    {"needle", "a nexx", 0, PH, 0, 0},
+    {"ab+", "xxab", 0, PH, 2, 2},
+    {"foo\\b", "xfoo", 0, PH, 2, 1},
+    {"foo$", "xfoo", 0, PH, 2, 1},
+    {"foo\\z", "xfoo", 0, PH, 2, 1},
+    {"foo(?!bar)", "xfooba", 0, PH, 2, 1},
+    {"(?s)a.*b", "xaxxbxx", 0, PH, 2, 1},
     /* a partial start is never before start */
-    {"(?<=ab)c", "xab", 2, REGEX_MORE | REGEX_PARTIAL, 2, 3},
+    {"(?<=ab)c", "xab", 2, PH, 2, 3},
     /* (?m)^ after a newline that ends a piece: PCRE2 alone says no */
-    {"(?m)\\n^From", "abc\n", 0, REGEX_MORE | REGEX_PARTIAL, 2, 3},
+    {"(?m)\\n^From", "abc\n", 0, PH, 2, 3},
     {"(?m)\\n^From", "abc\n", 0, REGEX_PARTIAL, 2, 3}, /* implies MORE */
     {"(?m)\\n^From", "abc\n", 0, 0, 0, 0},
     /* the whole text: the end is the end */
@@ -923,6 +924,7 @@ static const struct {
     {"(?s)a.*b", "xaxxbxx", 0, REGEX_MORE | REGEX_NOTEOL, 1, 1},
     {"foo$", "xfoo", 0, REGEX_MORE | REGEX_NOTEOL, 0, 0},
 };
+#undef PH
 
 START_TEST(test_regex_find)
 {
