@@ -2389,7 +2389,8 @@ static int globals_compile(struct loader *L, cfg_t *cfg)
 		error_at(L, opt_line(&L->sc, -1, "body_match_span", 0), NULL,
 			 "body_match_span \"%s\": want %dK to %dM octets (a "
 			 "number with an optional K or M suffix, e.g. \"64K\")",
-			 s, BODY_SPAN_MIN / 1024, BODY_SPAN_MAX / (1024 * 1024));
+			 s, BODY_SPAN_MIN / 1024,
+			 BODY_SPAN_MAX / (1024 * 1024));
 		errors++;
 	}
 	p->body_span = (size_t)span;

@@ -218,7 +218,7 @@ void email_set_free(struct email_set **s);
 		 longer text (REGEX_MORE, REGEX_PARTIAL):                      \
 		 JIT-compiled for partial matching too, and                    \
 		 for (?m)^ a second code (see REGEX_MORE).                     \
-		 Refused with REGEX_UTF (a piece may end inside              \
+		 Refused with REGEX_UTF (a piece may end inside                \
 		 a character), and \G and (*NOTEMPTY_ATSTART):                 \
 		 they depend on where a search starts. */
 
@@ -348,7 +348,7 @@ void regex_list_free(struct regex_list **l);
 
 /* --- streaming body scanner (match_body.c) ---------------------------- */
 
-#define BODY_SPAN_DEFAULT (64 * 1024)	/* octets */
+#define BODY_SPAN_DEFAULT (64 * 1024) /* octets */
 #define BODY_SPAN_MIN	  1024
 #define BODY_SPAN_MAX	  (1024 * 1024)
 

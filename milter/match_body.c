@@ -300,8 +300,8 @@ static struct rset rset_one(const struct regex *re)
 }
 
 /* The calls below: s NULL is a failure, no regexes never match. */
-static int call(struct body_scan *s, struct rset rs,
-		const unsigned char *chunk, size_t len, bool finish)
+static int call(struct body_scan *s, struct rset rs, const unsigned char *chunk,
+		size_t len, bool finish)
 {
 	if (s == NULL)
 		return -1;

@@ -264,9 +264,15 @@ static size_t lookbehind_octets(const pcre2_code *code, const char *pattern,
 				bool utf)
 {
 	static const char *const opens[] = {
-		"(?<=",	 "(?<!",  "(?<*",   "(*plb:",
-		"(*nlb:", "(*naplb:", "(*positive_lookbehind:",
-		"(*negative_lookbehind:", "(*non_atomic_positive_lookbehind:"};
+	    "(?<=",
+	    "(?<!",
+	    "(?<*",
+	    "(*plb:",
+	    "(*nlb:",
+	    "(*naplb:",
+	    "(*positive_lookbehind:",
+	    "(*negative_lookbehind:",
+	    "(*non_atomic_positive_lookbehind:"};
 	uint32_t max = 0;
 	size_t n = 0;
 
@@ -377,8 +383,8 @@ struct regex *regex_compile(const char *pattern, uint32_t flags, char *err,
 		/* a chunk may end inside a character, and PCRE2 takes the
 		 * piece for invalid UTF-8 there instead of a partial match */
 		if (errlen > 0)
-			snprintf(err, errlen, "UTF-8 patterns cannot be searched "
-					      "in pieces");
+			snprintf(err, errlen,
+				 "UTF-8 patterns cannot be searched in pieces");
 		pcre2_code_free(code);
 		return NULL;
 	}
@@ -423,10 +429,9 @@ struct regex *regex_compile(const char *pattern, uint32_t flags, char *err,
 		}
 	}
 	/* else (or when JIT fails) PCRE2 interprets */
-	(void)pcre2_jit_compile(code, re->more == code
-					      ? PCRE2_JIT_COMPLETE |
-						    PCRE2_JIT_PARTIAL_HARD
-					      : PCRE2_JIT_COMPLETE);
+	(void)pcre2_jit_compile(
+	    code, re->more == code ? PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD
+				   : PCRE2_JIT_COMPLETE);
 	return re;
 nomem:
 	if (re != NULL)
@@ -488,10 +493,7 @@ int regex_find(const struct regex *re, const char *subject, size_t len,
 int regex_match_at(const struct regex *re, const char *subject, size_t len,
 		   size_t start, uint32_t opts)
 {
-	int r = regex_find(re, subject, len, start, opts & ~REGEX_PARTIAL,
-			   NULL);
-
-	return r;
+	return regex_find(re, subject, len, start, opts & ~REGEX_PARTIAL, NULL);
 }
 
 size_t regex_lookbehind(const struct regex *re)

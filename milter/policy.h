@@ -170,8 +170,8 @@ struct session {
 	size_t hdr_value_len;
 	const unsigned char *chunk;
 	size_t chunk_len;
-	bool body_end;	/* the body is complete: set by the caller for
-			   its policy_eval(STAGE_BODY) at end of message */
+	bool body_end; /* the body is complete: set by the caller for
+			  its policy_eval(STAGE_BODY) at end of message */
 	/* per message, sized from the policy */
 	struct body_scan *body; /* nbody_slots scanners */
 	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */

@@ -76,8 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (c > slen - o % slen)
 				c = slen - o % slen;
 			r = body_scan_feed_regex(
-			    &bs, sre,
-			    (const unsigned char *)subject + o % slen, c);
+			    &bs, sre, (const unsigned char *)subject + o % slen,
+			    c);
 			o += c;
 		}
 		FUZZ_CHECK(r >= -1 && r <= 1, "body_scan returned %d", r);
@@ -91,8 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (sre != NULL && last >= 0 && m >= 0 && blen == slen &&
 	    slen < bs.span)
-		FUZZ_CHECK(last == m, "the scanner says %d, the whole subject %d",
-			   last, m);
+		FUZZ_CHECK(last == m,
+			   "the scanner says %d, the whole subject %d", last,
+			   m);
 	body_scan_free(&bs);
 	regex_free(&sre);
 

@@ -954,20 +954,20 @@ static const struct {
 	uint32_t flags;
 	size_t want;
 } lookbehind_cases[] = {
-    {"needle", 0, 2},		  /* none: CR LF for (?m)^, one for \b */
-    {"\\bword", 0, 3},		  /* \b reads one back */
-    {"(?<=abc)d", 0, 5},	  /* three, plus two */
-    {"(?<=(?<!b)a)c", 0, 4},	  /* nested: PCRE2 says 1, reads 2 */
-    {"(?<=ab)c|(?<=abcd)e", 0, 10}, /* the longest, times two */
+    {"needle", 0, 2},		      /* none: CR LF for (?m)^, one for \b */
+    {"\\bword", 0, 3},		      /* \b reads one back */
+    {"(?<=abc)d", 0, 5},	      /* three, plus two */
+    {"(?<=(?<!b)a)c", 0, 4},	      /* nested: PCRE2 says 1, reads 2 */
+    {"(?<=ab)c|(?<=abcd)e", 0, 10},   /* the longest, times two */
     {"(?<=\xc3\xa9)x", REGEX_UTF, 6}, /* one character, 4 octets */
 };
 
 START_TEST(test_regex_lookbehind)
 {
 	char err[256];
-	struct regex *re = regex_compile(lookbehind_cases[_i].pattern,
-					 lookbehind_cases[_i].flags, err,
-					 sizeof(err));
+	struct regex *re =
+	    regex_compile(lookbehind_cases[_i].pattern,
+			  lookbehind_cases[_i].flags, err, sizeof(err));
 
 	ck_assert_msg(re != NULL, "case %d: got error %s", _i, err);
 	ck_assert_msg(regex_lookbehind(re) == lookbehind_cases[_i].want,
@@ -1124,16 +1124,18 @@ START_TEST(test_body)
 		size_t cut[] = {1};
 		got = feed_cuts(l, body, len, BODY_SPAN_MIN, cut, 1, &maxbuf);
 		ck_assert_msg(got == want,
-			      "case %d 1-octet chunks: got %d, want %d", _i, got,
-			      want);
-		ck_assert_msg(maxbuf <= most, "case %d: buffer %zu, want <= %zu",
-			      _i, maxbuf, most);
+			      "case %d 1-octet chunks: got %d, want %d", _i,
+			      got, want);
+		ck_assert_msg(maxbuf <= most,
+			      "case %d: buffer %zu, want <= %zu", _i, maxbuf,
+			      most);
 	}
 	for (size_t a = 1; a < len; a++) {
 		size_t cut[] = {a, len - a};
 		got = feed_cuts(l, body, len, BODY_SPAN_MIN, cut, 2, &maxbuf);
-		ck_assert_msg(got == want, "case %d cut at %zu: got %d, want %d",
-			      _i, a, got, want);
+		ck_assert_msg(got == want,
+			      "case %d cut at %zu: got %d, want %d", _i, a, got,
+			      want);
 		for (size_t b = 1; a + b < len; b++) {
 			size_t cut3[] = {a, b, len - a - b};
 			got = feed_cuts(l, body, len, BODY_SPAN_MIN, cut3, 3,
@@ -1184,7 +1186,8 @@ struct span_body {
 static struct span_body span_body(size_t mlen, size_t before)
 {
 	struct span_body b;
-	static const char line[] = "filler text, nothing to see: 0123456789\r\n";
+	static const char line[] =
+	    "filler text, nothing to see: 0123456789\r\n";
 
 	b.mlen = mlen;
 	b.start = before;
@@ -1220,9 +1223,8 @@ START_TEST(test_body_span)
 	size_t maxbuf, most, n = 0, points[1200];
 	int got;
 
-	ck_assert_int_eq(regex_list_add(l, "#|\\[x*\\]", REGEX_STREAM, err,
-					sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+	    regex_list_add(l, "#|\\[x*\\]", REGEX_STREAM, err, sizeof(err)), 0);
 	most = bound(span, regex_lookbehind(regex_list_get(l, 0)), 1);
 	/* where the MTAs cut: 65535-octet chunks */
 	{
@@ -1249,10 +1251,11 @@ START_TEST(test_body_span)
 			continue;
 		size_t cut2[] = {c, b.len - c};
 		got = feed_at(l, &b, span, cut2, 2, &maxbuf);
-		ck_assert_msg(longer || got == 1,
-			      "span %zu, %zu-octet match at %zu cut at %zu: got "
-			      "%d, want 1",
-			      span, mlen, b.start, c, got);
+		ck_assert_msg(
+		    longer || got == 1,
+		    "span %zu, %zu-octet match at %zu cut at %zu: got "
+		    "%d, want 1",
+		    span, mlen, b.start, c, got);
 		ck_assert_msg(maxbuf <= most, "buffer %zu, want <= %zu", maxbuf,
 			      most);
 		/* 3 chunks: a second cut a little, or much, further on */
@@ -1264,11 +1267,11 @@ START_TEST(test_body_span)
 				size_t cut3[] = {c, step[j],
 						 b.len - c - step[j]};
 				got = feed_at(l, &b, span, cut3, 3, &maxbuf);
-				ck_assert_msg(longer || got == 1,
-					      "span %zu, %zu-octet match at %zu "
-					      "cut at %zu+%zu: got %d, want 1",
-					      span, mlen, b.start, c, step[j],
-					      got);
+				ck_assert_msg(
+				    longer || got == 1,
+				    "span %zu, %zu-octet match at %zu "
+				    "cut at %zu+%zu: got %d, want 1",
+				    span, mlen, b.start, c, step[j], got);
 				ck_assert_msg(maxbuf <= most,
 					      "buffer %zu, want <= %zu", maxbuf,
 					      most);
@@ -1279,8 +1282,8 @@ START_TEST(test_body_span)
 	 * a start left open is searched again with each chunk) */
 	if (span == BODY_SPAN_MIN || mlen <= 9000) {
 		size_t skip = b.start > 100 ? b.start - 100 : 1;
-		size_t tiny = mlen + 200 < b.len - skip ? mlen + 200
-							: b.len - skip;
+		size_t tiny =
+		    mlen + 200 < b.len - skip ? mlen + 200 : b.len - skip;
 		size_t *cut = malloc((tiny + 2) * sizeof(*cut));
 		ck_assert_ptr_nonnull(cut);
 		cut[0] = skip;
@@ -1290,10 +1293,11 @@ START_TEST(test_body_span)
 		got = feed_at(l, &b, span, cut, tiny + 2, &maxbuf);
 		/* the bound is tight: one octet more than the span is missed
 		 * when the chunks are that small */
-		ck_assert_msg(got == (longer ? 0 : 1),
-			      "span %zu, %zu-octet match in 1-octet chunks: got "
-			      "%d, want %d",
-			      span, mlen, got, longer ? 0 : 1);
+		ck_assert_msg(
+		    got == (longer ? 0 : 1),
+		    "span %zu, %zu-octet match in 1-octet chunks: got "
+		    "%d, want %d",
+		    span, mlen, got, longer ? 0 : 1);
 		ck_assert_msg(maxbuf <= most, "buffer %zu, want <= %zu", maxbuf,
 			      most);
 		free(cut);
@@ -1339,8 +1343,8 @@ START_TEST(test_body_seam)
 		memcpy(body + i - 2, "\r\n", 2);
 	/* the text ends the body when it has a $, else is followed by z */
 	at = strchr(seam_cases[_i].pattern, '$') != NULL &&
-		     seam_cases[_i].pattern[strlen(seam_cases[_i].pattern) - 1] ==
-			 '$'
+		     seam_cases[_i]
+			     .pattern[strlen(seam_cases[_i].pattern) - 1] == '$'
 		 ? len - tl
 		 : MTA_CHUNK - tl / 2 - 1;
 	memcpy(body + at, t, tl);
@@ -1355,8 +1359,9 @@ START_TEST(test_body_seam)
 	     c++) {
 		size_t cut[] = {c, len - c};
 		got = feed_cuts(l, body, len, 0, cut, 2, &maxbuf);
-		ck_assert_msg(got == want, "case %d cut at %zu: got %d, want %d",
-			      _i, c, got, want);
+		ck_assert_msg(got == want,
+			      "case %d cut at %zu: got %d, want %d", _i, c, got,
+			      want);
 	}
 	{
 		size_t cut[64], n = 0;
@@ -1366,8 +1371,8 @@ START_TEST(test_body_seam)
 		cut[n++] = len;
 		got = feed_cuts(l, body, len, 0, cut, n, &maxbuf);
 		ck_assert_msg(got == want,
-			      "case %d 1-octet chunks: got %d, want %d", _i, got,
-			      want);
+			      "case %d 1-octet chunks: got %d, want %d", _i,
+			      got, want);
 	}
 	regex_list_free(&l);
 	free(body);
@@ -1409,11 +1414,11 @@ START_TEST(test_body_open)
 	for (size_t i = 0; i < len; i++)
 		body[i] = i % 64 == 63 ? '\n' : "filler "[i % 7];
 	memcpy(body + open_cases[_i].at, t, strlen(t));
-	ck_assert_int_eq(regex_list_add(l, open_cases[_i].pattern,
-					REGEX_STREAM, err, sizeof(err)),
+	ck_assert_int_eq(regex_list_add(l, open_cases[_i].pattern, REGEX_STREAM,
+					err, sizeof(err)),
 			 0);
-	most = bound(BODY_SPAN_DEFAULT, regex_lookbehind(regex_list_get(l, 0)),
-		     1);
+	most =
+	    bound(BODY_SPAN_DEFAULT, regex_lookbehind(regex_list_get(l, 0)), 1);
 	got = regex_list_match(l, body, len);
 	ck_assert_msg(got == open_cases[_i].whole,
 		      "case %d: the whole body gives %d, want %d", _i, got,
@@ -1437,8 +1442,8 @@ START_TEST(test_body_sticky_reset)
 {
 	struct body_scan s;
 	char err[256];
-	struct regex *re = regex_compile("needle", REGEX_STREAM, err,
-					 sizeof(err));
+	struct regex *re =
+	    regex_compile("needle", REGEX_STREAM, err, sizeof(err));
 	int r;
 
 	ck_assert_ptr_nonnull(re);
@@ -1496,8 +1501,8 @@ START_TEST(test_body_limit)
 {
 	struct body_scan s;
 	char err[256];
-	struct regex *re = regex_compile("(a+)+$", REGEX_STREAM, err,
-					 sizeof(err));
+	struct regex *re =
+	    regex_compile("(a+)+$", REGEX_STREAM, err, sizeof(err));
 	size_t n = 64 * 1024;
 	unsigned char *c = malloc(n);
 	int r;
@@ -1554,9 +1559,9 @@ START_TEST(test_body_bounded)
 
 	ck_assert_ptr_nonnull(c);
 	for (size_t i = 0; i < N(pats); i++) {
-		ck_assert_int_eq(regex_list_add(l, pats[i], REGEX_STREAM, err,
-						sizeof(err)),
-				 0);
+		ck_assert_int_eq(
+		    regex_list_add(l, pats[i], REGEX_STREAM, err, sizeof(err)),
+		    0);
 		if (regex_lookbehind(regex_list_get(l, i)) > lb)
 			lb = regex_lookbehind(regex_list_get(l, i));
 	}

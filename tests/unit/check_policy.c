@@ -512,13 +512,13 @@ static enum stage feed_policy(const struct policy *p, struct session *s,
 START_TEST(test_body_long_match)
 {
 	static const char *const conf[] = {
-		"rule \"long\" {\n stage = body\n"
-		" body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
-		" verdict = reject\n reply = \"550 5.7.1\"\n}\n",
-		"body_match_span = \"32K\"\n"
-		"rule \"long\" {\n stage = eom\n"
-		" body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
-		" verdict = discard\n}\n",
+	    "rule \"long\" {\n stage = body\n"
+	    " body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
+	    " verdict = reject\n reply = \"550 5.7.1\"\n}\n",
+	    "body_match_span = \"32K\"\n"
+	    "rule \"long\" {\n stage = eom\n"
+	    " body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
+	    " verdict = discard\n}\n",
 	};
 	size_t mlen = 30000, len = 65535 + mlen + 1000;
 	char *body = malloc(len);
@@ -538,8 +538,8 @@ START_TEST(test_body_long_match)
 			memcpy(m, "BEGIN-SECRET", 12);
 			memcpy(m + mlen - 10, "END-SECRET", 10);
 			ck_assert_int_eq(session_begin(&s, p), 0);
-			enum stage st = feed_policy(p, &s, body, len, 65535, d,
-						    NULL, NULL);
+			enum stage st =
+			    feed_policy(p, &s, body, len, 65535, d, NULL, NULL);
 			ck_assert_msg(d->verdict == (k == 0 ? VERDICT_REJECT
 							    : VERDICT_DISCARD),
 				      "config %zu, match at %zu: got %s at %s",
@@ -547,8 +547,8 @@ START_TEST(test_body_long_match)
 				      stage_name(st));
 			session_end(&s);
 			for (size_t i = start; i < start + mlen; i++)
-				body[i] = i % 72 >= 70 ? "\r\n"[i % 72 - 70]
-						       : 'y';
+				body[i] =
+				    i % 72 >= 70 ? "\r\n"[i % 72 - 70] : 'y';
 		}
 		/* the same body without the match goes through */
 		{
@@ -584,26 +584,25 @@ static void count_events(void *arg, const struct match_event *ev,
 START_TEST(test_body_end)
 {
 	struct policy *p = load_text(
-		"rule \"seen\" {\n stage = body\n mode = dry-run\n"
-		" body_regex = {\"hello\"}\n verdict = reject\n"
-		" reply = \"550 5.7.1\"\n}\n"
-		"rule \"last\" {\n stage = body\n"
-		" body_regex = {\"bonus\\\\r\\\\n\\\\z\", \"(?s)casino.*bonus\"}\n"
-		" verdict = reject\n reply = \"550 5.7.1\"\n}\n");
+	    "rule \"seen\" {\n stage = body\n mode = dry-run\n"
+	    " body_regex = {\"hello\"}\n verdict = reject\n"
+	    " reply = \"550 5.7.1\"\n}\n"
+	    "rule \"last\" {\n stage = body\n"
+	    " body_regex = {\"bonus\\\\r\\\\n\\\\z\", \"(?s)casino.*bonus\"}\n"
+	    " verdict = reject\n reply = \"550 5.7.1\"\n}\n");
 	const struct policy *cp = p;
 	struct decision *d = malloc(sizeof(*d));
 	static const char *const bodies[] = {
-		"hello there, a bonus\r\n",
-		"hello there, casino and then a bonus",
+	    "hello there, a bonus\r\n",
+	    "hello there, casino and then a bonus",
 	};
 
 	for (size_t b = 0; b < 2; b++) {
 		struct session s;
 		int events = 0;
 		ck_assert_int_eq(session_begin(&s, p), 0);
-		enum stage st = feed_policy(p, &s, bodies[b],
-					    strlen(bodies[b]), 8, d,
-					    count_events, &events);
+		enum stage st = feed_policy(p, &s, bodies[b], strlen(bodies[b]),
+					    8, d, count_events, &events);
 		ck_assert_msg(d->verdict == VERDICT_REJECT && st == STAGE_BODY,
 			      "body %zu: got %s at %s, want reject at body", b,
 			      verdict_name(d->verdict), stage_name(st));
@@ -627,11 +626,11 @@ END_TEST
 START_TEST(test_body_limit)
 {
 	struct policy *p = load_text(
-		"on_error {\n verdict = tempfail\n reply = \"451 4.3.0\"\n"
-		" text = \"try later\"\n}\n"
-		"rule \"redos\" {\n stage = eom\n"
-		" body_regex = {\"(a+)+$\"}\n verdict = reject\n"
-		" reply = \"550 5.7.1\"\n}\n");
+	    "on_error {\n verdict = tempfail\n reply = \"451 4.3.0\"\n"
+	    " text = \"try later\"\n}\n"
+	    "rule \"redos\" {\n stage = eom\n"
+	    " body_regex = {\"(a+)+$\"}\n verdict = reject\n"
+	    " reply = \"550 5.7.1\"\n}\n");
 	const struct policy *cp = p;
 	struct decision *d = malloc(sizeof(*d));
 	size_t len = 40000;
