@@ -284,18 +284,20 @@ int regex_match_at(const struct regex *re, const char *subject, size_t len,
 		   size_t start, uint32_t opts);
 
 /*
- * The same, saying where: 1 a match (*at, when at is not NULL: the offset
- * where the match attempt began, before any \K), 0 none, -1 a failure as
- * above, and with REGEX_PARTIAL 2: a partial match (pcre2partial(3),
- * PCRE2_PARTIAL_HARD): the match attempt from *at reached the end of the
- * subject before it was settled, so more text may complete it (or change
- * it); every start position before *at (and from start on) can match
- * nothing, whatever follows. A match (1) under REGEX_PARTIAL never
- * depends on the end of the subject: $, \z, \Z, \b, \B and lookarounds
- * there give 2. *at is never less than start.
+ * The same, saying where, with no attempt starting after last (SIZE_MAX:
+ * anywhere; a bound to save time, kept by the time-limit callout, so not
+ * by a pattern that could not be wrapped): 1 a match (*at, when at is not
+ * NULL: the offset where the match attempt began, before any \K), 0
+ * none, -1 a failure as above, and with REGEX_PARTIAL 2: a partial match
+ * (pcre2partial(3), PCRE2_PARTIAL_HARD): the match attempt from *at
+ * reached the end of the subject before it was settled, so more text may
+ * complete it (or change it); every start position from start to before
+ * *at can match nothing, whatever follows. A match (1) under
+ * REGEX_PARTIAL never depends on the end of the subject: $, \z, \Z, \b,
+ * \B and lookarounds there give 2. *at is never less than start.
  */
 int regex_find(const struct regex *re, const char *subject, size_t len,
-	       size_t start, uint32_t opts, size_t *at);
+	       size_t start, size_t last, uint32_t opts, size_t *at);
 
 /*
  * How many octets before a start position a match may read (its

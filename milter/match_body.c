@@ -104,11 +104,12 @@ static int prepare(struct body_scan *s, const struct rset *rs)
 }
 
 /*
- * Search v from the body offset from: regex_find() with the options of a
- * view that does not start the body (NOTBOL) and that more text follows.
+ * Search v from the body offset from, with no attempt after last (body
+ * offset; UINT64_MAX: none): regex_find() with the options of a view that
+ * does not start the body (NOTBOL).
  */
 static int search(const struct regex *re, const struct view *v, uint64_t from,
-		  uint32_t opts, uint64_t *at)
+		  uint64_t last, uint32_t opts, uint64_t *at)
 {
 	size_t pos = 0;
 	int r;
@@ -116,6 +117,7 @@ static int search(const struct regex *re, const struct view *v, uint64_t from,
 	if (v->at > 0)
 		opts |= REGEX_NOTBOL;
 	r = regex_find(re, (const char *)v->p, v->len, (size_t)(from - v->at),
+		       last == UINT64_MAX ? SIZE_MAX : (size_t)(last - v->at),
 		       opts, &pos);
 	*at = v->at + pos;
 	return r;
@@ -128,7 +130,8 @@ static int search(const struct regex *re, const struct view *v, uint64_t from,
 static int hard(const struct regex *re, const struct view *v, uint64_t *next)
 {
 	uint64_t at;
-	int r = search(re, v, *next, REGEX_MORE | REGEX_PARTIAL, &at);
+	int r =
+	    search(re, v, *next, UINT64_MAX, REGEX_MORE | REGEX_PARTIAL, &at);
 
 	if (r == 2)
 		*next = at;
@@ -153,7 +156,9 @@ static int step(struct body_scan *s, const struct regex *re, size_t i,
 
 	if (r != 0 || end - s->next[i] < s->span)
 		return r;
-	r = search(re, v, s->next[i], REGEX_MORE | REGEX_NOTEOL, &at);
+	/* only the starts being judged: each is judged once */
+	r = search(re, v, s->next[i], end - s->span, REGEX_MORE | REGEX_NOTEOL,
+		   &at);
 	if (r < 0 || (r == 1 && end - at >= s->span))
 		return r;
 	s->next[i] = end - s->span + 1;
@@ -280,7 +285,8 @@ static int end(struct body_scan *s, const struct rset *rs)
 			  s->hlen, s->base};
 	for (size_t i = 0; i < rs->n; i++) {
 		uint64_t at;
-		int r = search(rs_get(rs, i), &v, s->next[i], 0, &at);
+		int r =
+		    search(rs_get(rs, i), &v, s->next[i], UINT64_MAX, 0, &at);
 		if (r != 0) {
 			s->late = r > 0;
 			return verdict(s, r);

@@ -52,6 +52,7 @@ struct rx_thread {
 	pcre2_jit_stack *js;
 	struct timespec deadline;
 	unsigned ticks;
+	PCRE2_SIZE last; /* no attempt starts after it (regex_find) */
 };
 
 static pthread_key_t rx_key;
@@ -90,7 +91,8 @@ static int budget_callout(pcre2_callout_block *cb, void *arg)
 	struct rx_thread *t = arg;
 	struct timespec now;
 
-	(void)cb;
+	if (cb->start_match > t->last)
+		return PCRE2_ERROR_NOMATCH; /* ends the search: no match */
 	if (++t->ticks % BUDGET_EVERY != 0)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -444,7 +446,7 @@ nomem:
 }
 
 int regex_find(const struct regex *re, const char *subject, size_t len,
-	       size_t start, uint32_t opts, size_t *at)
+	       size_t start, size_t last, uint32_t opts, size_t *at)
 {
 	struct rx_thread *t;
 	const pcre2_code *code;
@@ -473,6 +475,7 @@ int regex_find(const struct regex *re, const char *subject, size_t len,
 	if (opts & REGEX_PARTIAL)
 		mo |= PCRE2_PARTIAL_HARD;
 	t->ticks = 0;
+	t->last = last;
 	rc = pcre2_match(code, (PCRE2_SPTR)subject, len, start, mo, t->md,
 			 t->mc);
 	/* rc 0: matched, the ovector was too small (it never is) */
@@ -493,7 +496,8 @@ int regex_find(const struct regex *re, const char *subject, size_t len,
 int regex_match_at(const struct regex *re, const char *subject, size_t len,
 		   size_t start, uint32_t opts)
 {
-	return regex_find(re, subject, len, start, opts & ~REGEX_PARTIAL, NULL);
+	return regex_find(re, subject, len, start, SIZE_MAX,
+			  opts & ~REGEX_PARTIAL, NULL);
 }
 
 size_t regex_lookbehind(const struct regex *re)

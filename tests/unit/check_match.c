@@ -898,31 +898,36 @@ static const struct {
 	uint32_t opts;
 	int want;
 	size_t at;
+	size_t last; /* 0: SIZE_MAX */
 } find_cases[] = {
 #define PH (REGEX_MORE | REGEX_PARTIAL) /* a piece, hard partial */
     /* a match, and where its attempt began (before \K) */
-    {"needle", "a needle", 0, PH, 1, 2},
-    {"ne\\Kedle", "a needle", 0, PH, 1, 2},
+    {"needle", "a needle", 0, PH, 1, 2, 0},
+    {"ne\\Kedle", "a needle", 0, PH, 1, 2, 0},
     /* the text may go on: hard partial from the first open start */
-    {"needle", "a need", 0, PH, 2, 2},
-    {"needle", "a nexx", 0, PH, 0, 0},
-    {"ab+", "xxab", 0, PH, 2, 2},
-    {"foo\\b", "xfoo", 0, PH, 2, 1},
-    {"foo$", "xfoo", 0, PH, 2, 1},
-    {"foo\\z", "xfoo", 0, PH, 2, 1},
-    {"foo(?!bar)", "xfooba", 0, PH, 2, 1},
-    {"(?s)a.*b", "xaxxbxx", 0, PH, 2, 1},
+    {"needle", "a need", 0, PH, 2, 2, 0},
+    {"needle", "a nexx", 0, PH, 0, 0, 0},
+    {"ab+", "xxab", 0, PH, 2, 2, 0},
+    {"foo\\b", "xfoo", 0, PH, 2, 1, 0},
+    {"foo$", "xfoo", 0, PH, 2, 1, 0},
+    {"foo\\z", "xfoo", 0, PH, 2, 1, 0},
+    {"foo(?!bar)", "xfooba", 0, PH, 2, 1, 0},
+    {"(?s)a.*b", "xaxxbxx", 0, PH, 2, 1, 0},
     /* a partial start is never before start */
-    {"(?<=ab)c", "xab", 2, PH, 2, 3},
+    {"(?<=ab)c", "xab", 2, PH, 2, 3, 0},
     /* (?m)^ after a newline that ends a piece: PCRE2 alone says no */
-    {"(?m)\\n^From", "abc\n", 0, PH, 2, 3},
-    {"(?m)\\n^From", "abc\n", 0, REGEX_PARTIAL, 2, 3}, /* implies MORE */
-    {"(?m)\\n^From", "abc\n", 0, 0, 0, 0},
+    {"(?m)\\n^From", "abc\n", 0, PH, 2, 3, 0},
+    {"(?m)\\n^From", "abc\n", 0, REGEX_PARTIAL, 2, 3, 0}, /* implies MORE */
+    {"(?m)\\n^From", "abc\n", 0, 0, 0, 0, 0},
     /* the whole text: the end is the end */
-    {"foo\\b", "xfoo", 0, 0, 1, 1},
-    {"(?s)a.*b", "xaxxbxx", 0, 0, 1, 1},
-    {"(?s)a.*b", "xaxxbxx", 0, REGEX_MORE | REGEX_NOTEOL, 1, 1},
-    {"foo$", "xfoo", 0, REGEX_MORE | REGEX_NOTEOL, 0, 0},
+    {"foo\\b", "xfoo", 0, 0, 1, 1, 0},
+    {"(?s)a.*b", "xaxxbxx", 0, 0, 1, 1, 0},
+    {"(?s)a.*b", "xaxxbxx", 0, REGEX_MORE | REGEX_NOTEOL, 1, 1, 0},
+    {"foo$", "xfoo", 0, REGEX_MORE | REGEX_NOTEOL, 0, 0, 0},
+    /* no attempt after last */
+    {"needle", "a needle", 0, 0, 1, 2, 2},
+    {"needle", "a needle", 0, 0, 0, 0, 1},
+    {"needle", "a need", 0, PH, 0, 0, 1},
 };
 #undef PH
 
@@ -937,6 +942,7 @@ START_TEST(test_regex_find)
 	ck_assert_msg(re != NULL, "case %d: got error %s", _i, err);
 	got = regex_find(re, find_cases[_i].subject,
 			 strlen(find_cases[_i].subject), find_cases[_i].start,
+			 find_cases[_i].last ? find_cases[_i].last : SIZE_MAX,
 			 find_cases[_i].opts, &at);
 	ck_assert_msg(got == find_cases[_i].want,
 		      "case %d (%s): got %d, want %d", _i,
