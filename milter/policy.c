@@ -345,9 +345,10 @@ static int feed_body(const struct policy *p, struct session *s, bool end)
 			const struct rule *r = p->by_stage[st][i];
 			for (size_t k = 0; k < r->ncond; k++) {
 				const struct cond *c = &r->cond[k];
-				struct body_scan *b = &s->body[c->body_slot];
+				struct body_scan *b;
 				if (c->subject != SUBJ_BODY)
 					continue;
+				b = &s->body[c->body_slot];
 				if ((end ? body_scan_end(b, c->regexes)
 					 : body_scan_feed(b, c->regexes,
 							  s->chunk,
