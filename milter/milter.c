@@ -691,7 +691,12 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at end of "
 					"message");
-	rc = eval(c, ctx, STAGE_EOM);
+	/* The end of the body first: matches that needed it, for the body
+	 * rules too (policy.h). */
+	c->s.body_end = true;
+	rc = eval(c, ctx, STAGE_BODY);
+	if (rc == SMFIS_CONTINUE)
+		rc = eval(c, ctx, STAGE_EOM);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT) {
 		sfsistat fx = apply_effects(c, &c->conn_fx);
 		if (fx == SMFIS_CONTINUE)

@@ -4,8 +4,9 @@
  *
  * Reads the frozen policy from many threads at once; writes only to the
  * caller's session and decision and to the atomic rule counters. Never
- * logs, never exits, never allocates after session_begin(): an internal
- * failure (a regex hitting its limits) becomes the failure policy's
+ * logs, never exits, never allocates after session_begin() (but for the
+ * body scanners' buffers, at their first chunk): an internal failure (a
+ * regex hitting its limits, no memory) becomes the failure policy's
  * verdict, never an accept.
  */
 #include <stdio.h>
@@ -25,7 +26,7 @@ int session_begin(struct session *s, const struct policy *p)
 		if (s->body == NULL)
 			return -1;
 		for (size_t i = 0; i < p->nbody_slots; i++)
-			body_scan_init(&s->body[i], BODY_WINDOW_DEFAULT);
+			body_scan_init(&s->body[i], p->body_span);
 	}
 	if (p->nrcpt_slots > 0) {
 		s->rcpt_hits = calloc(p->nrcpt_slots, sizeof(*s->rcpt_hits));
@@ -55,6 +56,7 @@ void session_reset_message(struct session *s)
 	s->hdr_value_len = 0;
 	s->chunk = NULL;
 	s->chunk_len = 0;
+	s->body_end = false;
 	if (p == NULL)
 		return;
 	for (size_t i = 0; i < p->nbody_slots; i++)
@@ -362,26 +364,40 @@ static int cond_eval(const struct cond *c, enum stage st, struct session *s)
 }
 
 /*
- * Feed a body chunk to every body scanner of the policy, before any rule
- * is tried, so that no rule's short-circuit leaves a scanner behind.
+ * Feed a body chunk to every body scanner of the policy (or, with end,
+ * tell each that the body is complete), before any rule is tried, so
+ * that no rule's short-circuit leaves a scanner behind.
  */
-static int feed_body(const struct policy *p, struct session *s)
+static int feed_body(const struct policy *p, struct session *s, bool end)
 {
 	for (int st = STAGE_BODY; st <= STAGE_EOM; st++) {
 		for (size_t i = 0; i < p->nstage[st]; i++) {
 			const struct rule *r = p->by_stage[st][i];
 			for (size_t k = 0; k < r->ncond; k++) {
 				const struct cond *c = &r->cond[k];
+				struct body_scan *b;
 				if (c->subject != SUBJ_BODY)
 					continue;
-				if (body_scan_feed(&s->body[c->body_slot],
-						   c->regexes, s->chunk,
-						   s->chunk_len) < 0)
+				b = &s->body[c->body_slot];
+				if ((end ? body_scan_end(b, c->regexes)
+					 : body_scan_feed(b, c->regexes,
+							  s->chunk,
+							  s->chunk_len)) < 0)
 					return -1;
 			}
 		}
 	}
 	return 0;
+}
+
+/* Does a body condition of r hold by a match found at the end of body? */
+static bool holds_late(const struct rule *r, const struct session *s)
+{
+	for (size_t k = 0; k < r->ncond; k++)
+		if (r->cond[k].subject == SUBJ_BODY &&
+		    body_scan_late(&s->body[r->cond[k].body_slot]))
+			return true;
+	return false;
 }
 
 /*
@@ -529,7 +545,8 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	d->error[0] = '\0';
 	d->reply = NULL;
 
-	if (st == STAGE_BODY && p->nbody_slots > 0 && feed_body(p, s) < 0) {
+	if ((st == STAGE_BODY || st == STAGE_EOM) && p->nbody_slots > 0 &&
+	    feed_body(p, s, st == STAGE_EOM || s->body_end) < 0) {
 		fail(p, d, "body regex hit its match limit");
 		return;
 	}
@@ -538,6 +555,9 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		struct match_event ev;
 		int holds = 1;
 		size_t k;
+
+		if (st == STAGE_BODY && s->body_end && !holds_late(r, s))
+			continue;
 
 		for (k = 0; k < r->ncond && holds == 1; k++)
 			holds = cond_eval(&r->cond[k], st, s);

@@ -112,6 +112,8 @@ struct policy {
 	bool hold_early; /* connect/helo verdicts given at first RCPT */
 	enum rule_mode default_mode;
 	int timeout;	/* seconds libmilter waits for the MTA */
+	size_t body_span; /* body_match_span: octets a body match may span
+			     (match.h, body_scan); 0: BODY_SPAN_DEFAULT */
 	struct failure_policy failure;
 	/* rules, in file order, and an index by stage */
 	size_t nrules;
@@ -199,6 +201,8 @@ struct session {
 	size_t hdr_value_len;
 	const unsigned char *chunk;
 	size_t chunk_len;
+	bool body_end; /* the body is complete: set by the caller for
+			  its policy_eval(STAGE_BODY) at end of message */
 	/* per message, sized from the policy */
 	struct body_scan *body; /* nbody_slots scanners */
 	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */
@@ -243,6 +247,13 @@ void session_end(struct session *s);
  * not decide (continue, dry-run) and the deciding rule are reported to
  * on_match (may be NULL). On an internal error (regex limit, no memory) the
  * failure policy decides and d->internal_error is set. Never fails itself.
+ *
+ * The body: at STAGE_BODY s->chunk is fed to every body scanner first. At
+ * end of message the caller sets s->body_end and calls STAGE_BODY once
+ * more (s->chunk NULL): the scanners see the true end of the body, and
+ * only the body rules that hold because of a match found just then are
+ * tried (the others were tried with each chunk). STAGE_EOM ends the body
+ * too when that was not done.
  */
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		 match_fn on_match, void *arg, struct decision *d);

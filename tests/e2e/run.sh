@@ -418,6 +418,50 @@ for m in pf sm; do
 	done
 done
 
+# Regression: a body_regex match of 9 KB and of 30 KB over body offset
+# 65535, where Postfix (milter8.c) and Sendmail (milter_body()) cut the
+# body into chunks. The scanner of 5358cc6 saw 4 KiB on each side of a
+# boundary and let both through; the body with the run of x lines broken
+# goes through.
+# span_body FILE BEFORE LINES [BREAK]: BEFORE filler lines (72 octets with
+# CR LF), then BEGIN-SECRET, LINES lines of 70 x, END-SECRET; BREAK puts a
+# y in the middle line.
+span_body() {
+	awk -v before="$2" -v lines="$3" -v broken="${4:-0}" 'BEGIN {
+		x = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		for (i = 0; i < before; i++)
+			printf "filler %06d %s\n", i, substr("nothing to see here, " \
+			    "move along please, thank you very much", 1, 56)
+		print "BEGIN-SECRET"
+		for (i = 0; i < lines; i++)
+			print (broken && i == int(lines / 2)) ? "y" substr(x, 2) : x
+		print "END-SECRET"
+		print "bye"
+	}' >"$1"
+}
+span_body "$E2E_DIR/span9.txt" 847 125      # 60984 to 70008
+span_body "$E2E_DIR/span30.txt" 694 417     # 49968 to 80016
+span_body "$E2E_DIR/spanok.txt" 694 417 1
+assert_eq "the 30 KB body: BEGIN-SECRET at 49968 of a CR LF body" \
+	"$(sed 's/$/\r/' "$E2E_DIR/span30.txt" | grep -abo BEGIN-SECRET)" "49968:BEGIN-SECRET"
+for b in span9 span30 spanok; do
+	both "$b" "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+		--header "Subject: e2e $b" --body "@$E2E_DIR/$b.txt"
+done
+for m in pf sm; do
+	for b in span9 span30; do
+		assert_line "$m, ${b#span} KB body match over offset 65535: refused" \
+			"$E2E_DIR/$b.$m" "550 5.7.1 Body rule body-span matched"
+	done
+	assert_not_contains "$m, the broken run: not refused" "$E2E_DIR/spanok.$m" '^5'
+done
+assert_contains "postfix, the broken run: queued" "$E2E_DIR/spanok.pf" \
+	'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+qid=$(sm_qid spanok)
+assert_eq "sendmail, the broken run: queued" \
+	"$(find "$SENDMAIL_DIR/q" -name "qf$qid" | wc -l)" \
+	"$([ -n "$qid" ] && echo 1 || echo "a queue id")"
+
 both hold "${ehlo[@]}" --from a@sender.test --to review@example.test \
 	--header "Subject: e2e hold"
 assert_contains "postfix, quarantine: the client sees 250" "$E2E_DIR/hold.pf" \
@@ -446,7 +490,7 @@ assert_eq "dry-run: one 'would reject' line per MTA in the milter's log" \
 # ------------------------------------------------------------ delivery
 
 postfix_wait_idle 20
-sink_wait_count 4 10
+sink_wait_count 5 10
 assert_eq "sink: the per-recipient message delivered once" \
 	"$(sink_subject "e2e mixed")" 1
 assert_contains "sink: ... to the good recipient" "$(sink_file "e2e mixed")" \
@@ -458,15 +502,17 @@ assert_contains "sink: the add_header message has the header" \
 assert_eq "sink: accept lets the casino body through" \
 	"$(sink_subject "e2e accept")" 1
 assert_eq "sink: the dry-run message delivered" "$(sink_subject "e2e dryrun")" 1
-for s in discard "Lottery winner" eoh body eom hold; do
+assert_eq "sink: the broken run delivered" "$(sink_subject "e2e spanok")" 1
+for s in discard "Lottery winner" eoh body eom hold span9 span30; do
 	assert_eq "sink: no '$s' message" "$(sink_subject "e2e $s")" 0
 done
-assert_eq "sink: four messages in all" "$(sink_messages | wc -l)" 4
+assert_eq "sink: five messages in all" "$(sink_messages | wc -l)" 5
 assert_eq "sendmail: the add_header message queued once" \
 	"$(sm_subject "e2e tag")" 1
-for s in discard "Lottery winner" eoh body eom; do
+for s in discard "Lottery winner" eoh body eom span9 span30; do
 	assert_eq "sendmail: no '$s' message queued" "$(sm_subject "e2e $s")" 0
 done
+assert_eq "sendmail: the broken run queued once" "$(sm_subject "e2e spanok")" 1
 assert_eq "postfix, quarantine: one message in the hold queue" \
 	"$(postfix_hold_count)" 1
 assert_contains "postfix maillog: the discard (given at RCPT, for the message)" \

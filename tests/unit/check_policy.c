@@ -760,6 +760,180 @@ START_TEST(test_body_across_chunks)
 }
 END_TEST
 
+/* Feed body in chunks of chunk octets through policy_eval, as milter.c
+ * does (end of body, then eom); the stage and verdict that decided. */
+static enum stage feed_policy(const struct policy *p, struct session *s,
+			      const char *body, size_t len, size_t chunk,
+			      struct decision *d, match_fn on_match, void *arg)
+{
+	for (size_t off = 0; off < len; off += chunk) {
+		s->chunk = (const unsigned char *)body + off;
+		s->chunk_len = len - off < chunk ? len - off : chunk;
+		policy_eval(p, STAGE_BODY, s, on_match, arg, d);
+		if (d->verdict != VERDICT_CONTINUE)
+			return STAGE_BODY;
+	}
+	s->chunk = NULL;
+	s->chunk_len = 0;
+	s->body_end = true;
+	policy_eval(p, STAGE_BODY, s, on_match, arg, d);
+	if (d->verdict != VERDICT_CONTINUE)
+		return STAGE_BODY;
+	policy_eval(p, STAGE_EOM, s, on_match, arg, d);
+	return STAGE_EOM;
+}
+
+/*
+ * A 30 KB match over the MTAs' 65535-octet boundary, at stage body and
+ * at stage eom, with the default span and with body_match_span set: found
+ * wherever the boundary falls in it (a sample of cut points).
+ */
+START_TEST(test_body_long_match)
+{
+	static const char *const conf[] = {
+	    "rule \"long\" {\n stage = body\n"
+	    " body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
+	    " verdict = reject\n reply = \"550 5.7.1\"\n}\n",
+	    "body_match_span = \"32K\"\n"
+	    "rule \"long\" {\n stage = eom\n"
+	    " body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
+	    " verdict = discard\n}\n",
+	};
+	size_t mlen = 30000, len = 65535 + mlen + 1000;
+	char *body = malloc(len);
+	struct decision *d = malloc(sizeof(*d));
+
+	ck_assert_ptr_nonnull(body);
+	for (size_t i = 0; i < len; i++)
+		body[i] = i % 72 >= 70 ? "\r\n"[i % 72 - 70] : 'y';
+	for (size_t k = 0; k < 2; k++) {
+		struct policy *p = load_text(conf[k]);
+		const struct policy *cp = p;
+		for (size_t start = 65535 - mlen + 20; start < 65535;
+		     start += 997) {
+			struct session s;
+			char *m = body + start;
+			memset(m, 'x', mlen);
+			memcpy(m, "BEGIN-SECRET", 12);
+			memcpy(m + mlen - 10, "END-SECRET", 10);
+			ck_assert_int_eq(session_begin(&s, p), 0);
+			enum stage st =
+			    feed_policy(p, &s, body, len, 65535, d, NULL, NULL);
+			ck_assert_msg(d->verdict == (k == 0 ? VERDICT_REJECT
+							    : VERDICT_DISCARD),
+				      "config %zu, match at %zu: got %s at %s",
+				      k, start, verdict_name(d->verdict),
+				      stage_name(st));
+			session_end(&s);
+			for (size_t i = start; i < start + mlen; i++)
+				body[i] =
+				    i % 72 >= 70 ? "\r\n"[i % 72 - 70] : 'y';
+		}
+		/* the same body without the match goes through */
+		{
+			struct session s;
+			ck_assert_int_eq(session_begin(&s, p), 0);
+			feed_policy(p, &s, body, len, 65535, d, NULL, NULL);
+			ck_assert_msg(d->verdict == VERDICT_CONTINUE,
+				      "config %zu, no match: got %s", k,
+				      verdict_name(d->verdict));
+			session_end(&s);
+		}
+		policy_unref(&cp);
+	}
+	free(body);
+	free(d);
+}
+END_TEST
+
+static void count_events(void *arg, const struct match_event *ev,
+			 struct session *s)
+{
+	(void)ev;
+	(void)s;
+	(*(int *)arg)++;
+}
+
+/*
+ * A body rule whose match needs the end of the body ("bonus\z", or a
+ * (?s).* still running at the last chunk) decides at the end of the
+ * body, at stage body; a dry-run body rule that matched on an early
+ * chunk is not reported again there.
+ */
+START_TEST(test_body_end)
+{
+	struct policy *p = load_text(
+	    "rule \"seen\" {\n stage = body\n mode = dry-run\n"
+	    " body_regex = {\"hello\"}\n verdict = reject\n"
+	    " reply = \"550 5.7.1\"\n}\n"
+	    "rule \"last\" {\n stage = body\n"
+	    " body_regex = {\"bonus\\\\r\\\\n\\\\z\", \"(?s)casino.*bonus\"}\n"
+	    " verdict = reject\n reply = \"550 5.7.1\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	static const char *const bodies[] = {
+	    "hello there, a bonus\r\n",
+	    "hello there, casino and then a bonus",
+	};
+
+	for (size_t b = 0; b < 2; b++) {
+		struct session s;
+		int events = 0;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		enum stage st = feed_policy(p, &s, bodies[b], strlen(bodies[b]),
+					    8, d, count_events, &events);
+		ck_assert_msg(d->verdict == VERDICT_REJECT && st == STAGE_BODY,
+			      "body %zu: got %s at %s, want reject at body", b,
+			      verdict_name(d->verdict), stage_name(st));
+		ck_assert_msg(d->rule != NULL &&
+				  strcmp(d->rule->name, "last") == 0,
+			      "body %zu: decided by %s", b,
+			      d->rule ? d->rule->name : "-");
+		/* "seen" once per chunk from the first on, not at the end */
+		ck_assert_msg(events == (int)((strlen(bodies[b]) + 7) / 8) + 1,
+			      "body %zu: got %d events, want %d", b, events,
+			      (int)((strlen(bodies[b]) + 7) / 8) + 1);
+		session_end(&s);
+	}
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
+/* A body regex that hits its limit fails closed, at a chunk or at the
+ * end of the body. */
+START_TEST(test_body_limit)
+{
+	struct policy *p = load_text(
+	    "on_error {\n verdict = tempfail\n reply = \"451 4.3.0\"\n"
+	    " text = \"try later\"\n}\n"
+	    "rule \"redos\" {\n stage = eom\n"
+	    " body_regex = {\"(a+)+$\"}\n verdict = reject\n"
+	    " reply = \"550 5.7.1\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	size_t len = 40000;
+	char *body = malloc(len), got[512];
+
+	memset(body, 'a', len);
+	body[len - 1] = '!';
+	for (size_t chunk = 4096; chunk <= 65535; chunk += 65535 - 4096) {
+		struct session s;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		feed_policy(p, &s, body, len, chunk, d, NULL, NULL);
+		describe(d, got, sizeof(got));
+		ck_assert_msg(d->internal_error,
+			      "chunks of %zu: no internal error: got %s", chunk,
+			      got);
+		ck_assert_str_eq(got, "tempfail - 451 4.3.0 try later");
+		session_end(&s);
+	}
+	free(body);
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
 /* A recipient condition after RCPT: any accepted recipient matched. */
 START_TEST(test_recipient_memory)
 {
@@ -931,6 +1105,9 @@ int main(void)
 	tcase_add_test(tc, test_placeholders_hostile);
 	tcase_add_test(tc, test_prefix_room);
 	tcase_add_test(tc, test_body_across_chunks);
+	tcase_add_test(tc, test_body_long_match);
+	tcase_add_test(tc, test_body_end);
+	tcase_add_test(tc, test_body_limit);
 	tcase_add_test(tc, test_recipient_memory);
 	tcase_add_test(tc, test_failure_policy);
 	tcase_add_test(tc, test_events);
