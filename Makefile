@@ -142,8 +142,15 @@ $(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c
 check: deps-check
 	@$(MAKE) --no-print-directory check-run
 
-check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
-	@tests/run-all.sh $(UNIT_TESTS) tests/fuzz/regress.sh
+# The reliability suites run in make check too (RELIABILITY.md); libFuzzer
+# gets CHECK_FUZZ_SECONDS per target there, its scratch folder removed
+# unless it found something.
+CHECK_FUZZ_SECONDS ?= 20
+
+check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS) $(SAN_BINS)
+	@$(FUZZ_ENV) FUZZ_SECONDS='$(CHECK_FUZZ_SECONDS)' FUZZ_CLEAN=1 \
+		FUZZ_OUT="$$(mktemp -d "$${TMPDIR:-/tmp}/rcm-fuzz.XXXXXX")" \
+		tests/run-all.sh $(UNIT_TESTS) tests/fuzz/regress.sh
 
 # Every fuzz target, built with the project's compiler and flags, run once
 # over each file of its corpus: the crashes found so far stay fixed.
