@@ -70,7 +70,8 @@ fi
 
 # compile SRC: SRC to $out/obj/, instrumented but without libFuzzer's main.
 compile() {
-	local o=$out/obj/$(basename "${1%.c}").o
+	local o
+	o=$out/obj/$(basename "${1%.c}").o
 	# shellcheck disable=SC2086
 	"$cc" $cflags -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer-no-link,address,undefined \

@@ -118,19 +118,6 @@ source_wait() {
 	return "$rc"
 }
 
-# cpu_ticks PID: user + system clock ticks the process used so far.
-cpu_ticks() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
-		echo 0
-		return
-	}
-	s=${s##*) }
-	# shellcheck disable=SC2086 # split the fields on purpose
-	set -- $s
-	echo $((${12} + ${13}))
-}
-
 sink_count() {
 	sink_messages | wc -l
 }
@@ -244,9 +231,11 @@ postfix_wait_idle 60
 sleep 1
 # Each message: in the sink, or refused or tempfailed (one smtp-source
 # warning each); none lost, none unaccounted.
+mapfile -t sink_files < <(sink_messages)
 for run in "heavy:1000:heavy mail" "paced:240:paced mail" "marker:120:$marker"; do
 	IFS=: read -r name n subject <<<"$run"
-	got=$(grep -l -e "^Subject: $subject\$" $(sink_messages) /dev/null | wc -l)
+	got=$(grep -l -e "^Subject: $subject\$" "${sink_files[@]}" /dev/null |
+		wc -l)
 	tempf=$(grep -c 'rejected: 4[0-9][0-9] ' "$E2E_DIR/$name.src")
 	refused=$(grep -c 'rejected: 554 5\.7\.1 Marker refused' "$E2E_DIR/$name.src")
 	e2e_diag "$name: $n sent: $got delivered, $refused refused by the" \
@@ -340,7 +329,7 @@ point_postfix "$lport" || e2e_die "postfix reload failed"
 log_mark=$(wc -l <"$(postfix_log)")
 sink_clear
 base=$(sink_count)
-cpu0=$(cpu_ticks "$lpid")
+cpu0=$(proc_cpu_ticks "$lpid")
 source_bg ulimit -A -d -w 4 -s 50 -m 150 -l 2048 -f a@sender.test \
 	-t ok@example.test -S "fifty at once"
 src=$SRC_PID
@@ -363,7 +352,7 @@ delivered=$(($(sink_count) - base))
 e2e_diag "peak $peak open files in the milter; Postfix: $timeouts milter" \
 	"timeouts, $tempfailed MAIL commands tempfailed (451 4.7.1);" \
 	"$delivered of 150 messages delivered, in $((SECONDS - t0)) s;" \
-	"milter CPU $(awk -v t="$(($(cpu_ticks "$lpid") - cpu0))" \
+	"milter CPU $(awk -v t="$(($(proc_cpu_ticks "$lpid") - cpu0))" \
 		-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s" \
 	"(libmilter's listener retries accept() while it gets EMFILE)"
 assert_eq "the milter's open files reached the limit" "$((peak >= 30))" 1

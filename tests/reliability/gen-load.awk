@@ -48,6 +48,14 @@ function body(f, spam) {
 		printf "body \"line of text 0123456789 abcdefghij klmnopqrst\\r\\n\"*40\n" > f
 }
 
+# The end of a message that passes: eom: continue, after nhdr addheader
+# lines.
+function eom(f, nhdr) {
+	printf "macro eom i=Q%d\neom\n", serial > f
+	want["eom_continue"]++
+	want["eom_addheader"] += nhdr
+}
+
 BEGIN {
 	srand(seed)
 	nkinds = split("pass mixed blocked greylist vip tempfail spam", kind, " ")
@@ -118,10 +126,8 @@ BEGIN {
 				printf "rcpt <blocked-%d@example.test>\n", serial > f
 				headers(f, "pass")
 				body(f, 1)
-				printf "macro eom i=Q%d\neom\n", serial > f
+				eom(f, 1)
 				want["msg_accept"]++
-				want["eom_continue"]++
-				want["eom_addheader"]++
 				continue
 			}
 			printf "mail <a%d@sender.test>\n", serial > f
@@ -150,10 +156,8 @@ BEGIN {
 				printf "abort\n" > f
 				continue
 			}
-			printf "macro eom i=Q%d\neom\n", serial > f
-			want["eom_continue"]++
+			eom(f, doc ? 2 : 1)
 			want["msg_continue"]++
-			want["eom_addheader"] += doc ? 2 : 1
 		}
 		printf "quit\n" > f
 		close(f)

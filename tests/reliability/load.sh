@@ -135,7 +135,9 @@ declare -A line_re=(
 )
 # Every line a session may print: the classes above and the lines that
 # carry no verdict.
-ordinary='^(negotiate: .*|(connect|mail|rcpt|header|body): continue|(helo|data|eoh): \(not sent: milter asked for no (helo|data|eoh)\)|abort: sent|quit: sent|sessions=.*)$'
+ordinary='^(negotiate: .*|(connect|mail|rcpt|header|body): continue'
+ordinary+='|(helo|data|eoh): \(not sent: milter asked for no (helo|data|eoh)\)'
+ordinary+='|abort: sent|quit: sent|sessions=.*)$'
 
 raw=()
 rss=()

@@ -16,7 +16,7 @@
 # any failure. Must never write into the tree or leave a process behind
 # (the protocol suite stops its milters by pid).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 san=${SAN_DIR:-build/san}
 passed=0
@@ -26,8 +26,11 @@ trap 'rm -rf "$logs"' EXIT
 # The daemon case drops to nobody, which must still write its report.
 chmod 755 "$logs"
 mkdir -m 1777 "$logs/reports"
-export ASAN_OPTIONS="log_path=$logs/reports/asan:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1"
-export UBSAN_OPTIONS="log_path=$logs/reports/ubsan:print_stacktrace=1:halt_on_error=1"
+ASAN_OPTIONS="log_path=$logs/reports/asan:detect_leaks=1"
+ASAN_OPTIONS+=":detect_stack_use_after_return=1"
+UBSAN_OPTIONS="log_path=$logs/reports/ubsan:print_stacktrace=1"
+UBSAN_OPTIONS+=":halt_on_error=1"
+export ASAN_OPTIONS UBSAN_OPTIONS
 
 # tally OUTPUT RC: add the counts of the last Check or "N passed" line.
 tally() {

@@ -16,7 +16,7 @@
 # "valgrind: N passed, N failed"; exits non-zero on any failure. Never
 # writes into the tree; the protocol suite stops its milters by pid.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 if ! command -v valgrind >/dev/null 2>&1; then
 	echo "not ok - valgrind is not installed (packaging/deps.sh check)"
