@@ -30,6 +30,9 @@
 # message; with one arena it stays within about 150 KiB. The untrimmed
 # figures are printed as well.
 #
+# MILTER_BIN runs another build (tests/reliability/sanitizers.sh gives the
+# sanitizer build one round).
+#
 # Prints the figures and "N passed, N failed"; exits non-zero on a failure.
 # Listens on nothing but a unix socket in its own folder; the milter is
 # started and stopped by pid (tests/e2e/lib.sh), also on failure.

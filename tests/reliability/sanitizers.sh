@@ -3,7 +3,8 @@
 # make san (gcc -fsanitize=address,undefined -fno-sanitize-recover=all, in
 # build/san): the milter under AddressSanitizer, LeakSanitizer and
 # UndefinedBehaviorSanitizer answers every protocol case, reloads and
-# stops; mtclient and the unit tests run with the same checks.
+# stops, then takes one round of load.sh (20,000 messages, 200 sessions at
+# once); mtclient and the unit tests run with the same checks.
 #
 # Every sanitizer report goes to a file of its own (log_path), also from a
 # daemon that changed its user; the suite fails when one exists, whatever
@@ -12,8 +13,8 @@
 # free.
 #
 # Prints each part's output, then "sanitizers: N passed, N failed" (the
-# unit and protocol checks, plus one for "no report"); exits non-zero on
-# any failure. Must never write into the tree or leave a process behind
+# unit, protocol and load checks, plus one for "no report"); exits
+# non-zero on any failure. Must never write into the tree or leave a process behind
 # (the protocol suite stops its milters by pid).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -67,6 +68,13 @@ done
 echo "== tests/proto/run.sh with $san/replycode-milter and $san/tests/proto/mtclient"
 out=$(MILTER_BIN="$san/replycode-milter" MTCLIENT="$san/tests/proto/mtclient" \
 	PROTO_SLOW="${PROTO_SLOW:-2}" tests/proto/run.sh 2>&1)
+rc=$?
+grep -v '^ok - ' <<<"$out"
+tally "$out" "$rc"
+
+echo "== tests/reliability/load.sh, one round, with $san/replycode-milter"
+out=$(MILTER_BIN="$san/replycode-milter" LOAD_ROUNDS=1 LOAD_ARENA_MAX= \
+	tests/reliability/load.sh 2>&1)
 rc=$?
 grep -v '^ok - ' <<<"$out"
 tally "$out" "$rc"
