@@ -14,8 +14,8 @@
 #
 # Prints each part's output, then "sanitizers: N passed, N failed" (the
 # unit, protocol and load checks, plus one for "no report"); exits
-# non-zero on any failure. Must never write into the tree or leave a process behind
-# (the protocol suite stops its milters by pid).
+# non-zero on any failure. Must never write into the tree or leave a
+# process behind (the suites it runs stop their milters by pid).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
