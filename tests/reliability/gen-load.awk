@@ -48,6 +48,14 @@ function body(f, spam) {
 		printf "body \"line of text 0123456789 abcdefghij klmnopqrst\\r\\n\"*40\n" > f
 }
 
+# A message that ends at the reply counted as line (mail_tempfail, ...),
+# with verdict (reject, tempfail, accept): the MTA aborts it.
+function ended(f, line, verdict) {
+	printf "abort\n" > f
+	want[line]++
+	want["msg_" verdict]++
+}
+
 # The end of a message that passes: eom: continue, after nhdr addheader
 # lines.
 function eom(f, nhdr) {
@@ -106,15 +114,13 @@ BEGIN {
 			serial++
 			want["messages"]++
 			if (k == "greylist") {
-				printf "mail <g%d@slow.test>\nabort\n", serial > f
-				want["mail_tempfail"]++
-				want["msg_tempfail"]++
+				printf "mail <g%d@slow.test>\n", serial > f
+				ended(f, "mail_tempfail", "tempfail")
 				continue
 			}
 			if (k == "vip" && !doc) {
-				printf "mail <vip-%d@trusted.test>\nabort\n", serial > f
-				want["mail_accept"]++
-				want["msg_accept"]++
+				printf "mail <vip-%d@trusted.test>\n", serial > f
+				ended(f, "mail_accept", "accept")
 				continue
 			}
 			if (k == "vip") {
@@ -132,9 +138,8 @@ BEGIN {
 			}
 			printf "mail <a%d@sender.test>\n", serial > f
 			if (k == "blocked") {
-				printf "rcpt <blocked-%d@example.test>\nabort\n", serial > f
-				want["rcpt_reject"]++
-				want["msg_reject"]++
+				printf "rcpt <blocked-%d@example.test>\n", serial > f
+				ended(f, "rcpt_reject", "reject")
 				continue
 			}
 			printf "rcpt <ok%d@example.test>\n", serial > f
@@ -144,16 +149,12 @@ BEGIN {
 			}
 			headers(f, k == "tempfail" ? "tempfail" : "pass")
 			if (k == "tempfail") {
-				want["header_tempfail"]++
-				want["msg_tempfail"]++
-				printf "abort\n" > f
+				ended(f, "header_tempfail", "tempfail")
 				continue
 			}
 			body(f, k == "spam")
 			if (k == "spam") {
-				want["body_reject"]++
-				want["msg_reject"]++
-				printf "abort\n" > f
+				ended(f, "body_reject", "reject")
 				continue
 			}
 			eom(f, doc ? 2 : 1)
