@@ -4,14 +4,16 @@
 # Usage: packaging/deps.sh build|check
 #   build: what compiling and running the milter needs.
 #   check: that, plus the test tools (Check, miltertest, a private Postfix,
-#          swaks, the pieces an unpacked Sendmail needs).
+#          swaks, the pieces an unpacked Sendmail needs, valgrind, clang
+#          and its libFuzzer and sanitizer runtimes).
 # As root, installs what is missing with apt-get (non-interactive, after one
 # apt-get update). Otherwise prints the exact apt-get line and fails.
 # It never touches a package that is already installed.
 set -eu
 
 build_pkgs="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev"
-check_pkgs="$build_pkgs check miltertest postfix swaks m4 libwrap0 iproute2"
+check_pkgs="$build_pkgs check miltertest postfix swaks m4 libwrap0 iproute2 \
+	valgrind clang libclang-rt-dev"
 
 case "${1:-}" in
 build) want=$build_pkgs ;;

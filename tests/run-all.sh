@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run-all.sh - run every test suite: the Check unit tests given as
 # arguments, then the protocol tests against the real binary, then the
-# end-to-end tests through a real Postfix and a real Sendmail.
+# end-to-end tests through a real Postfix and a real Sendmail, then the
+# reliability suites (RELIABILITY.md): sanitizers, valgrind, load, faults
+# through Postfix, and libFuzzer for a short while on each fuzz target.
 # Prints each suite's own summary and a final "N passed, N failed" line
 # over all of them; exits non-zero when anything failed.
 set -u
@@ -10,6 +12,8 @@ cd "$(dirname "$0")/.."
 passed=0
 failed=0
 suites_failed=""
+times=""
+t_all=$SECONDS
 
 # Add a suite's counts, read from its last summary line.
 count() {
@@ -41,20 +45,28 @@ run() {
 	shift
 	out=$(mktemp)
 	echo "== $name"
+	t=$SECONDS
 	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	count "$name" "$out" "$rc"
+	times="$times$(printf '%-36s %4d s' "$name" $((SECONDS - t)))
+"
 	rm -f "$out"
 }
 
 for t in "$@"; do
 	run "$(basename "$t")" "$t"
 done
-for s in tests/proto/run.sh tests/e2e/run.sh; do
+for s in tests/proto/run.sh tests/e2e/run.sh \
+	tests/reliability/sanitizers.sh tests/reliability/valgrind.sh \
+	tests/reliability/load.sh tests/reliability/faults.sh \
+	tests/fuzz/fuzz.sh; do
 	[ -x "$s" ] && run "$s" "$s"
 done
 
 echo
+printf '%s' "$times"
+echo "(all suites: $((SECONDS - t_all)) s)"
 [ -z "$suites_failed" ] || echo "failed suites:$suites_failed"
 echo "all: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
