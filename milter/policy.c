@@ -30,14 +30,25 @@ int session_begin(struct session *s, const struct policy *p)
 	}
 	if (p->nrcpt_slots > 0) {
 		s->rcpt_hits = calloc(p->nrcpt_slots, sizeof(*s->rcpt_hits));
-		if (s->rcpt_hits == NULL) {
-			free(s->body);
-			s->body = NULL;
-			return -1;
-		}
+		if (s->rcpt_hits == NULL)
+			goto nomem;
+	}
+	if (p->nstage[STAGE_BODY] > 0) {
+		s->body_fired =
+		    calloc(p->nstage[STAGE_BODY], sizeof(*s->body_fired));
+		if (s->body_fired == NULL)
+			goto nomem;
 	}
 	s->policy = policy_ref(p);
 	return 0;
+nomem:
+	for (size_t i = 0; s->body != NULL && i < p->nbody_slots; i++)
+		body_scan_free(&s->body[i]);
+	free(s->body);
+	free(s->rcpt_hits);
+	s->body = NULL;
+	s->rcpt_hits = NULL;
+	return -1;
 }
 
 void session_reset_message(struct session *s)
@@ -63,6 +74,9 @@ void session_reset_message(struct session *s)
 		body_scan_reset(&s->body[i]);
 	if (p->nrcpt_slots > 0)
 		memset(s->rcpt_hits, 0, p->nrcpt_slots * sizeof(*s->rcpt_hits));
+	if (p->nstage[STAGE_BODY] > 0)
+		memset(s->body_fired, 0,
+		       p->nstage[STAGE_BODY] * sizeof(*s->body_fired));
 }
 
 void session_end(struct session *s)
@@ -74,8 +88,10 @@ void session_end(struct session *s)
 	}
 	free(s->body);
 	free(s->rcpt_hits);
+	free(s->body_fired);
 	s->body = NULL;
 	s->rcpt_hits = NULL;
+	s->body_fired = NULL;
 	policy_unref(&s->policy);
 }
 
@@ -556,7 +572,8 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		int holds = 1;
 		size_t k;
 
-		if (st == STAGE_BODY && s->body_end && !holds_late(r, s))
+		if (st == STAGE_BODY &&
+		    (s->body_fired[i] || (s->body_end && !holds_late(r, s))))
 			continue;
 
 		for (k = 0; k < r->ncond && holds == 1; k++)
@@ -572,6 +589,8 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		}
 		if (holds == 0)
 			continue;
+		if (st == STAGE_BODY)
+			s->body_fired[i] = true;
 		__atomic_add_fetch(&((struct rule *)r)->hits, 1,
 				   __ATOMIC_RELAXED);
 		ev.rule = r;

@@ -206,6 +206,9 @@ struct session {
 	/* per message, sized from the policy */
 	struct body_scan *body; /* nbody_slots scanners */
 	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */
+	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held
+			     in this message (it is tried once a message,
+			     not again with every later chunk) */
 };
 
 /*
