@@ -14,6 +14,8 @@
 #   make bench      measure the milter (see tests/bench)
 #   make fuzz-regress  run every fuzz target over its corpus (plain $(CC))
 #   make fuzz       fuzz each target with clang's libFuzzer for FUZZ_SECONDS
+#   make san        the milter, unit tests and mtclient with AddressSanitizer
+#                   and UndefinedBehaviorSanitizer, in $(SAN_DIR)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, DESTDIR and PREFIX.
 
@@ -51,6 +53,7 @@ CORE_SRCS = \
 	milter/reply.c \
 	milter/match_addr.c \
 	milter/match_set.c \
+	milter/match_envaddr.c \
 	milter/match_regex.c \
 	milter/match_body.c \
 	milter/listfile.c \
@@ -92,6 +95,18 @@ FUZZ_OUT ?= $${TMPDIR:-/tmp}/replycode-milter-fuzz
 
 PROG = replycode-milter
 
+# The same sources built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (gcc), every report fatal, in a folder of their own so that the normal
+# build is not disturbed. make check runs the unit and protocol tests with
+# them (tests/reliability/sanitizers.sh).
+SAN_DIR = build/san
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+SAN_CORE_OBJS = $(CORE_OBJS:%=$(SAN_DIR)/%)
+SAN_MILTER_OBJS = $(MILTER_OBJS:%=$(SAN_DIR)/%)
+SAN_BINS = $(SAN_DIR)/$(PROG) $(UNIT_TESTS:%=$(SAN_DIR)/%) \
+	$(TEST_TOOLS:%=$(SAN_DIR)/%)
+
 all: $(PROG)
 
 $(PROG): $(CORE_OBJS) $(MILTER_OBJS)
@@ -113,12 +128,39 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h \
 tests/proto/mtclient: tests/proto/mtclient.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
+san: $(SAN_BINS)
+
+$(SAN_DIR)/milter/%.o: milter/%.c milter/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(SAN_DIR)/$(PROG): $(SAN_CORE_OBJS) $(SAN_MILTER_OBJS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SAN_CORE_OBJS) \
+		$(SAN_MILTER_OBJS) $(CORE_LIBS) $(MILTER_LIBS)
+
+$(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_CORE_OBJS) milter/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) \
+		$(LDFLAGS) -o $@ $< $(SAN_CORE_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
+
+$(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
+		-lpthread
+
 # Set-up first (packages), then a fresh make so that pkg-config sees them.
 check: deps-check
 	@$(MAKE) --no-print-directory check-run
 
-check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
-	@tests/run-all.sh $(UNIT_TESTS) tests/fuzz/regress.sh
+# The reliability suites run in make check too (RELIABILITY.md); libFuzzer
+# gets CHECK_FUZZ_SECONDS per target there, its scratch folder removed
+# unless it found something.
+CHECK_FUZZ_SECONDS ?= 20
+
+check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS) $(SAN_BINS)
+	@$(FUZZ_ENV) FUZZ_SECONDS='$(CHECK_FUZZ_SECONDS)' FUZZ_CLEAN=1 \
+		FUZZ_OUT="$$(mktemp -d "$${TMPDIR:-/tmp}/rcm-fuzz.XXXXXX")" \
+		tests/run-all.sh $(UNIT_TESTS) tests/fuzz/regress.sh
 
 # What a package build runs (debian/rules): the Check unit tests and the
 # fuzz corpus regression, which need no root, no MTA and no network.
@@ -221,6 +263,7 @@ clean:
 	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
 	rm -f replycode-milter*_*.deb replycode-milter_*.buildinfo \
 		replycode-milter_*.changes
+	rm -rf $(SAN_DIR)
 
-.PHONY: all check check-run check-unit fuzz-regress fuzz run bench demo \
+.PHONY: all check check-run check-unit fuzz-regress fuzz san run bench demo \
 	deps-build deps-check deps-deb install uninstall deb clean

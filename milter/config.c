@@ -806,6 +806,7 @@ static cfg_opt_t top_opts[] = {
     CFG_BOOL("strict", cfg_false, CFGF_NONE),
     CFG_BOOL("hold_early_verdicts", cfg_false, CFGF_NONE),
     CFG_INT("timeout", 30, CFGF_NONE),
+    CFG_STR("body_match_span", "64K", CFGF_NONE),
     CFG_SEC("on_error", on_error_opts, CFGF_NONE),
     CFG_SEC("list", list_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("rule", rule_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -1511,10 +1512,11 @@ static int cond_build(struct rctx *x, const char *opt, struct cond *c,
 			    email_set_add(c->emails, e->text, err, sizeof(err));
 			break;
 		default:
-			rc = regex_list_add(c->regexes, e->text,
-					    e->case_sensitive ? 0
-							      : REGEX_CASELESS,
-					    err, sizeof(err));
+			rc = regex_list_add(
+			    c->regexes, e->text,
+			    (e->case_sensitive ? 0 : REGEX_CASELESS) |
+				(c->subject == SUBJ_BODY ? REGEX_STREAM : 0),
+			    err, sizeof(err));
 			break;
 		}
 		if (rc == 0)
@@ -2333,6 +2335,7 @@ static int globals_compile(struct loader *L, cfg_t *cfg)
 	char err[400];
 	int errors = 0;
 	long t;
+	uint64_t span = 0;
 
 	p->strict = cfg_getbool(cfg, "strict");
 	L->strict = p->strict;
@@ -2387,6 +2390,17 @@ static int globals_compile(struct loader *L, cfg_t *cfg)
 		errors++;
 	}
 	p->timeout = (int)t;
+	s = cfg_getstr(cfg, "body_match_span");
+	if (size_parse(s, &span) != 0 || span < BODY_SPAN_MIN ||
+	    span > BODY_SPAN_MAX) {
+		error_at(L, opt_line(&L->sc, -1, "body_match_span", 0), NULL,
+			 "body_match_span \"%s\": want %dK to %dM octets (a "
+			 "number with an optional K or M suffix, e.g. \"64K\")",
+			 s, BODY_SPAN_MIN / 1024,
+			 BODY_SPAN_MAX / (1024 * 1024));
+		errors++;
+	}
+	p->body_span = (size_t)span;
 	return errors;
 }
 

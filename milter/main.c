@@ -454,6 +454,9 @@ int main(int argc, char **argv)
 	if (check)
 		return check_only(path);
 
+	/* Nothing the parent left open is ours to keep. */
+	closefrom(STDERR_FILENO + 1);
+
 	/* From here on the signals wait for sigwaitinfo() below: a SIGTERM
 	 * while starting up stops the milter cleanly once it is up. */
 	sigemptyset(&set);
@@ -552,11 +555,12 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	{
 		pthread_t stopper;
+		bool joinable = true;
 		struct timespec tick = {0, 20 * 1000 * 1000};
-		if (pthread_create(&stopper, NULL, stop_milter, NULL) != 0)
+		if (pthread_create(&stopper, NULL, stop_milter, NULL) != 0) {
 			smfi_stop();
-		else
-			pthread_detach(stopper);
+			joinable = false;
+		}
 		/* Wake the listener until it has seen the flag (about 5 s
 		 * at most even if no wake-up gets through). */
 		for (int i = 0; i < 300 && !__atomic_load_n(&milter_done,
@@ -565,8 +569,11 @@ int main(int argc, char **argv)
 			nanosleep(&tick, NULL);
 			wake_listener(sock);
 		}
+		pthread_join(tid, NULL);
+		/* smfi_stop() returns once the loop it waits for is done */
+		if (joinable)
+			pthread_join(stopper, NULL);
 	}
-	pthread_join(tid, NULL);
 	milter_log_counters();
 	milter_set_policy(NULL);
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)

@@ -1,7 +1,7 @@
 /*
  * match.h - the matching primitives of the policy core: address sets
- * (CIDR), string, domain and e-mail address sets, PCRE2 regexes and
- * regex lists, and a streaming body scanner.
+ * (CIDR), string, domain and e-mail address sets, the envelope address
+ * parser, PCRE2 regexes and regex lists, and a streaming body scanner.
  *
  * Every set and regex is built once while the config is loaded (one
  * thread), then only read: lookups take a const pointer, change nothing
@@ -10,7 +10,8 @@
  * the caller's err buffer (always NUL-terminated when errlen > 0); the
  * caller decides what to say. Text from the wire (addresses, names, body)
  * is treated as hostile: lengths are bounded and an over-long value is
- * "no match", never an overflow.
+ * "no match" or an error, never an overflow; an envelope address that
+ * cannot be read is an error the caller must fail closed on.
  */
 #ifndef RCM_MATCH_H
 #define RCM_MATCH_H
@@ -152,28 +153,55 @@ size_t domain_set_count(const struct domain_set *s);
 /* Free the set and set *s to NULL; NULL is fine. */
 void domain_set_free(struct domain_set **s);
 
+/* --- envelope addresses (match_envaddr.c) ---------------------------- */
+
+#define ENVADDR_MAX 512 /* octets of input envaddr_parse() reads */
+
+/*
+ * An envelope address in normal form: the address Postfix delivers to
+ * (see envaddr_parse), as text without angle brackets. text[0..at) is the
+ * local part, quoted only when it is not an RFC 822 dot-string ("a b"@d,
+ * "a@b"@d; "v"@d is v@d); when at < len, text[at] is the '@' and the
+ * domain follows: lower-case, no trailing dot, either labels of atom
+ * octets between single dots or one literal "[...]". at == len: no domain
+ * ("postmaster"). len == 0: the null sender. Always NUL-terminated, never
+ * longer than the input plus two quotes.
+ */
+struct envaddr {
+	char text[ENVADDR_MAX + 3];
+	size_t len;
+	size_t at;
+};
+
+/*
+ * Read in[0..n) (any octets, from the wire or the config) the way Postfix
+ * reads MAIL FROM and RCPT TO (smtpd's extract_addr(), tok822_parse(),
+ * quote_822_local() and the canonical rewrite; the file says what exactly):
+ * blanks, one pair of <> around it all, "<<u@d>>", a '>' left at the end,
+ * a phrase before "<u@d>", comments "(...)", source routes "@a,@b:",
+ * backslash escapes, quoted strings joined unquoted, "d!u" and "u%d"
+ * without an '@' as u@d, one trailing dot of the domain, and the domain's
+ * case. "<>", "", "<\"\">" and "<@>" are the null sender. Returns 0 with
+ * a filled, or -1 with a empty and err (when errlen > 0) saying why: more
+ * than ENVADDR_MAX octets, a NUL or control octet (TAB is a blank), an
+ * unclosed quote, comment or literal, unbalanced or nested <>, two words
+ * side by side (two addresses), ',' or ';' outside a source route, an
+ * empty or malformed domain. Thread-safe; uses about 4 KiB of stack.
+ */
+int envaddr_parse(const char *in, size_t n, struct envaddr *a, char *err,
+		  size_t errlen);
+
+/* The domain of a (without the '@'), or "" when it has none. */
+const char *envaddr_domain(const struct envaddr *a);
+
 /* --- e-mail address sets (match_set.c) -------------------------------- */
 
-#define EMAIL_MAX 320 /* octets; a longer address matches nothing */
+#define EMAIL_MAX 320 /* octets of a config entry */
 
 /*
- * Split an envelope address as the MTA gives it ("<a@b>", "a@b",
- * "<@relay1,@relay2:a@b>", "<>") into its local part and domain:
- * surrounding blanks and one pair of <> removed, a source route dropped,
- * the split made at the LAST '@' (a quoted local part may hold one), the
- * domain lower-cased with one trailing dot removed. The local part is
- * copied as given, quotes included. The null sender ("<>" or "") gives
- * two empty strings; "<postmaster>" gives domain "". Both buffers are
- * always NUL-terminated. Returns 0, or -1 when the address is longer than
- * EMAIL_MAX octets, malformed (unbalanced <>, a source route without ':',
- * an empty local part or domain around '@') or does not fit the buffers.
- */
-int addr_split(const char *addr, char *local, size_t llen, char *domain,
-	       size_t dlen);
-
-/*
- * A set of e-mail addresses. Domains always compare without case; local
- * parts without (ASCII) case unless local_case_sensitive.
+ * A set of e-mail addresses, kept in normal form (envaddr_parse), so that
+ * every spelling of an entry matches it. Domains always compare without
+ * case; local parts without (ASCII) case unless local_case_sensitive.
  */
 struct email_set;
 
@@ -181,20 +209,21 @@ struct email_set;
 struct email_set *email_set_new(bool local_case_sensitive);
 
 /*
- * Add one address: "User@Example.COM", "<user@example.com>", the null
- * sender "<>" or "" and, alone of the addresses without a domain,
- * "postmaster" (RFC 5321 4.1.1.3). The domain must be a valid domain name
- * or an address literal "[...]". Returns 0, or -1 with err filled.
+ * Add one address, in any spelling envaddr_parse reads: "User@Example.COM",
+ * "<user@example.com>", "\"user\"@example.com", the null sender "<>" or
+ * "" and, alone of the addresses without a domain, "postmaster" (RFC 5321
+ * 4.1.1.3). At most EMAIL_MAX octets; the local part must not be empty;
+ * the domain must be a valid domain name or an address literal "[...]".
+ * Returns 0, or -1 with err filled.
  */
 int email_set_add(struct email_set *s, const char *addr, char *err,
 		  size_t errlen);
 
 /*
- * Does addr (as the MTA gives it, see addr_split) match an entry? s may
- * be NULL (no). An address addr_split rejects matches nothing.
- * Thread-safe, read-only.
+ * Is the address a (normal form, from envaddr_parse) in the set? s may be
+ * NULL (no). Thread-safe, read-only.
  */
-bool email_set_match(const struct email_set *s, const char *addr);
+bool email_set_match(const struct email_set *s, const struct envaddr *a);
 
 /* Number of distinct entries. */
 size_t email_set_count(const struct email_set *s);
@@ -213,10 +242,27 @@ void email_set_free(struct email_set **s);
 	0x10u /* UTF-8 pattern; invalid UTF-8 in a                             \
 		 subject is tolerated, never an error.                         \
 		 Without it (*UTF) is refused. */
+#define REGEX_STREAM                                                           \
+	0x20u /* will also be matched against pieces of a                      \
+		 longer text (REGEX_MORE, REGEX_PARTIAL):                      \
+		 JIT-compiled for partial matching too, and                    \
+		 for (?m)^ a second code (see REGEX_MORE).                     \
+		 Refused with REGEX_UTF (a piece may end inside                \
+		 a character), and \G and (*NOTEMPTY_ATSTART):                 \
+		 they depend on where a search starts. */
 
-/* Match options for regex_match_at and regex_list_match_at. */
+/* Match options for regex_match_at, regex_list_match_at and regex_find. */
 #define REGEX_NOTBOL 0x01u /* the subject does not start a line/text */
 #define REGEX_NOTEOL 0x02u /* the subject does not end the text */
+#define REGEX_MORE                                                             \
+	0x04u /* more text follows the subject: (?m)^ may                      \
+		 match after a newline that ends it (PCRE2                     \
+		 says no there: PCRE2_ALT_CIRCUMFLEX). Needs                   \
+		 REGEX_STREAM, else ignored. */
+#define REGEX_PARTIAL                                                          \
+	0x08u /* regex_find only: PCRE2_PARTIAL_HARD (and                      \
+		 REGEX_MORE): report a match that more text                    \
+		 could complete or change, see regex_find */
 
 /*
  * The limits that keep a hostile subject from holding a thread, whatever
@@ -266,6 +312,30 @@ int regex_match(const struct regex *re, const char *subject, size_t len);
 int regex_match_at(const struct regex *re, const char *subject, size_t len,
 		   size_t start, uint32_t opts);
 
+/*
+ * The same, saying where, with no attempt starting after last (SIZE_MAX:
+ * anywhere; a bound to save time, kept by the time-limit callout, so not
+ * by a pattern that could not be wrapped): 1 a match (*at, when at is not
+ * NULL: the offset where the match attempt began, before any \K), 0
+ * none, -1 a failure as above, and with REGEX_PARTIAL 2: a partial match
+ * (pcre2partial(3), PCRE2_PARTIAL_HARD): the match attempt from *at
+ * reached the end of the subject before it was settled, so more text may
+ * complete it (or change it); every start position from start to before
+ * *at can match nothing, whatever follows. A match (1) under
+ * REGEX_PARTIAL never depends on the end of the subject: $, \z, \Z, \b,
+ * \B and lookarounds there give 2. *at is never less than start.
+ */
+int regex_find(const struct regex *re, const char *subject, size_t len,
+	       size_t start, size_t last, uint32_t opts, size_t *at);
+
+/*
+ * How many octets before a start position a match may read (its
+ * lookbehinds, \b, (?m)^), at least 2: PCRE2's longest lookbehind times
+ * the number of lookbehinds in the pattern, plus two (the CR LF a (?m)^
+ * reads back). re NULL gives 2.
+ */
+size_t regex_lookbehind(const struct regex *re);
+
 /* The pattern as given to regex_compile (owned by re). */
 const char *regex_pattern(const struct regex *re);
 
@@ -309,47 +379,88 @@ void regex_list_free(struct regex_list **l);
 
 /* --- streaming body scanner (match_body.c) ---------------------------- */
 
-#define BODY_WINDOW_DEFAULT 4096
-#define BODY_WINDOW_MAX	    (1024 * 1024)
+#define BODY_SPAN_DEFAULT (64 * 1024) /* octets */
+#define BODY_SPAN_MIN	  1024
+#define BODY_SPAN_MAX	  (1024 * 1024)
 
 /*
- * Finds a regex in a message body that arrives in chunks, with bounded
- * memory, also when a match crosses a chunk boundary. Method: a carry-over
- * window of the last W body octets. Each feed matches
- *   (a) the seam: the carry plus the first min(W, len) octets of the new
- *       chunk, copied into the scanner's buffer (at most 2W octets), and
- *   (b) when the chunk is longer than W, the chunk itself, in place;
- * then keeps the last W octets as the next carry. Any match of at most W
- * octets is found, wherever the chunks are cut, and is matched with at
- * least one octet of the real text before it as context; a longer match
- * that crosses a boundary may be missed. Anchors: ^ and \A match only at
- * the true start of the body, (?m)^ after any line break; $ never matches
- * at the end of the data given so far (it may not be the end of the
- * body), so write (?m) and \r?$ for line ends. Lookbehind sees at least
- * one octet back. Assertions that look past the data given so far (\b,
- * lookahead) see its end as the end of the text: a chunk ending in the
- * "foo" of "foobar" satisfies foo\b.
+ * Finds regexes in a message body that arrives in chunks cut anywhere, as
+ * if the whole body were one text, with memory bounded by the span S.
  *
- * One per message and body rule, owned by the caller (it may live in an
- * array); not shared between threads. The buffer is allocated at the
- * first feed and kept across body_scan_reset.
+ * Method: PCRE2's multi-segment matching (pcre2partial(3)) with
+ * PCRE2_PARTIAL_HARD. For each regex the scanner knows the first start
+ * position not yet settled. A hard partial search from there over the
+ * text held and the new chunk either finds a match (one that does not
+ * depend on what follows), or shows that no start before the end of the
+ * data can match whatever follows, or stops at the first start P whose
+ * attempt reached the end of the data. The scanner then holds the body
+ * from P on, with the octets before P the regex may read
+ * (regex_lookbehind()), and searches again from P when more arrives. At
+ * the end of the body (body_scan_end) what is held is matched with the
+ * end of the text where it is: $, \z and \b see the true end there.
+ *
+ * The span: a start still open once S octets from it are in hand (PCRE2
+ * could not settle it from S octets: a match longer than S, or a pattern
+ * that reads on, like (?s)a.*b, whose .* runs to the end of the data
+ * before it backs off to the b) is judged once, on the text in hand: it
+ * matches when a complete match starts there with the end of the data
+ * taken as the end of the text ($ does not match there). The search then
+ * goes on from the first start with fewer than S octets in hand.
+ *
+ * Guarantee: every match that PCRE2 settles reading at most S octets
+ * from its start is found, wherever the chunks are cut (1-octet chunks
+ * included): that is every match of at most S octets, counting what its
+ * lookaheads, \b and $ read after it, and every match at all while no
+ * start stays open for S octets (then the scanner gives what the whole
+ * body gives). Its lookbehinds may read back up to min(regex_lookbehind(),
+ * S) octets. A longer match may be missed (S + 1 octets in 1-octet
+ * chunks: tests/unit/check_match.c). No match is found that the whole
+ * body would not give, except by a start judged on the span: a pattern
+ * that asks about what lies further than S octets after its start (\z,
+ * (?!.*x)) reads the end of the data in hand as the end of the text.
+ *
+ * Memory: the text held is less than S plus the lookbehind octets L (the
+ * largest min(regex_lookbehind(), S) of the regexes); while a chunk is
+ * fed, up to S + L of its head may be copied behind it (the rest is
+ * matched in place). So a scanner holds at most 2 * (S + L) octets of
+ * buffer plus 8 octets a regex (body_scan_buffer_size()); usually L and a
+ * few KiB. Time: each octet is searched about once; an open start is
+ * searched again with each chunk until it is settled or judged. Per
+ * regex and chunk: up to three searches, more (doubling the copied head,
+ * at most log2(S) times) only while a start in the text held stays open;
+ * each search under the regex limits above.
+ *
+ * One per message and body condition, owned by the caller (it may live
+ * in an array); not shared between threads. Feed it the same regexes each
+ * time, compiled with REGEX_STREAM (without it (?m)^ after a newline that
+ * ends a chunk is missed, and PCRE2 interprets partial matches). Buffers
+ * are allocated at the first feed and kept across body_scan_reset. The
+ * fields are the scanner's own.
  */
 struct body_scan {
-	size_t window;	    /* W */
-	unsigned char *buf; /* 2W octets, or NULL before the first feed */
-	size_t clen;	    /* carry octets at the start of buf */
+	size_t span;	    /* S */
+	unsigned char *buf; /* the text held, then a copied head of a chunk */
+	size_t cap;	    /* octets allocated at buf */
+	size_t hlen;	    /* octets held: the body from base on */
+	uint64_t base;	    /* body offset of buf[0] */
 	uint64_t total;	    /* body octets fed so far */
+	uint64_t *next;	    /* per regex: the first start not yet settled */
+	size_t nre;	    /* regexes next is for (0: not allocated) */
+	size_t most;	    /* the most buf may need: 2 * (S + L) */
 	bool matched;	    /* sticky */
+	bool late;	    /* matched by body_scan_end */
+	bool ended;	    /* body_scan_end was called */
+	bool failed;	    /* sticky -1 */
 };
 
-/* Prepare s; window 0 means BODY_WINDOW_DEFAULT, capped at BODY_WINDOW_MAX. */
-void body_scan_init(struct body_scan *s, size_t window);
+/* Prepare s; span 0 means BODY_SPAN_DEFAULT, else clamped to MIN..MAX. */
+void body_scan_init(struct body_scan *s, size_t span);
 
 /*
  * Feed the next chunk (any octets, len may be 0). Returns 1 when the body
- * so far matches one of the regexes (sticky: later feeds return 1 without
- * work), 0 not yet, -1 on an internal failure (regex limit, no memory).
- * list NULL or empty never matches.
+ * so far matches one of the regexes (sticky: later calls return 1 without
+ * work), 0 not yet, -1 on an internal failure (a regex limit, no memory;
+ * sticky too). list NULL or empty never matches.
  */
 int body_scan_feed(struct body_scan *s, const struct regex_list *list,
 		   const unsigned char *chunk, size_t len);
@@ -357,16 +468,27 @@ int body_scan_feed(struct body_scan *s, const struct regex_list *list,
 int body_scan_feed_regex(struct body_scan *s, const struct regex *re,
 			 const unsigned char *chunk, size_t len);
 
-/* Has a feed matched since init or reset? */
+/*
+ * The body is complete: settle what is still open, with the end of the
+ * text where it is. Returns as body_scan_feed; a second call, or a feed
+ * after it, changes nothing. The empty body (nothing fed) is matched too.
+ */
+int body_scan_end(struct body_scan *s, const struct regex_list *list);
+int body_scan_end_regex(struct body_scan *s, const struct regex *re);
+
+/* Has a feed or the end matched since init or reset? */
 bool body_scan_matched(const struct body_scan *s);
 
-/* Octets of buffer held now (0 before the first feed; at most 2W). */
+/* Did it match only at body_scan_end (the match needed the true end)? */
+bool body_scan_late(const struct body_scan *s);
+
+/* Octets of buffer held now (0 before the first feed). */
 size_t body_scan_buffer_size(const struct body_scan *s);
 
-/* Forget the message (for the next one on the connection); keeps buf. */
+/* Forget the message (for the next one on the connection); keeps buffers. */
 void body_scan_reset(struct body_scan *s);
 
-/* Free the buffer; s may be init'ed again. NULL is fine. */
+/* Free the buffers; s may be init'ed again. NULL is fine. */
 void body_scan_free(struct body_scan *s);
 
 #endif

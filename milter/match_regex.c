@@ -11,7 +11,10 @@
  * an error, past REGEX_TIME_LIMIT_MS. PCRE2's own match limit counts per
  * start position, so without that a 64 KiB subject could hold a thread for
  * minutes. A pattern that cannot be wrapped is used as written, under the
- * PCRE2 limits alone (none is known). Never logs, never exits.
+ * PCRE2 limits alone (none is known). A regex compiled with REGEX_STREAM
+ * can also be searched in pieces of a longer text (the body scanner):
+ * hard partial matching, JIT-compiled for it too, and where (?m)^ can
+ * occur a second code with PCRE2_ALT_CIRCUMFLEX. Never logs, never exits.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "match.h"
@@ -27,9 +31,13 @@
 #define BUDGET_EVERY   8   /* read the clock every this many callouts */
 
 struct regex {
-	pcre2_code *code;
-	char *pattern; /* as given */
+	pcre2_code *code; /* for a whole text */
+	pcre2_code *more; /* REGEX_STREAM: for a piece that more text follows
+			     (code itself, or a copy where (?m)^ may match
+			     after a final newline); else NULL */
+	char *pattern;	  /* as given */
 	uint32_t flags;
+	size_t lookbehind; /* octets it may read before a start, >= 1 */
 };
 
 struct regex_list {
@@ -44,6 +52,7 @@ struct rx_thread {
 	pcre2_jit_stack *js;
 	struct timespec deadline;
 	unsigned ticks;
+	PCRE2_SIZE last; /* no attempt starts after it (regex_find) */
 };
 
 static pthread_key_t rx_key;
@@ -82,7 +91,8 @@ static int budget_callout(pcre2_callout_block *cb, void *arg)
 	struct rx_thread *t = arg;
 	struct timespec now;
 
-	(void)cb;
+	if (cb->start_match > t->last)
+		return PCRE2_ERROR_NOMATCH; /* ends the search: no match */
 	if (++t->ticks % BUDGET_EVERY != 0)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -225,6 +235,99 @@ static size_t option_items(const char *p)
 }
 
 /*
+ * Compile PATTERN with opts, wrapped in the time-limit callout when it can
+ * be (compile_wrapped below), as written when it cannot. NULL when memory
+ * runs out (the pattern itself compiled before).
+ */
+static pcre2_code *compile_wrapped(const char *pattern, uint32_t opts);
+
+static pcre2_code *compile_code(const char *pattern, uint32_t opts)
+{
+	pcre2_code *code = compile_wrapped(pattern, opts);
+	int ec;
+	PCRE2_SIZE eo;
+
+	if (code == NULL)
+		code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				     opts, &ec, &eo, NULL);
+	return code;
+}
+
+/*
+ * The octets before a start position a match may read: PCRE2's longest
+ * lookbehind (\b, \B and \A count one) times the number of lookbehinds
+ * written in the pattern (a nested lookbehind reads further back than
+ * PCRE2 reports, pcre2partial(3); any spelling counts, even inside a class
+ * or \Q...\E, so this errs on the long side), four octets a character
+ * with UTF, plus two for a \b or (?m)^ at the far end (a (?m)^ reads
+ * back a whole newline: CR LF under (*CRLF), (*ANYCRLF) and (*ANY)).
+ */
+static size_t lookbehind_octets(const pcre2_code *code, const char *pattern,
+				bool utf)
+{
+	static const char *const opens[] = {
+	    "(?<=",
+	    "(?<!",
+	    "(?<*",
+	    "(*plb:",
+	    "(*nlb:",
+	    "(*naplb:",
+	    "(*positive_lookbehind:",
+	    "(*negative_lookbehind:",
+	    "(*non_atomic_positive_lookbehind:"};
+	uint32_t max = 0;
+	size_t n = 0;
+
+	if (pcre2_pattern_info(code, PCRE2_INFO_MAXLOOKBEHIND, &max) != 0)
+		max = 0xffff; /* PCRE2's own bound on one lookbehind */
+	for (const char *p = pattern; *p != '\0'; p++)
+		for (size_t i = 0; i < sizeof(opens) / sizeof(opens[0]); i++)
+			if (strncasecmp(p, opens[i], strlen(opens[i])) == 0)
+				n++;
+	return (size_t)max * (n > 0 ? n : 1) * (utf ? 4 : 1) + 2;
+}
+
+/*
+ * Can the pattern hold a multi-line circumflex? Only with a '^' and an
+ * 'm' (the (?m) that turns it on) or REGEX_MULTILINE; a '^' of a class
+ * counts too, so this never says no wrongly.
+ */
+static bool may_have_circm(const char *pattern, uint32_t flags)
+{
+	return strchr(pattern, '^') != NULL &&
+	       ((flags & REGEX_MULTILINE) || strchr(pattern, 'm') != NULL);
+}
+
+/*
+ * What a pattern holds that depends on where a search starts, so that it
+ * cannot be searched in pieces: \G (true where the search starts) and
+ * (*NOTEMPTY_ATSTART) (no empty match there). NULL when neither.
+ */
+static const char *start_dependent(const char *pattern)
+{
+	size_t head = option_items(pattern);
+
+	for (const char *p = pattern; p < pattern + head; p++)
+		if (strncmp(p, "(*NOTEMPTY_ATSTART)", 19) == 0)
+			return "(*NOTEMPTY_ATSTART)";
+	for (const char *p = pattern + head; *p != '\0'; p++) {
+		if (*p != '\\' || p[1] == '\0')
+			continue;
+		if (p[1] == 'Q') { /* literal up to \E */
+			const char *e = strstr(p + 2, "\\E");
+			if (e == NULL)
+				break;
+			p = e + 1;
+			continue;
+		}
+		if (p[1] == 'G')
+			return "\\G";
+		p++;
+	}
+	return NULL;
+}
+
+/*
  * Compile "(?C255)(?:PATTERN\E)"; when PATTERN ends inside a (?x) comment
  * that fails, and "(?C255)(?:PATTERN\E\n)" ends the comment (the newline
  * is then blank space of (?x)). NULL when neither compiles.
@@ -278,29 +381,75 @@ struct regex *regex_compile(const char *pattern, uint32_t flags, char *err,
 				 (char *)msg);
 		return NULL;
 	}
+	if ((flags & REGEX_STREAM) && (flags & REGEX_UTF)) {
+		/* a chunk may end inside a character, and PCRE2 takes the
+		 * piece for invalid UTF-8 there instead of a partial match */
+		if (errlen > 0)
+			snprintf(err, errlen,
+				 "UTF-8 patterns cannot be searched in pieces");
+		pcre2_code_free(code);
+		return NULL;
+	}
+	if ((flags & REGEX_STREAM) && start_dependent(pattern) != NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen,
+				 "%s depends on where a search starts, and "
+				 "this text is searched in pieces",
+				 start_dependent(pattern));
+		pcre2_code_free(code);
+		return NULL;
+	}
 	wrapped = compile_wrapped(pattern, opts);
 	if (wrapped != NULL) {
 		pcre2_code_free(code);
 		code = wrapped;
 	}
 	re = calloc(1, sizeof(*re));
-	if (re == NULL || (re->pattern = strdup(pattern)) == NULL) {
-		free(re);
-		pcre2_code_free(code);
-		if (errlen > 0)
-			snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* else interpret */
+	if (re == NULL || (re->pattern = strdup(pattern)) == NULL)
+		goto nomem;
 	re->code = code;
 	re->flags = flags;
+	re->lookbehind = lookbehind_octets(code, pattern, flags & REGEX_UTF);
+	/*
+	 * For a text in pieces: hard partial matching, JIT-compiled too, and
+	 * where (?m)^ can occur, a copy that lets it match after a newline
+	 * at the end of a piece (PCRE2 says "no match" there without
+	 * PCRE2_ALT_CIRCUMFLEX, even in partial mode, as if the piece ended
+	 * the text).
+	 */
+	if (flags & REGEX_STREAM) {
+		if (may_have_circm(pattern, flags)) {
+			re->more =
+			    compile_code(pattern, opts | PCRE2_ALT_CIRCUMFLEX);
+			if (re->more == NULL)
+				goto nomem;
+			(void)pcre2_jit_compile(re->more,
+						PCRE2_JIT_COMPLETE |
+						    PCRE2_JIT_PARTIAL_HARD);
+		} else {
+			re->more = code;
+		}
+	}
+	/* else (or when JIT fails) PCRE2 interprets */
+	(void)pcre2_jit_compile(
+	    code, re->more == code ? PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD
+				   : PCRE2_JIT_COMPLETE);
 	return re;
+nomem:
+	if (re != NULL)
+		free(re->pattern);
+	free(re);
+	pcre2_code_free(code);
+	if (errlen > 0)
+		snprintf(err, errlen, "out of memory");
+	return NULL;
 }
 
-int regex_match_at(const struct regex *re, const char *subject, size_t len,
-		   size_t start, uint32_t opts)
+int regex_find(const struct regex *re, const char *subject, size_t len,
+	       size_t start, size_t last, uint32_t opts, size_t *at)
 {
 	struct rx_thread *t;
+	const pcre2_code *code;
 	uint32_t mo = 0;
 	int rc;
 
@@ -320,14 +469,40 @@ int regex_match_at(const struct regex *re, const char *subject, size_t len,
 		mo |= PCRE2_NOTBOL;
 	if (opts & REGEX_NOTEOL)
 		mo |= PCRE2_NOTEOL;
+	code = re->code;
+	if ((opts & (REGEX_MORE | REGEX_PARTIAL)) && re->more != NULL)
+		code = re->more;
+	if (opts & REGEX_PARTIAL)
+		mo |= PCRE2_PARTIAL_HARD;
 	t->ticks = 0;
-	rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, start, mo, t->md,
+	t->last = last;
+	rc = pcre2_match(code, (PCRE2_SPTR)subject, len, start, mo, t->md,
 			 t->mc);
-	if (rc >= 0) /* 0: matched, the ovector was too small */
-		return 1;
+	/* rc 0: matched, the ovector was too small (it never is) */
+	if (rc >= 0 || rc == PCRE2_ERROR_PARTIAL) {
+		/* where the attempt began, before any \K, never before start */
+		if (at != NULL) {
+			*at = pcre2_get_startchar(t->md);
+			if (*at < start)
+				*at = start;
+		}
+		return rc >= 0 ? 1 : 2;
+	}
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	return -1;
+}
+
+int regex_match_at(const struct regex *re, const char *subject, size_t len,
+		   size_t start, uint32_t opts)
+{
+	return regex_find(re, subject, len, start, SIZE_MAX,
+			  opts & ~REGEX_PARTIAL, NULL);
+}
+
+size_t regex_lookbehind(const struct regex *re)
+{
+	return re != NULL ? re->lookbehind : 2;
 }
 
 int regex_match(const struct regex *re, const char *subject, size_t len)
@@ -344,6 +519,8 @@ void regex_free(struct regex **re)
 {
 	if (re == NULL || *re == NULL)
 		return;
+	if ((*re)->more != (*re)->code)
+		pcre2_code_free((*re)->more);
 	pcre2_code_free((*re)->code);
 	free((*re)->pattern);
 	free(*re);

@@ -1,7 +1,7 @@
 /*
  * match_set.c - string sets (open-addressing hash), and on top of them
- * domain-name sets and e-mail address sets, plus the envelope address
- * splitter the policy engine uses.
+ * domain-name sets and e-mail address sets (kept in the normal form of
+ * match_envaddr.c).
  *
  * Sets are filled at config load and then only read, from many threads:
  * lookups never write. Input looked up is from the wire: bounded, never
@@ -360,84 +360,6 @@ void domain_set_free(struct domain_set **s)
 	*s = NULL;
 }
 
-/* --- envelope addresses ----------------------------------------------- */
-
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int addr_split(const char *addr, char *local, size_t llen, char *domain,
-	       size_t dlen)
-{
-	const char *p, *e, *at;
-	size_t n;
-
-	if (local == NULL || domain == NULL || llen == 0 || dlen == 0)
-		return -1;
-	local[0] = domain[0] = '\0';
-	if (addr == NULL)
-		return -1;
-	n = strnlen(addr, EMAIL_MAX + 1);
-	if (n > EMAIL_MAX)
-		return -1;
-	p = addr;
-	e = addr + n;
-	while (p < e && blank(*p))
-		p++;
-	while (e > p && blank(e[-1]))
-		e--;
-	if (p < e && *p == '<') {
-		if (e[-1] != '>' || e - p < 2)
-			return -1;
-		p++;
-		e--;
-	} else if (p < e && e[-1] == '>') {
-		return -1;
-	}
-	/* A source route: "@relay1,@relay2:local@domain". */
-	if (p < e && *p == '@') {
-		const char *colon = memchr(p, ':', (size_t)(e - p));
-		if (colon == NULL)
-			return -1;
-		p = colon + 1;
-	}
-	if (p == e)
-		return 0; /* the null sender */
-	at = NULL;
-	for (const char *q = e; q > p; q--) {
-		if (q[-1] == '@') {
-			at = q - 1;
-			break;
-		}
-	}
-	if (at == NULL) {
-		if ((size_t)(e - p) >= llen)
-			return -1;
-		memcpy(local, p, (size_t)(e - p));
-		local[e - p] = '\0';
-		return 0;
-	}
-	if (at == p || at + 1 == e)
-		return -1;
-	if ((size_t)(at - p) >= llen) {
-		return -1;
-	}
-	memcpy(local, p, (size_t)(at - p));
-	local[at - p] = '\0';
-	at++;
-	if (e - at > 1 && e[-1] == '.')
-		e--;
-	if ((size_t)(e - at) >= dlen) {
-		local[0] = '\0';
-		return -1;
-	}
-	for (n = 0; at + n < e; n++)
-		domain[n] = (char)fold((unsigned char)at[n]);
-	domain[n] = '\0';
-	return 0;
-}
-
 /* --- e-mail address sets ---------------------------------------------- */
 
 struct email_set {
@@ -458,21 +380,20 @@ struct email_set *email_set_new(bool local_case_sensitive)
 	return s;
 }
 
-/* Build the key of a split address into key; returns its length. */
-static size_t email_key(const struct email_set *s, const char *local,
-			const char *domain, char *key)
+/*
+ * The key of an address in normal form: its text, the local part folded
+ * unless the set keeps its case (the domain is lower-case already). key
+ * holds sizeof(a->text) octets. Returns the key's length.
+ */
+static size_t email_key(const struct email_set *s, const struct envaddr *a,
+			char *key)
 {
-	size_t n = 0;
-
-	for (const char *c = local; *c != '\0'; c++)
-		key[n++] = s->local_cs ? *c : (char)fold((unsigned char)*c);
-	if (domain[0] != '\0') {
-		key[n++] = '@';
-		for (const char *c = domain; *c != '\0'; c++)
-			key[n++] = *c;
-	}
-	key[n] = '\0';
-	return n;
+	for (size_t i = 0; i < a->len; i++)
+		key[i] = s->local_cs || i >= a->at
+			     ? a->text[i]
+			     : (char)fold((unsigned char)a->text[i]);
+	key[a->len] = '\0';
+	return a->len;
 }
 
 static bool addr_literal(const char *d)
@@ -487,8 +408,9 @@ static bool addr_literal(const char *d)
 int email_set_add(struct email_set *s, const char *addr, char *err,
 		  size_t errlen)
 {
-	char local[EMAIL_MAX + 1], domain[EMAIL_MAX + 1];
-	char key[2 * EMAIL_MAX + 2], q[96], dummy[1];
+	struct envaddr a;
+	char key[sizeof(a.text)], q[96], why[96], dummy[1];
+	const char *domain;
 	size_t n;
 
 	if (err == NULL || errlen == 0) {
@@ -505,24 +427,18 @@ int email_set_add(struct email_set *s, const char *addr, char *err,
 			 q, EMAIL_MAX);
 		return -1;
 	}
-	if (addr_split(addr, local, sizeof(local), domain, sizeof(domain)) <
-	    0) {
-		snprintf(err, errlen, "address \"%s\": malformed", q);
+	if (envaddr_parse(addr, n, &a, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "address \"%s\": malformed (%s)", q, why);
 		return -1;
 	}
-	for (const char *c = local; *c != '\0'; c++) {
-		if ((unsigned char)*c < 0x21 || *c == 0x7f) {
-			if (local[0] == '"')
-				continue;
-			snprintf(err, errlen,
-				 "address \"%s\": a blank or control "
-				 "character in the local part",
-				 q);
-			return -1;
-		}
+	domain = envaddr_domain(&a);
+	if (a.at == 2 && a.text[0] == '"' && a.text[1] == '"') {
+		snprintf(err, errlen,
+			 "address \"%s\": malformed (an empty local part)", q);
+		return -1;
 	}
-	if (local[0] != '\0' && domain[0] == '\0' &&
-	    strcasecmp(local, "postmaster") != 0) {
+	if (a.len > 0 && a.at == a.len &&
+	    strcasecmp(a.text, "postmaster") != 0) {
 		snprintf(err, errlen,
 			 "address \"%s\": no @domain (a domain goes in a "
 			 "domain list)",
@@ -537,7 +453,7 @@ int email_set_add(struct email_set *s, const char *addr, char *err,
 			return -1;
 		}
 	}
-	n = email_key(s, local, domain, key);
+	n = email_key(s, &a, key);
 	if (str_set_add(s->set, key, n) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -545,16 +461,14 @@ int email_set_add(struct email_set *s, const char *addr, char *err,
 	return 0;
 }
 
-bool email_set_match(const struct email_set *s, const char *addr)
+bool email_set_match(const struct email_set *s, const struct envaddr *a)
 {
-	char local[EMAIL_MAX + 1], domain[EMAIL_MAX + 1];
-	char key[2 * EMAIL_MAX + 2];
+	char key[sizeof(a->text)];
 	size_t n;
 
-	if (s == NULL || addr == NULL ||
-	    addr_split(addr, local, sizeof(local), domain, sizeof(domain)) < 0)
+	if (s == NULL || a == NULL)
 		return false;
-	n = email_key(s, local, domain, key);
+	n = email_key(s, a, key);
 	return str_set_has(s->set, key, n);
 }
 

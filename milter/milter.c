@@ -92,7 +92,6 @@ static const char *macro_lookup(void *arg, const char *name)
 	return c->ctx != NULL ? smfi_getsymval(c->ctx, (char *)name) : NULL;
 }
 
-/* Copy an untrusted string into a bounded fact buffer. */
 /*
  * Copy an untrusted string into a bounded fact buffer; a value that does
  * not fit is marked with bit in *too_long, so that no rule matches a part.
@@ -142,10 +141,37 @@ static void log_prefix(const struct conn *c, char *buf, size_t buflen)
 }
 
 /*
+ * " from_read=<...> to_read=<...>": how the rules read the addresses, for
+ * each one whose normal form is not the raw value the log shows (which
+ * stays as the MTA gave it, for forensics); "" when both are.
+ */
+static void read_as(const struct conn *c, char *out, size_t outlen)
+{
+	const struct addr_fact *a[2] = {&c->s.sender, &c->s.rcpt};
+	static const char *const key[2] = {"from_read", "to_read"};
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < 2; i++) {
+		char shown[ADDR_SHOW_MAX], v[LOG_VALUE_MAX + 4];
+		int n;
+		if (a[i]->state != ADDR_OK ||
+		    strcmp(addr_fact_show(a[i], shown, sizeof(shown)),
+			   a[i]->raw) == 0)
+			continue;
+		n = snprintf(out + o, outlen - o, " %s=%s", key[i],
+			     clean(shown, v, sizeof(v)));
+		if (n < 0 || (size_t)n >= outlen - o)
+			break;
+		o += (size_t)n;
+	}
+}
+
+/*
  * One line per decision. The reply's text may be long: it is cut to
  * LOG_REPLY_MAX octets, and the cut is said, so that the facts after it
- * (client, sender, recipient, each at most LOG_VALUE_MAX) always fit the
- * log line (log.c's LOG_MSG_MAX).
+ * (client, sender, recipient and how the rules read them, each at most
+ * LOG_VALUE_MAX) always fit the log line (log.c's LOG_MSG_MAX).
  */
 #define LOG_REPLY_MAX 2400
 
@@ -155,7 +181,7 @@ static void log_decision(const struct conn *c, const struct rule *r,
 {
 	char pfx[96], wire[REPLY_WIRE_MAX * REPLY_MAX_LINES];
 	char cn[LOG_VALUE_MAX + 4], ca[80], from[LOG_VALUE_MAX + 4],
-		to[LOG_VALUE_MAX + 4];
+	    to[LOG_VALUE_MAX + 4], as[2 * LOG_VALUE_MAX + 40];
 	size_t n = 1;
 
 	log_prefix(c, pfx, sizeof(pfx));
@@ -171,14 +197,16 @@ static void log_decision(const struct conn *c, const struct rule *r,
 		memcpy(wire + LOG_REPLY_MAX - sizeof(mark), mark,
 		       (size_t)m + 1);
 	}
+	read_as(c, as, sizeof(as));
 	log_info("%s: %s%s stage=%s rule=%s verdict=%s reply=\"%s\" "
-		 "client=%s[%s] from=%s to=%s%s",
+		 "client=%s[%s] from=%s to=%s%s%s",
 		 pfx, dry ? "would " : "", dry ? verdict_name(v) : "decision",
 		 stage_name(st), r != NULL ? r->name : "-", verdict_name(v),
 		 wire, clean(c->s.client_name, cn, sizeof(cn)),
 		 clean(c->s.client_addr, ca, sizeof(ca)),
-		 clean(c->s.sender, from, sizeof(from)),
-		 clean(c->s.rcpt, to, sizeof(to)), note != NULL ? note : "");
+		 clean(c->s.sender.raw, from, sizeof(from)),
+		 clean(c->s.rcpt.raw, to, sizeof(to)), as,
+		 note != NULL ? note : "");
 }
 
 static void queue_header(struct conn *c, struct effects *fx,
@@ -526,9 +554,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at MAIL");
 	message_done(c);
-	set_fact(c->s.sender, sizeof(c->s.sender),
-		 argv != NULL ? argv[0] : NULL, &c->s.too_long, FACT_SENDER);
-	c->s.have_sender = true;
+	addr_fact_set(&c->s.sender, argv != NULL ? argv[0] : NULL);
 	c->s.size_param = size_param(argv);
 	return eval(c, ctx, STAGE_MAIL);
 }
@@ -558,17 +584,14 @@ static sfsistat answer_held(struct conn *c)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	char prev[sizeof(c->s.rcpt)];
-	unsigned prev_long;
+	struct addr_fact prev;
 	sfsistat rc;
 
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at RCPT");
 	c->ctx = ctx;
-	memcpy(prev, c->s.rcpt, sizeof(prev));
-	prev_long = c->s.too_long & FACT_RCPT;
-	set_fact(c->s.rcpt, sizeof(c->s.rcpt), argv != NULL ? argv[0] : NULL,
-		 &c->s.too_long, FACT_RCPT);
+	prev = c->s.rcpt;
+	addr_fact_set(&c->s.rcpt, argv != NULL ? argv[0] : NULL);
 	if (c->held)
 		return answer_held(c);
 	c->s.rcpt_count++;
@@ -576,8 +599,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL) {
 		/* Later stages see the last recipient that was taken. */
 		c->s.rcpt_count--;
-		memcpy(c->s.rcpt, prev, sizeof(prev));
-		c->s.too_long = (c->s.too_long & ~FACT_RCPT) | prev_long;
+		c->s.rcpt = prev;
 	}
 	return rc;
 }
@@ -669,7 +691,12 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (c == NULL)
 		return fail_closed(ctx, "no connection context at end of "
 					"message");
-	rc = eval(c, ctx, STAGE_EOM);
+	/* The end of the body first: matches that needed it, for the body
+	 * rules too (policy.h). */
+	c->s.body_end = true;
+	rc = eval(c, ctx, STAGE_BODY);
+	if (rc == SMFIS_CONTINUE)
+		rc = eval(c, ctx, STAGE_EOM);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT) {
 		sfsistat fx = apply_effects(c, &c->conn_fx);
 		if (fx == SMFIS_CONTINUE)

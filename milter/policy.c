@@ -4,8 +4,9 @@
  *
  * Reads the frozen policy from many threads at once; writes only to the
  * caller's session and decision and to the atomic rule counters. Never
- * logs, never exits, never allocates after session_begin(): an internal
- * failure (a regex hitting its limits) becomes the failure policy's
+ * logs, never exits, never allocates after session_begin() (but for the
+ * body scanners' buffers, at their first chunk): an internal failure (a
+ * regex hitting its limits, no memory) becomes the failure policy's
  * verdict, never an accept.
  */
 #include <stdio.h>
@@ -25,18 +26,29 @@ int session_begin(struct session *s, const struct policy *p)
 		if (s->body == NULL)
 			return -1;
 		for (size_t i = 0; i < p->nbody_slots; i++)
-			body_scan_init(&s->body[i], BODY_WINDOW_DEFAULT);
+			body_scan_init(&s->body[i], p->body_span);
 	}
 	if (p->nrcpt_slots > 0) {
 		s->rcpt_hits = calloc(p->nrcpt_slots, sizeof(*s->rcpt_hits));
-		if (s->rcpt_hits == NULL) {
-			free(s->body);
-			s->body = NULL;
-			return -1;
-		}
+		if (s->rcpt_hits == NULL)
+			goto nomem;
+	}
+	if (p->nstage[STAGE_BODY] > 0) {
+		s->body_fired =
+		    calloc(p->nstage[STAGE_BODY], sizeof(*s->body_fired));
+		if (s->body_fired == NULL)
+			goto nomem;
 	}
 	s->policy = policy_ref(p);
 	return 0;
+nomem:
+	for (size_t i = 0; s->body != NULL && i < p->nbody_slots; i++)
+		body_scan_free(&s->body[i]);
+	free(s->body);
+	free(s->rcpt_hits);
+	s->body = NULL;
+	s->rcpt_hits = NULL;
+	return -1;
 }
 
 void session_reset_message(struct session *s)
@@ -44,25 +56,27 @@ void session_reset_message(struct session *s)
 	const struct policy *p = s->policy;
 
 	s->queue_id[0] = '\0';
-	s->sender[0] = '\0';
-	s->have_sender = false;
-	s->rcpt[0] = '\0';
+	addr_fact_clear(&s->sender);
+	addr_fact_clear(&s->rcpt);
 	s->rcpt_count = 0;
 	s->size_param = 0;
 	s->size = 0;
 	s->accepted = false;
-	s->too_long &= ~(FACT_SENDER | FACT_RCPT);
 	s->hdr_name = NULL;
 	s->hdr_value = NULL;
 	s->hdr_value_len = 0;
 	s->chunk = NULL;
 	s->chunk_len = 0;
+	s->body_end = false;
 	if (p == NULL)
 		return;
 	for (size_t i = 0; i < p->nbody_slots; i++)
 		body_scan_reset(&s->body[i]);
 	if (p->nrcpt_slots > 0)
 		memset(s->rcpt_hits, 0, p->nrcpt_slots * sizeof(*s->rcpt_hits));
+	if (p->nstage[STAGE_BODY] > 0)
+		memset(s->body_fired, 0,
+		       p->nstage[STAGE_BODY] * sizeof(*s->body_fired));
 }
 
 void session_end(struct session *s)
@@ -74,9 +88,53 @@ void session_end(struct session *s)
 	}
 	free(s->body);
 	free(s->rcpt_hits);
+	free(s->body_fired);
 	s->body = NULL;
 	s->rcpt_hits = NULL;
+	s->body_fired = NULL;
 	policy_unref(&s->policy);
+}
+
+/* --- envelope addresses --------------------------------------------- */
+
+void addr_fact_clear(struct addr_fact *f)
+{
+	f->raw[0] = '\0';
+	f->state = ADDR_NONE;
+	f->norm.text[0] = '\0';
+	f->norm.len = f->norm.at = 0;
+	f->why[0] = '\0';
+}
+
+void addr_fact_set(struct addr_fact *f, const char *raw)
+{
+	size_t n = raw != NULL ? strnlen(raw, sizeof(f->raw)) : 0;
+
+	addr_fact_clear(f);
+	if (n == sizeof(f->raw)) {
+		n--;
+		f->state = ADDR_TOO_LONG;
+	}
+	if (n > 0)
+		memcpy(f->raw, raw, n);
+	f->raw[n] = '\0';
+	if (f->state == ADDR_TOO_LONG)
+		return;
+	f->state =
+	    envaddr_parse(f->raw, n, &f->norm, f->why, sizeof(f->why)) == 0
+		? ADDR_OK
+		: ADDR_BAD;
+}
+
+const char *addr_fact_show(const struct addr_fact *f, char *buf, size_t buflen)
+{
+	if (buflen == 0)
+		return "";
+	if (f->state == ADDR_OK)
+		snprintf(buf, buflen, "<%s>", f->norm.text);
+	else
+		snprintf(buf, buflen, "%s", f->raw);
+	return buf;
 }
 
 /* --- placeholders ---------------------------------------------------- */
@@ -111,8 +169,9 @@ bool policy_placeholder_known(const char *name, size_t len)
 	return false;
 }
 
+/* A placeholder's value; buf (ADDR_SHOW_MAX octets) holds an address. */
 static const char *placeholder_value(size_t which, const struct rule *r,
-				     const struct session *s)
+				     const struct session *s, char *buf)
 {
 	switch (which) {
 	case 0:
@@ -122,9 +181,9 @@ static const char *placeholder_value(size_t which, const struct rule *r,
 	case 2:
 		return s->helo;
 	case 3:
-		return s->sender;
+		return addr_fact_show(&s->sender, buf, ADDR_SHOW_MAX);
 	case 4:
-		return s->rcpt;
+		return addr_fact_show(&s->rcpt, buf, ADDR_SHOW_MAX);
 	case 5:
 		return s->queue_id;
 	default:
@@ -141,7 +200,7 @@ void policy_expand(const char *tmpl, const struct rule *r,
 		return;
 	for (const char *t = tmpl; *t != '\0' && o + 1 < outlen; t++) {
 		size_t which = 0, n;
-		char val[PLACEHOLDER_MAX + 4];
+		char val[PLACEHOLDER_MAX + 4], addr[ADDR_SHOW_MAX];
 		if (t[0] != '$') {
 			out[o++] = *t;
 			continue;
@@ -156,7 +215,7 @@ void policy_expand(const char *tmpl, const struct rule *r,
 			out[o++] = '$';
 			continue;
 		}
-		const char *v = placeholder_value(which, r, s);
+		const char *v = placeholder_value(which, r, s, addr);
 		size_t vn = reply_sanitize_value(v, strlen(v), val, sizeof(val),
 						 PLACEHOLDER_MAX);
 		if (vn > outlen - 1 - o)
@@ -170,22 +229,6 @@ void policy_expand(const char *tmpl, const struct rule *r,
 
 /* --- conditions ------------------------------------------------------ */
 
-/* "<a@b>" -> "a@b" into buf; the null sender "<>" -> "". */
-static const char *bare_address(const char *a, char *buf, size_t buflen)
-{
-	size_t n = strlen(a);
-
-	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
-		a++;
-		n -= 2;
-	}
-	if (n >= buflen)
-		n = buflen - 1;
-	memcpy(buf, a, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 static int match_text(const struct cond *c, const char *v, size_t len)
 {
 	switch (c->matcher) {
@@ -198,23 +241,41 @@ static int match_text(const struct cond *c, const char *v, size_t len)
 	}
 }
 
-/* Match an envelope address by the condition's matcher. */
-static int match_address(const struct cond *c, const char *addr)
-{
-	char bare[FACT_MAX], local[FACT_MAX], domain[FACT_MAX];
+/*
+ * 1 holds, 0 does not, COND_LIMIT a regex hit its limits, COND_TOO_LONG
+ * the fact was cut, COND_UNREADABLE an address could not be read. Before
+ * negation.
+ */
+#define COND_LIMIT	(-1)
+#define COND_TOO_LONG	(-2)
+#define COND_UNREADABLE (-3)
 
+/*
+ * Match an envelope address by the condition's matcher, in its normal
+ * form: every spelling of an address matches alike, and one that could
+ * not be read or was cut never counts as "no match".
+ */
+static int match_address(const struct cond *c, const struct addr_fact *a)
+{
+	switch (a->state) {
+	case ADDR_NONE:
+		return 0;
+	case ADDR_TOO_LONG:
+		return COND_TOO_LONG;
+	case ADDR_BAD:
+		return COND_UNREADABLE;
+	case ADDR_OK:
+		break;
+	}
 	switch (c->matcher) {
 	case MATCH_EMAIL:
-		return email_set_match(c->emails, addr) ? 1 : 0;
+		return email_set_match(c->emails, &a->norm) ? 1 : 0;
 	case MATCH_DOMAIN:
-		if (addr_split(addr, local, sizeof(local), domain,
-			       sizeof(domain)) != 0 ||
-		    domain[0] == '\0')
-			return 0;
-		return domain_set_match(c->domains, domain) ? 1 : 0;
+		return domain_set_match(c->domains, envaddr_domain(&a->norm))
+			   ? 1
+			   : 0;
 	case MATCH_REGEX:
-		bare_address(addr, bare, sizeof(bare));
-		return regex_list_match(c->regexes, bare, strlen(bare));
+		return regex_list_match(c->regexes, a->norm.text, a->norm.len);
 	default:
 		return 0;
 	}
@@ -236,7 +297,7 @@ static const char *macro(const struct session *s, const char *name)
 }
 
 /* Which fact a condition reads, as a FACT_* bit; 0 for none cut. */
-static unsigned fact_of(const struct cond *c, enum stage st)
+static unsigned fact_of(const struct cond *c)
 {
 	switch (c->subject) {
 	case SUBJ_CLIENT_NAME:
@@ -244,27 +305,16 @@ static unsigned fact_of(const struct cond *c, enum stage st)
 	case SUBJ_HELO:
 	case SUBJ_HELO_LITERAL:
 		return FACT_HELO;
-	case SUBJ_SENDER:
-		return FACT_SENDER;
-	case SUBJ_RECIPIENT:
-		return st == STAGE_RCPT ? FACT_RCPT : 0;
 	default:
-		return 0;
+		return 0; /* addresses say so themselves (match_address) */
 	}
 }
-
-/*
- * 1 holds, 0 does not, COND_LIMIT a regex hit its limits, COND_TOO_LONG
- * the fact was cut. Before negation.
- */
-#define COND_LIMIT (-1)
-#define COND_TOO_LONG (-2)
 
 static int cond_raw(const struct cond *c, enum stage st, struct session *s)
 {
 	const char *v;
 
-	if (s->too_long & fact_of(c, st))
+	if (s->too_long & fact_of(c))
 		return COND_TOO_LONG;
 	switch (c->subject) {
 	case SUBJ_CLIENT_ADDR:
@@ -285,12 +335,10 @@ static int cond_raw(const struct cond *c, enum stage st, struct session *s)
 		return lit == c->want;
 	}
 	case SUBJ_SENDER:
-		if (!s->have_sender)
-			return 0;
-		return match_address(c, s->sender);
+		return match_address(c, &s->sender);
 	case SUBJ_RECIPIENT:
 		if (st == STAGE_RCPT)
-			return match_address(c, s->rcpt);
+			return match_address(c, &s->rcpt);
 		if (c->rcpt_slot >= 0 && s->rcpt_hits != NULL)
 			return s->rcpt_hits[c->rcpt_slot];
 		return 0;
@@ -332,21 +380,25 @@ static int cond_eval(const struct cond *c, enum stage st, struct session *s)
 }
 
 /*
- * Feed a body chunk to every body scanner of the policy, before any rule
- * is tried, so that no rule's short-circuit leaves a scanner behind.
+ * Feed a body chunk to every body scanner of the policy (or, with end,
+ * tell each that the body is complete), before any rule is tried, so
+ * that no rule's short-circuit leaves a scanner behind.
  */
-static int feed_body(const struct policy *p, struct session *s)
+static int feed_body(const struct policy *p, struct session *s, bool end)
 {
 	for (int st = STAGE_BODY; st <= STAGE_EOM; st++) {
 		for (size_t i = 0; i < p->nstage[st]; i++) {
 			const struct rule *r = p->by_stage[st][i];
 			for (size_t k = 0; k < r->ncond; k++) {
 				const struct cond *c = &r->cond[k];
+				struct body_scan *b;
 				if (c->subject != SUBJ_BODY)
 					continue;
-				if (body_scan_feed(&s->body[c->body_slot],
-						   c->regexes, s->chunk,
-						   s->chunk_len) < 0)
+				b = &s->body[c->body_slot];
+				if ((end ? body_scan_end(b, c->regexes)
+					 : body_scan_feed(b, c->regexes,
+							  s->chunk,
+							  s->chunk_len)) < 0)
 					return -1;
 			}
 		}
@@ -354,7 +406,20 @@ static int feed_body(const struct policy *p, struct session *s)
 	return 0;
 }
 
-/* After a recipient is taken, note which later-stage conditions it meets. */
+/* Does a body condition of r hold by a match found at the end of body? */
+static bool holds_late(const struct rule *r, const struct session *s)
+{
+	for (size_t k = 0; k < r->ncond; k++)
+		if (r->cond[k].subject == SUBJ_BODY &&
+		    body_scan_late(&s->body[r->cond[k].body_slot]))
+			return true;
+	return false;
+}
+
+/*
+ * After a recipient is taken, note which later-stage conditions it meets.
+ * Returns 0, or a COND_* failure.
+ */
 static int note_recipient(const struct policy *p, struct session *s)
 {
 	for (int st = STAGE_DATA; st < STAGE_COUNT; st++) {
@@ -366,11 +431,9 @@ static int note_recipient(const struct policy *p, struct session *s)
 				if (c->subject != SUBJ_RECIPIENT ||
 				    c->rcpt_slot < 0 || s->rcpt_hits[c->rcpt_slot])
 					continue;
-				if (s->too_long & FACT_RCPT)
-					return COND_TOO_LONG;
-				m = match_address(c, s->rcpt);
+				m = match_address(c, &s->rcpt);
 				if (m < 0)
-					return -1;
+					return m;
 				s->rcpt_hits[c->rcpt_slot] = m != 0;
 			}
 		}
@@ -391,11 +454,12 @@ size_t policy_reply_reserve(const struct rule *r, enum stage st,
 	switch (st) {
 	case STAGE_MAIL:
 		return reply_prefix_room(r->code.basic, CMD_MAIL,
-					 s != NULL ? strlen(s->sender)
+					 s != NULL ? strlen(s->sender.raw)
 						   : SIZE_MAX);
 	case STAGE_RCPT:
 		return reply_prefix_room(r->code.basic, CMD_RCPT,
-					 s != NULL ? strlen(s->rcpt) : SIZE_MAX);
+					 s != NULL ? strlen(s->rcpt.raw)
+						   : SIZE_MAX);
 	case STAGE_CONNECT:
 	case STAGE_HELO:
 		return reply_prefix_room(r->code.basic, CMD_MAIL, SIZE_MAX);
@@ -452,6 +516,42 @@ static void fail(const struct policy *p, struct decision *d, const char *what)
 		snprintf(d->error, sizeof(d->error), "%s", what);
 }
 
+/*
+ * Say what failed (a COND_* code) for d->error: which value was cut, which
+ * address could not be read (its raw value, quoted, and why), or a regex.
+ * a is the address the failing condition read, or NULL.
+ */
+static void failure_text(int code, const struct addr_fact *a,
+			 const struct session *s, char *out, size_t outlen)
+{
+	const char *which = a == &s->sender ? "sender" : "recipient";
+	char q[96];
+
+	if (code == COND_UNREADABLE && a != NULL) {
+		match_quote(q, sizeof(q), a->raw, strlen(a->raw));
+		snprintf(out, outlen, "the %s \"%s\" cannot be read (%s)",
+			 which, q, a->why);
+	} else if (code == COND_TOO_LONG && a != NULL) {
+		snprintf(out, outlen, "the %s is longer than the milter keeps",
+			 which);
+	} else if (code == COND_TOO_LONG) {
+		snprintf(out, outlen,
+			 "a value it reads is longer than the "
+			 "milter keeps");
+	} else {
+		snprintf(out, outlen, "a regex hit its match limit");
+	}
+}
+
+/* The address a condition reads, or NULL. */
+static const struct addr_fact *address_of(const struct cond *c,
+					  const struct session *s)
+{
+	if (c->subject == SUBJ_SENDER)
+		return &s->sender;
+	return c->subject == SUBJ_RECIPIENT ? &s->rcpt : NULL;
+}
+
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		 match_fn on_match, void *arg, struct decision *d)
 {
@@ -461,7 +561,8 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	d->error[0] = '\0';
 	d->reply = NULL;
 
-	if (st == STAGE_BODY && p->nbody_slots > 0 && feed_body(p, s) < 0) {
+	if ((st == STAGE_BODY || st == STAGE_EOM) && p->nbody_slots > 0 &&
+	    feed_body(p, s, st == STAGE_EOM || s->body_end) < 0) {
 		fail(p, d, "body regex hit its match limit");
 		return;
 	}
@@ -469,21 +570,27 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		const struct rule *r = p->by_stage[st][i];
 		struct match_event ev;
 		int holds = 1;
+		size_t k;
 
-		for (size_t k = 0; k < r->ncond && holds == 1; k++)
+		if (st == STAGE_BODY &&
+		    (s->body_fired[i] || (s->body_end && !holds_late(r, s))))
+			continue;
+
+		for (k = 0; k < r->ncond && holds == 1; k++)
 			holds = cond_eval(&r->cond[k], st, s);
 		if (holds < 0) {
-			char what[200];
-			snprintf(what, sizeof(what), "rule %.100s: %s", r->name,
-				 holds == COND_TOO_LONG
-					 ? "a value it reads is longer than "
-					   "the milter keeps"
-					 : "a regex hit its match limit");
-			fail(p, d, what);
+			char why[180];
+			failure_text(holds, address_of(&r->cond[k - 1], s), s,
+				     why, sizeof(why));
+			snprintf(d->error, sizeof(d->error), "rule %.60s: %s",
+				 r->name, why);
+			fail(p, d, NULL);
 			return;
 		}
 		if (holds == 0)
 			continue;
+		if (st == STAGE_BODY)
+			s->body_fired[i] = true;
 		__atomic_add_fetch(&((struct rule *)r)->hits, 1,
 				   __ATOMIC_RELAXED);
 		ev.rule = r;
@@ -512,12 +619,11 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	if (st == STAGE_RCPT && !sends_reply(d->verdict) &&
 	    p->nrcpt_slots > 0) {
 		int n = note_recipient(p, s);
-		if (n < 0)
-			fail(p, d, n == COND_TOO_LONG
-					   ? "the recipient is longer than the "
-					     "milter keeps"
-					   : "a recipient regex hit its match "
-					     "limit");
+		if (n < 0) {
+			failure_text(n, &s->rcpt, s, d->error,
+				     sizeof(d->error));
+			fail(p, d, NULL);
+		}
 	}
 }
 

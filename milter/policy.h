@@ -112,6 +112,8 @@ struct policy {
 	bool hold_early; /* connect/helo verdicts given at first RCPT */
 	enum rule_mode default_mode;
 	int timeout;	/* seconds libmilter waits for the MTA */
+	size_t body_span; /* body_match_span: octets a body match may span
+			     (match.h, body_scan); 0: BODY_SPAN_DEFAULT */
 	struct failure_policy failure;
 	/* rules, in file order, and an index by stage */
 	size_t nrules;
@@ -130,8 +132,40 @@ struct policy {
 #define FACT_MAX 512 /* bound of every string fact we keep */
 #define FACT_CLIENT_NAME 1u
 #define FACT_HELO 2u
-#define FACT_SENDER 4u
-#define FACT_RCPT 8u
+
+/* What became of an envelope address the MTA gave. */
+enum addr_state {
+	ADDR_NONE,     /* none given (before MAIL, or after a reset) */
+	ADDR_OK,       /* read: norm holds its normal form */
+	ADDR_TOO_LONG, /* longer than FACT_MAX - 1 octets: raw is cut */
+	ADDR_BAD,      /* envaddr_parse() refused it: why says why */
+};
+
+/*
+ * An envelope address (MAIL FROM, RCPT TO) as the MTA gave it, kept for
+ * logs, and as the rules read it. A condition on an address that is not
+ * ADDR_OK gives the failure policy, never "no match".
+ */
+struct addr_fact {
+	char raw[FACT_MAX]; /* as given, cut to FACT_MAX - 1 octets */
+	enum addr_state state;
+	struct envaddr norm; /* ADDR_OK */
+	char why[80];	     /* ADDR_BAD */
+};
+
+/* Keep raw (NULL is "") in f and read it with envaddr_parse(). */
+void addr_fact_set(struct addr_fact *f, const char *raw);
+
+/* Forget the address: ADDR_NONE, raw "". */
+void addr_fact_clear(struct addr_fact *f);
+
+/*
+ * The address as placeholders show it: "<normal form>" ("<>" for the null
+ * sender) when it was read, else the raw value. Written into buf (at
+ * least ADDR_SHOW_MAX octets); returns buf.
+ */
+#define ADDR_SHOW_MAX (ENVADDR_MAX + 6)
+const char *addr_fact_show(const struct addr_fact *f, char *buf, size_t buflen);
 
 /*
  * Where the engine asks for an MTA macro's value. Returns NULL when the
@@ -155,9 +189,8 @@ struct session {
 			      fails closed instead of matching a part */
 	/* message: reset by session_reset_message() */
 	char queue_id[64];
-	char sender[FACT_MAX];
-	bool have_sender;
-	char rcpt[FACT_MAX]; /* current (rcpt stage) or last recipient */
+	struct addr_fact sender; /* ADDR_NONE before MAIL */
+	struct addr_fact rcpt;	 /* current (rcpt stage) or last recipient */
 	unsigned rcpt_count;
 	uint64_t size_param; /* SIZE= of MAIL; 0 when not given */
 	uint64_t size;	     /* octets seen from headers on */
@@ -168,9 +201,14 @@ struct session {
 	size_t hdr_value_len;
 	const unsigned char *chunk;
 	size_t chunk_len;
+	bool body_end; /* the body is complete: set by the caller for
+			  its policy_eval(STAGE_BODY) at end of message */
 	/* per message, sized from the policy */
 	struct body_scan *body; /* nbody_slots scanners */
 	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */
+	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held
+			     in this message (it is tried once a message,
+			     not again with every later chunk) */
 };
 
 /*
@@ -212,6 +250,13 @@ void session_end(struct session *s);
  * not decide (continue, dry-run) and the deciding rule are reported to
  * on_match (may be NULL). On an internal error (regex limit, no memory) the
  * failure policy decides and d->internal_error is set. Never fails itself.
+ *
+ * The body: at STAGE_BODY s->chunk is fed to every body scanner first. At
+ * end of message the caller sets s->body_end and calls STAGE_BODY once
+ * more (s->chunk NULL): the scanners see the true end of the body, and
+ * only the body rules that hold because of a match found just then are
+ * tried (the others were tried with each chunk). STAGE_EOM ends the body
+ * too when that was not done.
  */
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		 match_fn on_match, void *arg, struct decision *d);

@@ -6,7 +6,8 @@
 #   deb:   that, plus what `make deb` needs (debhelper, Check for the tests
 #          run at build time).
 #   check: that, plus the test tools (miltertest, a private Postfix, swaks,
-#          the pieces an unpacked Sendmail needs, lintian, man, systemd's
+#          the pieces an unpacked Sendmail needs, valgrind, clang and its
+#          libFuzzer and sanitizer runtimes, lintian, man, systemd's
 #          systemd-analyze, adduser for the package's postinst).
 # As root, installs what is missing with apt-get (non-interactive, after one
 # apt-get update). Otherwise prints the exact apt-get line and fails.
@@ -26,7 +27,7 @@ set -eu
 build_pkgs="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev"
 deb_pkgs="$build_pkgs debhelper dpkg-dev check"
 check_pkgs="$deb_pkgs miltertest postfix swaks m4 libwrap0 iproute2 lintian"
-check_pkgs="$check_pkgs man-db adduser systemd"
+check_pkgs="$check_pkgs man-db adduser systemd valgrind clang libclang-rt-dev"
 # Test tools whose absence only skips tests: left out when installing them
 # would remove an installed package. Anything else is needed.
 optional_pkgs="postfix systemd"

@@ -2,8 +2,10 @@
 # run-all.sh - run every test suite: the Check unit tests given as
 # arguments, then the packaging tests that need no package (deps.sh, the
 # man pages, make install), the protocol tests against the real binary,
-# the end-to-end tests through a real Postfix and a real Sendmail, and the
-# Debian package's install, upgrade and purge.
+# the end-to-end tests through a real Postfix and a real Sendmail, the
+# Debian package's build, install, upgrade and purge, then the reliability
+# suites (RELIABILITY.md): sanitizers, valgrind, load, faults through
+# Postfix, and libFuzzer for a short while on each fuzz target.
 # With --only first, only the suites given as arguments (what a package
 # build runs: debian/rules).
 # Prints each suite's own summary and a final "N passed, N failed" line
@@ -14,6 +16,8 @@ cd "$(dirname "$0")/.."
 passed=0
 failed=0
 suites_failed=""
+times=""
+t_all=$SECONDS
 
 # Add a suite's counts, read from its last summary line.
 count() {
@@ -45,9 +49,12 @@ run() {
 	shift
 	out=$(mktemp)
 	echo "== $name"
+	t=$SECONDS
 	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	count "$name" "$out" "$rc"
+	times="$times$(printf '%-36s %4d s' "$name" $((SECONDS - t)))
+"
 	rm -f "$out"
 }
 
@@ -60,13 +67,18 @@ for t in "$@"; do
 	run "$(basename "$t")" "$t"
 done
 suites=(tests/package/deps.sh tests/package/docs.sh tests/package/install.sh
-	tests/proto/run.sh tests/e2e/run.sh tests/package/deb.sh)
+	tests/proto/run.sh tests/e2e/run.sh tests/package/deb.sh
+	tests/reliability/sanitizers.sh tests/reliability/valgrind.sh
+	tests/reliability/load.sh tests/reliability/faults.sh
+	tests/fuzz/fuzz.sh)
 [ "$only" -eq 1 ] && suites=()
 for s in "${suites[@]}"; do
 	[ -x "$s" ] && run "$s" "$s"
 done
 
 echo
+printf '%s' "$times"
+echo "(all suites: $((SECONDS - t_all)) s)"
 [ -z "$suites_failed" ] || echo "failed suites:$suites_failed"
 echo "all: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -58,15 +58,7 @@ calc() {
 
 # cpu_s PID: user + system CPU seconds the process used so far.
 cpu_s() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
-		echo 0
-		return
-	}
-	s=${s##*) }
-	# shellcheck disable=SC2086 # split the fields on purpose
-	set -- $s
-	calc "\"%.2f\", (${12} + ${13}) / $tick"
+	calc "\"%.2f\", $(proc_cpu_ticks "$1") / $tick"
 }
 
 # mem_mib PID FIELD: VmHWM or VmRSS of the process in MiB.

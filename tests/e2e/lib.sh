@@ -30,7 +30,7 @@ MILTER_AS=()
 #   assert_contains assert_not_contains assert_line assert_eq assert_match
 #   e2e_skip e2e_postfix_missing e2e_at_exit
 #   smtp_dialogue smtp_raw reply_lines
-#   milter_start milter_stop milter_kill milter_socket_postfix
+#   milter_start milter_stop milter_kill milter_socket_postfix proc_cpu_ticks
 #   postfix_start postfix_stop postfix_log postfix_log_wait
 #   postfix_queue_count postfix_hold_count postfix_wait_idle postfix_flush
 #   sink_messages sink_wait_count
@@ -582,6 +582,20 @@ milter_socket_postfix() {
 	local:*) echo "unix:${s#local:}" ;;
 	*) echo "$s" ;;
 	esac
+}
+
+# proc_cpu_ticks PID: user + system clock ticks PID used so far (from
+# /proc/PID/stat; 0 when it is gone). getconf CLK_TCK ticks a second.
+proc_cpu_ticks() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	s=${s##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $s
+	echo $((${12} + ${13}))
 }
 
 # milter_start SOCKET CMD...: start CMD in the background (output in

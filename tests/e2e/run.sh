@@ -14,7 +14,10 @@
 # MTAs must tempfail; then the chrooted-Postfix socket settings of README.md
 # are tried on a unix socket. Also checked: delivery to the sink (per
 # recipient, discard, add_header), Postfix's hold queue and Sendmail's hf
-# files, dry-run log lines, and no "malformed" reply in Postfix's maillog.
+# files, dry-run log lines, and no "malformed" reply in Postfix's maillog;
+# and every spelling of a refused sender or recipient address (u@d>,
+# <<u@d>>, <"v"@d>, < v@d>, ...) refused on both MTAs, never delivered, an
+# unreadable one given the failure policy.
 # Without Postfix (packaging/deps.sh does not install it where that would
 # remove the host's MTA) every Postfix check is reported skipped, with the
 # reason, and the Sendmail half runs alone.
@@ -445,6 +448,50 @@ for m in pf sm; do
 	done
 done
 
+# Regression: a body_regex match of 9 KB and of 30 KB over body offset
+# 65535, where Postfix (milter8.c) and Sendmail (milter_body()) cut the
+# body into chunks. The scanner of 5358cc6 saw 4 KiB on each side of a
+# boundary and let both through; the body with the run of x lines broken
+# goes through.
+# span_body FILE BEFORE LINES [BREAK]: BEFORE filler lines (72 octets with
+# CR LF), then BEGIN-SECRET, LINES lines of 70 x, END-SECRET; BREAK puts a
+# y in the middle line.
+span_body() {
+	awk -v before="$2" -v lines="$3" -v broken="${4:-0}" 'BEGIN {
+		x = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		for (i = 0; i < before; i++)
+			printf "filler %06d %s\n", i, substr("nothing to see here, " \
+			    "move along please, thank you very much", 1, 56)
+		print "BEGIN-SECRET"
+		for (i = 0; i < lines; i++)
+			print (broken && i == int(lines / 2)) ? "y" substr(x, 2) : x
+		print "END-SECRET"
+		print "bye"
+	}' >"$1"
+}
+span_body "$E2E_DIR/span9.txt" 847 125      # 60984 to 70008
+span_body "$E2E_DIR/span30.txt" 694 417     # 49968 to 80016
+span_body "$E2E_DIR/spanok.txt" 694 417 1
+assert_eq "the 30 KB body: BEGIN-SECRET at 49968 of a CR LF body" \
+	"$(sed 's/$/\r/' "$E2E_DIR/span30.txt" | grep -abo BEGIN-SECRET)" "49968:BEGIN-SECRET"
+for b in span9 span30 spanok; do
+	both "$b" "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
+		--header "Subject: e2e $b" --body "@$E2E_DIR/$b.txt"
+done
+for m in pf sm; do
+	for b in span9 span30; do
+		on "$m" assert_line "$m, ${b#span} KB body match over offset 65535: refused" \
+			"$E2E_DIR/$b.$m" "550 5.7.1 Body rule body-span matched"
+	done
+	on "$m" assert_not_contains "$m, the broken run: not refused" "$E2E_DIR/spanok.$m" '^5'
+done
+on pf assert_contains "postfix, the broken run: queued" "$E2E_DIR/spanok.pf" \
+	'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+qid=$(sm_qid spanok)
+assert_eq "sendmail, the broken run: queued" \
+	"$(find "$SENDMAIL_DIR/q" -name "qf$qid" | wc -l)" \
+	"$([ -n "$qid" ] && echo 1 || echo "a queue id")"
+
 both hold "${ehlo[@]}" --from a@sender.test --to review@example.test \
 	--header "Subject: e2e hold"
 on pf assert_contains "postfix, quarantine: the client sees 250" "$E2E_DIR/hold.pf" \
@@ -475,7 +522,7 @@ assert_eq "dry-run: one 'would reject' line per MTA in the milter's log" \
 
 if [ -z "$pf_skip" ]; then
 	postfix_wait_idle 20
-	sink_wait_count 4 10
+	sink_wait_count 5 10
 fi
 on pf assert_eq "sink: the per-recipient message delivered once" \
 	"$(sink_subject "e2e mixed")" 1
@@ -488,21 +535,139 @@ on pf assert_contains "sink: the add_header message has the header" \
 on pf assert_eq "sink: accept lets the casino body through" \
 	"$(sink_subject "e2e accept")" 1
 on pf assert_eq "sink: the dry-run message delivered" "$(sink_subject "e2e dryrun")" 1
-for s in discard "Lottery winner" eoh body eom hold; do
+on pf assert_eq "sink: the broken run delivered" "$(sink_subject "e2e spanok")" 1
+for s in discard "Lottery winner" eoh body eom hold span9 span30; do
 	on pf assert_eq "sink: no '$s' message" "$(sink_subject "e2e $s")" 0
 done
-on pf assert_eq "sink: four messages in all" "$(sink_messages | wc -l)" 4
+on pf assert_eq "sink: five messages in all" "$(sink_messages | wc -l)" 5
 assert_eq "sendmail: the add_header message queued once" \
 	"$(sm_subject "e2e tag")" 1
-for s in discard "Lottery winner" eoh body eom; do
+for s in discard "Lottery winner" eoh body eom span9 span30; do
 	assert_eq "sendmail: no '$s' message queued" "$(sm_subject "e2e $s")" 0
 done
+assert_eq "sendmail: the broken run queued once" "$(sm_subject "e2e spanok")" 1
 on pf assert_eq "postfix, quarantine: one message in the hold queue" \
 	"$(postfix_hold_count)" 1
 on pf assert_contains "postfix maillog: the discard (given at RCPT, for the message)" \
 	"$(postfix_log)" 'NOQUEUE: milter-discard: RCPT from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<a@sender\.test> to=<trap@example\.test>'
 on pf assert_contains "postfix maillog: the hold" "$(postfix_log)" \
 	'milter-hold: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers HOLD action'
+
+# ------------------------------------------------------------ envelope spellings
+
+# Both MTAs give the milter the client's own spelling of MAIL FROM and RCPT
+# TO; Postfix delivers to what its parser makes of it. Each spelling here
+# was delivered past a rule for u@blocked.test's domain or for
+# v@example.test (issue 8): now each is refused, as a recipient (the
+# message still goes to ok@example.test, and to it alone) and as a sender
+# (no transaction, nothing delivered), with the reply's $recipient or
+# $sender showing how the milter read it. SPELLING|READ AS|RULE'S WORDS.
+spelled=(
+	'u@blocked.test>|u@blocked.test|by domain'
+	'<<u@blocked.test>>|u@blocked.test|by domain'
+	'<"v"@example.test>|v@example.test|'
+	'<v@example.test >|v@example.test|'
+	'< v@example.test>|v@example.test|'
+	'<<v@example.test>>|v@example.test|'
+	'<"v"@example.test.>|v@example.test|'
+	'<@a.test,@b.test:u@blocked.test>|u@blocked.test|by domain'
+	'<U@BLOCKED.TEST.>|U@blocked.test|by domain'
+	'<blocked.test!u>|u@blocked.test|by domain'
+	'<u%blocked.test>|u@blocked.test|by domain'
+	'<"u@blocked.test">|u@blocked.test|by domain'
+	'<Name <u@blocked.test>>|u@blocked.test|by domain'
+	'<u(comment)@blocked.test>|u@blocked.test|by domain'
+)
+# What Sendmail answers itself, before the milter sees the address.
+declare -A sm_own_rcpt=(
+	['u@blocked.test>']="553 5.0.0 u@blocked.test>... Unbalanced '>'"
+)
+declare -A sm_own_mail=(
+	['u@blocked.test>']="553 5.0.0 u@blocked.test>... Unbalanced '>'"
+)
+sp_n=0
+for c in "${spelled[@]}"; do
+	sp_n=$((sp_n + 1))
+	IFS='|' read -r sp norm how <<<"$c"
+	want="refused${how:+ $how}"
+	r=spelled-rcpt-$sp_n
+	body=$'Subject: e2e spelled rcpt '"$sp_n"$'\r\n\r\nspelled\r\n.'
+	cmds=("EHLO client.test" "MAIL FROM:<a@sender.test>" "RCPT TO:$sp"
+		"RCPT TO:<ok@example.test>" "DATA" "$body" "QUIT")
+	pf_raw "$r" 127.0.0.1 "${cmds[@]}"
+	sm_raw "$r" 127.0.0.1 "${cmds[@]}"
+	on pf assert_line "postfix, RCPT TO:$sp refused, read as <$norm>" \
+		"$E2E_DIR/$r.pf" "550 5.7.1 Recipient <$norm> $want"
+	if [ -n "${sm_own_rcpt[$sp]-}" ]; then
+		assert_line "sendmail refuses RCPT TO:$sp itself" \
+			"$E2E_DIR/$r.sm" "${sm_own_rcpt[$sp]}"
+	else
+		assert_line "sendmail, RCPT TO:$sp refused, read as <$norm>" \
+			"$E2E_DIR/$r.sm" "550 5.7.1 $sp... Recipient <$norm> $want"
+	fi
+	qid=$(sm_qid "$r")
+	assert_eq "sendmail, RCPT TO:$sp: queued for ok@example.test alone" \
+		"$(grep '^R' "$SENDMAIL_DIR/q/qf${qid:-none}" 2>&1 | tr '\n' '|')" \
+		"RPFD:<ok@example.test>|"
+
+	r=spelled-sender-$sp_n
+	body=$'Subject: e2e spelled sender '"$sp_n"$'\r\n\r\nspelled\r\n.'
+	cmds=("EHLO client.test" "MAIL FROM:$sp" "RCPT TO:<ok@example.test>"
+		"DATA" "$body" "QUIT")
+	pf_raw "$r" 127.0.0.1 "${cmds[@]}"
+	sm_raw "$r" 127.0.0.1 "${cmds[@]}"
+	on pf assert_eq "postfix, MAIL FROM:$sp refused, read as <$norm>; no RCPT then" \
+		"$(grep -v '^250-' "$E2E_DIR/$r.pf" | sed -n '3,4p' | tr '\n' '|')" \
+		"550 5.7.1 Sender <$norm> $want|503 5.5.1 Error: need MAIL command|"
+	if [ -n "${sm_own_mail[$sp]-}" ]; then
+		sm_want="${sm_own_mail[$sp]}"
+	else
+		sm_want="550 5.7.1 $sp... Sender <$norm> $want"
+	fi
+	assert_eq "sendmail, MAIL FROM:$sp refused${sm_own_mail[$sp]+ by Sendmail itself}; no RCPT then" \
+		"$(grep -v '^250-' "$E2E_DIR/$r.sm" | sed -n '3,4p' | tr '\n' '|')" \
+		"$sm_want|503 5.0.0 Need MAIL before RCPT|"
+	assert_eq "sendmail, MAIL FROM:$sp: nothing queued" \
+		"$(sm_subject "e2e spelled sender $sp_n")" 0
+done
+assert_contains "milter log: the raw recipient kept, and how the rules read it" \
+	"$MILTER_LOG" 'decision stage=rcpt rule=spelled-rcpt verdict=reject .* to=<"v"@example\.test> to_read=<v@example\.test>$'
+assert_contains "milter log: the raw sender kept, and how the rules read it" \
+	"$MILTER_LOG" 'decision stage=mail rule=spelled-sender-domain verdict=reject .* from=<blocked\.test!u> to=- from_read=<u@blocked\.test>$'
+
+# An address the milter cannot read with certainty gives the failure
+# policy (tempfail), never "no match". Both MTAs pass this one on (Postfix
+# would deliver it to ab@blocked.test); the log names the raw value.
+unread='<<a b@blocked.test>>'
+for w in rcpt sender; do
+	if [ "$w" = rcpt ]; then
+		cmds=("EHLO client.test" "MAIL FROM:<a@sender.test>"
+			"RCPT TO:$unread" "QUIT")
+	else
+		cmds=("EHLO client.test" "MAIL FROM:$unread" "QUIT")
+	fi
+	pf_raw "unread-$w" 127.0.0.1 "${cmds[@]}"
+	sm_raw "unread-$w" 127.0.0.1 "${cmds[@]}"
+	for m in pf sm; do
+		on "$m" assert_line "$m, unreadable $w $unread: the failure policy" \
+			"$E2E_DIR/unread-$w.$m" \
+			"451 4.3.0 Temporary internal error, try again later"
+	done
+done
+for w in recipient sender; do
+	assert_eq "milter log: the unreadable $w named, for each MTA" \
+		"$(grep -cE "internal error: rule [a-z-]+: the $w \"<<a b@blocked\.test>>\" cannot be read \(two words without an operator between them\); failure policy gives tempfail$" "$MILTER_LOG")" \
+		"$([ -n "$pf_skip" ] && echo 1 || echo 2)"
+done
+
+postfix_wait_idle 20
+for ((i = 1; i <= sp_n; i++)); do
+	on pf assert_eq "sink: spelled recipient $i: delivered to ok@example.test alone" \
+		"$(grep '^X-Rcpt-Args:' "$(sink_file "e2e spelled rcpt $i")" | tr '\n' '|')" \
+		"X-Rcpt-Args: <ok@example.test> ORCPT=rfc822;ok@example.test|"
+	on pf assert_eq "sink: spelled sender $i: nothing delivered" \
+		"$(sink_subject "e2e spelled sender $i")" 0
+done
 
 # ------------------------------------------------------------ hold_early_verdicts
 
@@ -615,13 +780,13 @@ else
 		line=${line//unix:\//unix:$qdir/}
 		postconf -c "$POSTFIX_DIR/etc" -e "$line" >>"$E2E_DIR/postconf.log" 2>&1
 	done <<<"$chroot_main"
-	assert_eq "postfix: smtpd_milters from README.md's chroot lines" \
+	on pf assert_eq "postfix: smtpd_milters from README.md's chroot lines" \
 		"$(postconf -c "$POSTFIX_DIR/etc" -h smtpd_milters)" "$usock"
 	postfix -c "$POSTFIX_DIR/etc" reload >>"$E2E_DIR/postconf.log" 2>&1
 	sleep 1
 	pf chroot "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
 		--header 'Content-Type: application/octet-stream; name="x.exe"'
-	assert_eq "postfix (user postfix) reaches the milter on the unix socket" \
+	on pf assert_eq "postfix (user postfix) reaches the milter on the unix socket" \
 		"$(grep '^550' "$E2E_DIR/chroot.pf" | tr '\n' '|')" \
 		"550-5.7.1 Executable attachments are not accepted here|550 5.7.1 Send a link or a zipped file instead|"
 	# Regression: with no rule at stage body (as in header-body.conf) the body
@@ -631,7 +796,7 @@ else
 	pf phish "${ehlo[@]}" --from a@sender.test "${ok_to[@]}" \
 		--header "Subject: e2e phish" \
 		--body "Please verify your account within 24 hours."
-	assert_contains "postfix, eom body_regex quarantine: the client sees 250" \
+	on pf assert_contains "postfix, eom body_regex quarantine: the client sees 250" \
 		"$E2E_DIR/phish.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
 	postfix_wait_idle 10
 	assert_eq "eom rule with body_regex and no body-stage rule holds the message" \

@@ -8,10 +8,17 @@
 #   FUZZ_CORE     policy core sources       FUZZ_JOBS     parallel runs (2)
 #   FUZZ_OUT      scratch: binaries, new inputs, crashes and logs
 #
+#   FUZZ_CLEAN    1: remove FUZZ_OUT at the end when nothing was found
+#                 (make check sets it; a crash is always kept)
+#
 # The corpus in the repo is only read: new inputs go to
 # $FUZZ_OUT/corpus/NAME, crashes to $FUZZ_OUT/crash/DATE/NAME-*. Add a
 # crash input to tests/fuzz/corpus/NAME/ once its bug is fixed, so that make
-# check keeps it fixed. Exits non-zero when a target crashed.
+# check keeps it fixed. The policy core is compiled once (fuzzer-no-link)
+# and linked into each target. Ends with "libfuzzer: N passed, N failed",
+# one per target (failed: a crash, a leak, a timeout, an out-of-memory, a
+# broken invariant, or no final statistics); exits non-zero when a target
+# failed.
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -21,7 +28,7 @@ jobs=${FUZZ_JOBS:-2}
 out=${FUZZ_OUT:-${TMPDIR:-/tmp}/replycode-milter-fuzz}
 cflags=${FUZZ_CFLAGS:--std=gnu11 -Imilter -D_GNU_SOURCE}
 libs=${FUZZ_LIBS:-$(pkg-config --libs libconfuse libpcre2-8) -lpthread}
-core=${FUZZ_CORE:-$(ls milter/*.c | grep -v -e main.c -e milter.c -e log.c)}
+core=${FUZZ_CORE:-$(ls milter/*.c | grep -v -x -e milter/main.c -e milter/milter.c -e milter/log.c)}
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 names=("$@")
@@ -61,12 +68,40 @@ if ! "$cc" $san -o "$probe" "$probe.c" 2>"$probe.err"; then
 	exit 1
 fi
 
+# compile SRC: SRC to $out/obj/, instrumented but without libFuzzer's main.
+compile() {
+	local o
+	o=$out/obj/$(basename "${1%.c}").o
+	# shellcheck disable=SC2086
+	"$cc" $cflags -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=all -c -o "$o" "$1"
+}
+
+echo "fuzz: building the policy core and ${#names[@]} targets with $cc"
+mkdir -p "$out/obj" || exit 1
+objs=()
+running=0
+built=0
+for src in $core tests/fuzz/fuzz_util.c; do
+	compile "$src" &
+	objs+=("$out/obj/$(basename "${src%.c}").o")
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || built=1
+		running=$((running - 1))
+	fi
+done
+while [ "$running" -gt 0 ]; do
+	wait -n || built=1
+	running=$((running - 1))
+done
+[ "$built" -eq 0 ] || exit 1
 for n in "${names[@]}"; do
-	echo "fuzz: building fuzz_$n"
 	# shellcheck disable=SC2086
 	"$cc" $cflags -g -O1 -fno-omit-frame-pointer $san \
-		-o "$out/bin/fuzz_$n" "tests/fuzz/fuzz_$n.c" \
-		tests/fuzz/fuzz_util.c $core $libs || exit 1
+		-o "$out/bin/fuzz_$n" "tests/fuzz/fuzz_$n.c" "${objs[@]}" \
+		$libs || exit 1
 done
 
 run() {
@@ -92,17 +127,31 @@ for n in "${names[@]}"; do
 done
 wait
 
-bad=0
+passed=0
+failed=0
 for n in "${names[@]}"; do
 	log=$out/log/$n.log
 	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
 	rate=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}')
-	echo "fuzz_$n: ${last:-no progress line} (${rate:-?} exec/s)"
 	crashes=$(ls "$crash/$n-"* 2>/dev/null)
-	if [ -n "$crashes" ] || grep -q -E '^==[0-9]+==ERROR|SUMMARY: ' "$log"; then
-		bad=1
-		echo "  FOUND: see $log"
+	if [ -n "$crashes" ] || [ -z "$runs" ] ||
+		grep -q -E '^==[0-9]+==ERROR|SUMMARY: |runtime error' "$log"; then
+		failed=$((failed + 1))
+		echo "not ok - fuzz_$n: ${last:-no progress line}; see $log"
 		for c in $crashes; do echo "  input: $c"; done
+		grep -E -m 5 '^==[0-9]+==ERROR|runtime error|^fuzz: ' "$log" |
+			sed 's/^/  /'
+	else
+		passed=$((passed + 1))
+		echo "ok - fuzz_$n: $runs inputs in $secs s ($rate exec/s);" \
+			"corpus: ${last:-?}"
 	fi
 done
-exit $bad
+if [ "$failed" -eq 0 ] && [ "${FUZZ_CLEAN:-0}" = 1 ]; then
+	rm -rf "$out"
+else
+	echo "fuzz: kept $out"
+fi
+echo "libfuzzer: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,16 +1,31 @@
 /*
- * fuzz_addr.c - fuzz target for address sets: each input line is an entry
- * for addr_set_add() ("192.0.2.0/24", "[IPv6:2001:db8::1]", ...), or, when
- * it starts with '?', an address for addr_parse() to look up.
+ * fuzz_addr.c - fuzz target for addresses: IP address sets and envelope
+ * (e-mail) addresses.
  *
- * Checked against a naive model kept here: an entry is a 128-bit network
- * and a prefix length (IPv4 text on the IPv4-mapped scale), an address
- * matches when any entry's first bits equal its own. Every looked-up
- * address, every accepted network, its neighbours across the prefix
- * boundary and raw 16-octet strings from the input must get the same
- * answer from addr_set_match() as from the model; the entry count must
- * match; accepted IPv4 text must have four parts without leading zeros.
- * Never reads a file.
+ * IP: each input line is an entry for addr_set_add() ("192.0.2.0/24",
+ * "[IPv6:2001:db8::1]", ...), or, when it starts with '?', an address for
+ * addr_parse() to look up. Checked against a naive model kept here: an
+ * entry is a 128-bit network and a prefix length (IPv4 text on the
+ * IPv4-mapped scale), an address matches when any entry's first bits equal
+ * its own. Every looked-up address, every accepted network, its neighbours
+ * across the prefix boundary and raw 16-octet strings from the input must
+ * get the same answer from addr_set_match() as from the model; the entry
+ * count must match; accepted IPv4 text must have four parts without
+ * leading zeros.
+ *
+ * Envelope addresses: the whole input (NUL octets and all) and each line
+ * are given to envaddr_parse(). Checked, the promises of match.h: an error
+ * says why and leaves an empty address; a normal form is terminated, at
+ * most two octets longer than the input, free of control octets, its
+ * domain (after text[at] == '@') not empty, lower-case, without '@' or a
+ * trailing dot, a literal or labels between single dots, its local part a
+ * dot-string or a quoted string that needs its quotes (and, without a
+ * domain, no "d!u" or "u%d" left); it reads again as itself; and every
+ * other spelling of it reads as it too: in <>, << >>, with blanks, a '>'
+ * at the end, a source route, a phrase, comments, the local part quoted or
+ * every octet of it escaped, the domain upper-case or with a trailing dot,
+ * "d!u" and "u%d". An e-mail set holding it and a domain set holding its
+ * domain match every spelling. Never reads a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +33,8 @@
 
 #include "fuzz.h"
 #include "match.h"
+
+static void check_envaddr(const char *in, size_t n);
 
 #define LINES_MAX 256
 
@@ -188,10 +205,219 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		probe(s, e, ne, a);
 	}
 	FUZZ_CHECK(!addr_set_match(NULL, a), "a NULL set matched");
+	check_envaddr((const char *)data, size);
+	for (size_t i = 0; i < n; i++)
+		check_envaddr(lines[i], strlen(lines[i]));
 	addr_set_free(&s);
 	FUZZ_CHECK(s == NULL, "addr_set_free left the pointer");
 	free(tiny);
 	free(e);
 	free(buf);
 	return 0;
+}
+
+/* --- envelope addresses ---------------------------------------------- */
+
+#define SPECIALS "()<>@,;:\\\".[]"
+
+/* An RFC 822 dot-string, as quote_822_local() decides (8-bit is fine). */
+static bool model_dot_string(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == 0x7f || (c == '.' && s[i + 1] == '.') ||
+		    (c != '.' && strchr(SPECIALS, c) != NULL))
+			return false;
+	}
+	return true;
+}
+
+/* Check the form of a normal address (match.h's promises). */
+static void check_form(const struct envaddr *a, const char *in, size_t n)
+{
+	const char *t = a->text, *d = t + a->at + 1;
+	size_t dn = a->len - a->at - 1, ln = a->at;
+
+	FUZZ_CHECK(a->len == strlen(t) && a->len <= n + 2 && a->at <= a->len,
+		   "\"%.60s\": len %zu, at %zu, strlen %zu, input %zu", t,
+		   a->len, a->at, strlen(t), n);
+	for (size_t i = 0; i < a->len; i++)
+		FUZZ_CHECK((unsigned char)t[i] >= 0x20 && t[i] != 0x7f,
+			   "\"%.60s\" has a control octet", t);
+	if (a->len == 0)
+		return;
+	if (a->at < a->len) {
+		FUZZ_CHECK(t[a->at] == '@' && dn > 0 && d[dn - 1] != '.' &&
+			       memchr(d, '@', dn) == NULL,
+			   "\"%.60s\": bad domain \"%s\"", t, d);
+		for (size_t i = 0; i < dn; i++)
+			FUZZ_CHECK(!(d[i] >= 'A' && d[i] <= 'Z'),
+				   "\"%.60s\": domain not lower-case", t);
+		if (d[0] == '[')
+			FUZZ_CHECK(d[dn - 1] == ']' &&
+				       memchr(d + 1, ']', dn - 2) == NULL &&
+				       memchr(d + 1, '[', dn - 1) == NULL,
+				   "\"%.60s\": bad literal", t);
+		else
+			FUZZ_CHECK(model_dot_string(d, dn) &&
+				       strpbrk(d, "%!|") == NULL,
+				   "\"%.60s\": bad domain", t);
+	}
+	FUZZ_CHECK(ln > 0, "\"%.60s\" (from \"%.60s\"): empty local part", t,
+		   in);
+	if (t[0] == '"') {
+		/* quoted: escapes where needed, and needed at all */
+		char un[sizeof(a->text)];
+		size_t u = 0;
+		FUZZ_CHECK(ln >= 2 && t[ln - 1] == '"',
+			   "\"%.60s\": unterminated quotes", t);
+		for (size_t i = 1; i + 1 < ln; i++) {
+			if (t[i] == '\\')
+				i++;
+			else
+				FUZZ_CHECK(t[i] != '"', "\"%.60s\": bare '\"'",
+					   t);
+			FUZZ_CHECK(i + 1 < ln, "\"%.60s\": escaped end quote",
+				   t);
+			un[u++] = t[i];
+		}
+		un[u] = '\0';
+		FUZZ_CHECK(!model_dot_string(un, u),
+			   "\"%.60s\": quotes around a dot-string", t);
+	} else {
+		FUZZ_CHECK(model_dot_string(t, ln),
+			   "\"%.60s\": local part neither dot-string nor "
+			   "quoted",
+			   t);
+		FUZZ_CHECK(a->at < a->len || strpbrk(t, "!%") == NULL,
+			   "\"%.60s\" (from \"%.60s\"): '!' or '%%' left "
+			   "without a domain",
+			   t, in);
+	}
+}
+
+/* spelling must read as want (not longer than the parser reads). */
+static void same(const char *spelling, size_t n, const struct envaddr *want,
+		 const struct email_set *es, const struct domain_set *ds)
+{
+	struct envaddr b;
+	char err[128];
+
+	if (n > ENVADDR_MAX)
+		return;
+	FUZZ_CHECK(envaddr_parse(spelling, n, &b, err, sizeof(err)) == 0 &&
+		       strcmp(b.text, want->text) == 0 && b.at == want->at,
+		   "\"%.80s\" reads as \"%.80s\" (%s), but \"%.80s\" as "
+		   "\"%.80s\"",
+		   want->text, want->text, err, spelling, b.text);
+	FUZZ_CHECK(es == NULL || email_set_match(es, &b),
+		   "\"%.80s\" does not match a set holding \"%.80s\"", spelling,
+		   want->text);
+	FUZZ_CHECK(ds == NULL || domain_set_match(ds, envaddr_domain(&b)),
+		   "\"%.80s\" is not in a set holding its domain", spelling);
+}
+
+static void check_spellings(const struct envaddr *a)
+{
+	static const char *const wrap[][2] = {
+	    {"<", ">"},
+	    {" \t< ", " >\t"},
+	    {"<<", ">>"},
+	    {"", ">"},
+	    {"<@r.test,@[192.0.2.1]:", ">"},
+	    {"<Name <", ">>"},
+	    {"<(c)", "(c (d))>"},
+	    {"<\"J. \\\"Q\\\"\" <", ">>"},
+	};
+	const char *t = a->text, *d = envaddr_domain(a);
+	size_t ln = a->at, dn = strlen(d), n;
+	struct email_set *es = email_set_new(false);
+	struct domain_set *ds = domain_set_new();
+	char sp[2 * sizeof(a->text) + 64];
+
+	if (es == NULL || ds == NULL)
+		abort();
+	if (email_set_add(es, t, NULL, 0) != 0)
+		email_set_free(&es);
+	if (d[0] == '\0' || domain_set_add(ds, d, false, NULL, 0) != 0)
+		domain_set_free(&ds);
+	for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++) {
+		n = (size_t)snprintf(sp, sizeof(sp), "%s%s%s", wrap[i][0], t,
+				     wrap[i][1]);
+		same(sp, n, a, es, ds);
+	}
+	if (a->len == 0)
+		goto out;
+	if (dn > 0) {
+		/* the domain upper-case, with a trailing dot */
+		n = (size_t)snprintf(sp, sizeof(sp), "<%s.>", t);
+		for (size_t i = ln + 2; i < n; i++)
+			if (sp[i] >= 'a' && sp[i] <= 'z')
+				sp[i] = (char)(sp[i] - 32);
+		same(sp, n, a, es, ds);
+	}
+	if (t[0] != '"') {
+		/* the local part quoted, and every octet of it escaped */
+		n = (size_t)snprintf(sp, sizeof(sp), "\"%.*s\"%s", (int)ln, t,
+				     t + ln);
+		same(sp, n, a, es, ds);
+		n = 0;
+		for (size_t i = 0; i < ln; i++) {
+			sp[n++] = '\\';
+			sp[n++] = t[i];
+		}
+		n += (size_t)snprintf(sp + n, sizeof(sp) - n, "%s", t + ln);
+		same(sp, n, a, es, ds);
+		/* "d!u" and, without a '!' in u, "u%d" */
+		if (dn > 0 && d[0] != '[') {
+			n = (size_t)snprintf(sp, sizeof(sp), "<%s!%.*s>", d,
+					     (int)ln, t);
+			same(sp, n, a, es, ds);
+			if (memchr(t, '!', ln) == NULL) {
+				n = (size_t)snprintf(sp, sizeof(sp),
+						     "<%.*s%%%s>", (int)ln, t,
+						     d);
+				same(sp, n, a, es, ds);
+			}
+		}
+	}
+out:
+	email_set_free(&es);
+	domain_set_free(&ds);
+}
+
+static void check_envaddr(const char *in, size_t n)
+{
+	struct envaddr a, again;
+	char err[128], one[1] = "x";
+	int rc;
+
+	memset(&a, 'x', sizeof(a));
+	err[0] = 'x';
+	rc = envaddr_parse(in, n, &a, err, sizeof(err));
+	FUZZ_CHECK(rc == 0 || rc == -1, "envaddr_parse returned %d", rc);
+	FUZZ_CHECK(envaddr_parse(in, n, &again, one, sizeof(one)) == rc &&
+		       one[0] == '\0' &&
+		       envaddr_parse(in, n, &again, NULL, 0) == rc,
+		   "envaddr_parse depends on its error buffer");
+	if (rc != 0) {
+		FUZZ_CHECK(err[0] != '\0' &&
+			       strnlen(err, sizeof(err)) < sizeof(err),
+			   "refused without a reason");
+		FUZZ_CHECK(a.len == 0 && a.at == 0 && a.text[0] == '\0',
+			   "an error left \"%.60s\"", a.text);
+		return;
+	}
+	FUZZ_CHECK(err[0] == '\0', "read, with the error \"%s\"", err);
+	check_form(&a, in, n);
+	if (a.len <= ENVADDR_MAX) {
+		FUZZ_CHECK(envaddr_parse(a.text, a.len, &again, err,
+					 sizeof(err)) == 0 &&
+			       strcmp(again.text, a.text) == 0,
+			   "\"%.80s\" reads again as \"%.80s\" (%s)", a.text,
+			   again.text, err);
+		check_spellings(&a);
+	}
 }

@@ -76,9 +76,9 @@ static void check_decision(const struct decision *d, enum stage st,
 			   d->verdict == VERDICT_TEMPFAIL,
 		   "a reply with verdict %s", verdict_name(d->verdict));
 	if (!d->internal_error && st == STAGE_MAIL)
-		reserve = strlen(s->sender) + 6;
+		reserve = strlen(s->sender.raw) + 6;
 	else if (!d->internal_error && st == STAGE_RCPT)
-		reserve = strlen(s->rcpt) + 6;
+		reserve = strlen(s->rcpt.raw) + 6;
 	fuzz_check_reply(d->reply, reserve);
 	FUZZ_CHECK(d->reply->basic[0] ==
 			   (d->verdict == VERDICT_REJECT ? '5' : '4'),
@@ -108,13 +108,11 @@ static void run_session(const struct policy *p, const struct facts *f)
 				s.have_helo = true;
 				break;
 			case STAGE_MAIL:
-				snprintf(s.sender, sizeof(s.sender), "%s",
-					 f->sender);
-				s.have_sender = true;
+				addr_fact_set(&s.sender, f->sender);
 				s.size_param = 12345;
 				break;
 			case STAGE_RCPT:
-				snprintf(s.rcpt, sizeof(s.rcpt), "%s", f->rcpt);
+				addr_fact_set(&s.rcpt, f->rcpt);
 				s.rcpt_count++;
 				break;
 			case STAGE_DATA:

@@ -5,14 +5,16 @@
  * Input: 2 bytes of output size (0..4095), 1 byte of flags (bit 0: no
  * rule), then NUL-separated fields: template, client_addr, client_name,
  * helo, sender, recipient, queue_id, rule name. A fact longer than its
- * field in struct session is cut, as the milter glue cuts it.
+ * field in struct session is cut, as the milter glue cuts it; sender and
+ * recipient are set with addr_fact_set(), as the glue sets them.
  *
  * Checked against a reference expansion kept here: the output is always
  * NUL-terminated inside the buffer and is exactly the start of the full
  * expansion ("$$" a '$', the longest known name after '$', an unknown one
  * left as written, values with control and non-ASCII octets as '?' and
- * cut at PLACEHOLDER_MAX with "..."); a printable template gives a
- * printable result. Never reads a file.
+ * cut at PLACEHOLDER_MAX with "...", an address in its normal form in <>
+ * when envaddr_parse() reads it and as given when not); a printable
+ * template gives a printable result. Never reads a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,19 @@ static void fact(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src);
 }
 
+/* What $sender or $recipient must show for an address given as src. */
+static const char *shown(const char *src, char *buf, size_t size)
+{
+	struct envaddr a;
+	size_t n = strlen(src);
+
+	if (n < FACT_MAX && envaddr_parse(src, n, &a, NULL, 0) == 0)
+		snprintf(buf, size, "<%s>", a.text);
+	else
+		fact(buf, size < FACT_MAX ? size : FACT_MAX, src);
+	return buf;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = {data, size};
@@ -90,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = fuzz_u8(&in);
 	char *buf = fuzz_strndup(in.p, in.n), *f[8], *out, *want;
 	const char *vals[NNAMES];
+	char from[ADDR_SHOW_MAX], to[ADDR_SHOW_MAX];
 	struct session *s = calloc(1, sizeof(*s));
 	struct rule rule;
 	bool printable = true;
@@ -102,16 +118,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fact(s->client_addr, sizeof(s->client_addr), f[1]);
 	fact(s->client_name, sizeof(s->client_name), f[2]);
 	fact(s->helo, sizeof(s->helo), f[3]);
-	fact(s->sender, sizeof(s->sender), f[4]);
-	fact(s->rcpt, sizeof(s->rcpt), f[5]);
+	addr_fact_set(&s->sender, f[4]);
+	addr_fact_set(&s->rcpt, f[5]);
 	fact(s->queue_id, sizeof(s->queue_id), f[6]);
 	memset(&rule, 0, sizeof(rule));
 	rule.name = f[7];
 	vals[0] = s->client_addr;
 	vals[1] = s->client_name;
 	vals[2] = s->helo;
-	vals[3] = s->sender;
-	vals[4] = s->rcpt;
+	vals[3] = shown(f[4], from, sizeof(from));
+	vals[4] = shown(f[5], to, sizeof(to));
 	vals[5] = s->queue_id;
 	vals[6] = (flags & 1) ? "" : rule.name;
 

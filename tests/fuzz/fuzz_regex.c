@@ -5,14 +5,19 @@
  * chunks.
  *
  * Input: byte 0 compile flags (REGEX_* bits), byte 1 match options and
- * body window (bits 0-1 REGEX_NOTBOL/NOTEOL, the rest the window / 4, 0:
- * the default), byte 2 start offset, byte 3 chunk-size seed, then the
- * pattern up to the first NUL, then the subject (NUL octets allowed).
+ * body span (bits 0-1 REGEX_NOTBOL/NOTEOL, bits 2-3 the span in KiB - 1,
+ * bits 4-5: the scanner is fed the subject 1, 8, 64 or 512 times over, so
+ * that starts stay open past the span), byte 2 start offset, byte 3
+ * chunk-size seed, then the pattern up to the first NUL, then the subject
+ * (NUL octets allowed).
  * Checked: results are only -1, 0 or 1; regex_pattern() gives the
  * pattern back; regex_match_at() from 0 agrees with regex_match(); the
- * scanner is sticky once it matched and holds at most two windows; a
- * list holding the regex twice agrees with it. The time limits keep a
- * hostile pattern from hanging the fuzzer. Never reads a file.
+ * scanner is sticky once it matched, holds no more than match.h allows,
+ * and, fed the whole subject and ended, agrees with regex_match() on it
+ * whenever the subject is shorter than the span (no start can stay open
+ * for the span, so the scanner must be exact); a list holding the regex
+ * twice agrees with it. The time limits keep a hostile pattern from
+ * hanging the fuzzer. Never reads a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = {data, size};
 	uint32_t flags = fuzz_u8(&in) & 0x1f;
 	uint8_t b1 = fuzz_u8(&in);
-	size_t start = fuzz_u8(&in), seed = fuzz_u8(&in), plen, slen;
+	size_t start = fuzz_u8(&in), seed = fuzz_u8(&in), plen, slen, blen;
 	const uint8_t *nul = memchr(in.p, 0, in.n);
 	char *pattern, *subject, err[256];
-	struct regex *re;
+	struct regex *re, *sre;
 	struct regex_list *list;
 	struct body_scan bs;
 	int m, r, last = 0;
@@ -57,25 +62,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r == m, "regex_match %d, regex_match_at from 0: %d",
 			   m, r);
 
-	/* The scanner, in chunks of 1..seed+1 octets. */
-	body_scan_init(&bs, (size_t)(b1 >> 2) * 4);
-	for (size_t o = 0; o < slen;) {
-		size_t c = 1 + (seed ? (o * 7 + seed) % (seed + 1) : slen);
-		if (c > slen - o)
-			c = slen - o;
-		r = body_scan_feed_regex(&bs, re,
-					 (const unsigned char *)subject + o, c);
-		FUZZ_CHECK(r >= -1 && r <= 1, "body_scan_feed returned %d", r);
+	/* The scanner, in chunks of 1..seed+1 octets, then the end. */
+	sre = regex_compile(pattern, flags | REGEX_STREAM, err, sizeof(err));
+	body_scan_init(&bs, (size_t)(1 + ((b1 >> 2) & 3)) * 1024);
+	blen = slen << (3 * ((b1 >> 4) & 3));
+	for (size_t o = 0; sre != NULL && o <= blen;) {
+		size_t c = 1 + (seed ? (o * 7 + seed) % (seed + 1) : blen);
+		if (o == blen) {
+			r = body_scan_end_regex(&bs, sre);
+			o++;
+		} else {
+			/* within one copy of the subject */
+			if (c > slen - o % slen)
+				c = slen - o % slen;
+			r = body_scan_feed_regex(
+			    &bs, sre, (const unsigned char *)subject + o % slen,
+			    c);
+			o += c;
+		}
+		FUZZ_CHECK(r >= -1 && r <= 1, "body_scan returned %d", r);
 		FUZZ_CHECK(last != 1 || r == 1, "the scanner forgot a match");
-		FUZZ_CHECK(body_scan_buffer_size(&bs) <= 2 * bs.window,
-			   "scanner holds %zu octets, window %zu",
-			   body_scan_buffer_size(&bs), bs.window);
+		FUZZ_CHECK(body_scan_buffer_size(&bs) <= bs.most + 8,
+			   "scanner holds %zu octets, at most %zu",
+			   body_scan_buffer_size(&bs), bs.most + 8);
+		last = r;
 		if (r < 0)
 			break;
-		last = r;
-		o += c;
 	}
+	if (sre != NULL && last >= 0 && m >= 0 && blen == slen &&
+	    slen < bs.span)
+		FUZZ_CHECK(last == m,
+			   "the scanner says %d, the whole subject %d", last,
+			   m);
 	body_scan_free(&bs);
+	regex_free(&sre);
 
 	/* A list of it, twice: matches when the regex does. */
 	list = regex_list_new();

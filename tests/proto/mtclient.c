@@ -41,6 +41,7 @@
 #define MAX_TOKEN    (64 * 1024 * 1024) /* cap on one script argument */
 #define MAX_SESSIONS 1000000000L
 #define MAX_PARALLEL 1024
+#define MAX_SCRIPTS  4096	   /* load mode: script files, used in turn */
 #define MAX_ERRSHOWN 10	   /* load mode: errors shown on stderr */
 #define DEF_TIMEOUT  10.0  /* seconds */
 #define FLUSH_AT     65536 /* send when this much is queued */
@@ -160,14 +161,16 @@ static void usage(void)
 {
 	fputs("usage: mtclient -s SOCKET [-T seconds] [-n repeat] [-j "
 	      "parallel] [-q]\n"
-	      "                [script-file|-]\n"
+	      "                [script-file|- [script-file...]]\n"
 	      "  SOCKET: unix:/path, local:/path, /path, inet:PORT@HOST, "
 	      "inet6:PORT@HOST\n"
 	      "  -T  timeout for each read, write and connect (default 10)\n"
 	      "  -n  run the script this many times, each on a new connection\n"
 	      "  -j  over this many connections at once; with -n or -j a "
 	      "summary\n"
-	      "      line sessions=N ok=N failed=N elapsed=Xs is printed\n"
+	      "      line sessions=N ok=N failed=N elapsed=Xs is printed;\n"
+	      "      with several script files, session K (from 0) runs file\n"
+	      "      K modulo their number\n"
 	      "  -q  do not print the replies\n"
 	      "script commands, one a line (# starts a comment):\n"
 	      "  negotiate [version=N] [actions=HEX] [protocol=HEX]\n"
@@ -1582,7 +1585,8 @@ static int target_parse(const char *spec, struct target *tg, char *err,
 /* ---- load mode ---- */
 
 struct load {
-	const struct script *sc;
+	const struct script *sc; /* nsc scripts, used in turn */
+	long nsc;
 	const struct target *tg;
 	long total;
 	int quiet;
@@ -1623,7 +1627,7 @@ static void *worker(void *arg)
 		k = atomic_fetch_add(&ld->next, 1);
 		if (k >= ld->total)
 			break;
-		if (run_session(&s, ld->sc, ld->tg) == 0) {
+		if (run_session(&s, &ld->sc[k % ld->nsc], ld->tg) == 0) {
 			atomic_fetch_add(&ld->ok, 1);
 		} else {
 			atomic_fetch_add(&ld->failed, 1);
@@ -1645,8 +1649,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int run_load(const struct script *sc, const struct target *tg, long n,
-		    int j, int quiet, int timeout_ms)
+static int run_load(const struct script *sc, long nsc,
+		    const struct target *tg, long n, int j, int quiet,
+		    int timeout_ms)
 {
 	struct load ld;
 	pthread_t tid[MAX_PARALLEL];
@@ -1655,6 +1660,7 @@ static int run_load(const struct script *sc, const struct target *tg, long n,
 
 	memset(&ld, 0, sizeof(ld));
 	ld.sc = sc;
+	ld.nsc = nsc;
 	ld.tg = tg;
 	ld.total = n;
 	ld.quiet = quiet;
@@ -1702,18 +1708,46 @@ static int parse_long(const char *s, long min, long max, long *v)
 	return (*s == '\0' || *e || errno || *v < min || *v > max) ? -1 : 0;
 }
 
+/* Read one script file ("-": standard input); 0, or 2 with the error
+ * printed. */
+static int read_script_file(const char *file, struct script *sc)
+{
+	char err[512];
+	int errline, rc;
+	FILE *fp;
+
+	if (strcmp(file, "-") == 0) {
+		fp = stdin;
+	} else if ((fp = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "mtclient: %s: %s\n", file, strerror(errno));
+		return 2;
+	}
+	rc = script_read(fp, sc, &errline, err, sizeof(err));
+	if (fp != stdin)
+		fclose(fp);
+	if (rc < 0) {
+		if (errline)
+			fprintf(stderr, "%s:%d: %s\n", file, errline, err);
+		else
+			fprintf(stderr, "%s: %s\n", file, err);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *file = "-";
-	struct script sc = {0};
+	const char *sock = NULL;
+	char *stdin_only[] = {"-"};
+	char **files;
+	struct script *sc;
 	struct target tg;
 	struct session s;
 	double timeout = DEF_TIMEOUT;
-	long n = 1, j = 1;
-	int quiet = 0, load = 0, ch, errline, rc;
+	long n = 1, j = 1, nsc, i;
+	int quiet = 0, load = 0, ch, rc = 0;
 	char err[512], *e;
 	size_t start;
-	FILE *fp;
 
 	while ((ch = getopt(argc, argv, "s:T:n:j:qh")) != -1) {
 		switch (ch) {
@@ -1758,56 +1792,50 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (sock == NULL || argc - optind > 1) {
+	nsc = argc - optind;
+	if (sock == NULL || nsc > MAX_SCRIPTS || (nsc > 1 && !load)) {
 		usage();
 		return 2;
 	}
-	if (optind < argc)
-		file = argv[optind];
+	files = nsc > 0 ? argv + optind : stdin_only;
+	if (nsc == 0)
+		nsc = 1;
 	if (target_parse(sock, &tg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mtclient: %s\n", err);
 		return 2;
 	}
-
-	if (strcmp(file, "-") == 0) {
-		fp = stdin;
-	} else if ((fp = fopen(file, "r")) == NULL) {
-		fprintf(stderr, "mtclient: %s: %s\n", file, strerror(errno));
-		return 2;
-	}
-	rc = script_read(fp, &sc, &errline, err, sizeof(err));
-	if (fp != stdin)
-		fclose(fp);
-	if (rc < 0) {
-		if (errline)
-			fprintf(stderr, "%s:%d: %s\n", file, errline, err);
-		else
-			fprintf(stderr, "%s: %s\n", file, err);
-		script_free(&sc);
-		return 2;
-	}
-	if (pkt_begin(&auto_pkt, SMFIC_OPTNEG, &start) < 0 ||
-	    buf_add32(&auto_pkt, OFFER_VERSION) < 0 ||
-	    buf_add32(&auto_pkt, OFFER_ACTIONS) < 0 ||
-	    buf_add32(&auto_pkt, OFFER_PROTOCOL) < 0 ||
-	    pkt_end(&auto_pkt, start) < 0) {
+	sc = calloc((size_t)nsc, sizeof(*sc));
+	if (sc == NULL) {
 		fprintf(stderr, "mtclient: out of memory\n");
 		return 1;
 	}
+	for (i = 0; i < nsc && rc == 0; i++)
+		rc = read_script_file(files[i], &sc[i]);
+	if (rc == 0 &&
+	    (pkt_begin(&auto_pkt, SMFIC_OPTNEG, &start) < 0 ||
+	     buf_add32(&auto_pkt, OFFER_VERSION) < 0 ||
+	     buf_add32(&auto_pkt, OFFER_ACTIONS) < 0 ||
+	     buf_add32(&auto_pkt, OFFER_PROTOCOL) < 0 ||
+	     pkt_end(&auto_pkt, start) < 0)) {
+		fprintf(stderr, "mtclient: out of memory\n");
+		rc = 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load) {
-		rc =
-		    run_load(&sc, &tg, n, (int)j, quiet, (int)(timeout * 1000));
-	} else {
+	if (rc == 0 && load) {
+		rc = run_load(sc, nsc, &tg, n, (int)j, quiet,
+			      (int)(timeout * 1000));
+	} else if (rc == 0) {
 		session_init(&s, (int)(timeout * 1000), quiet, 1);
-		rc = run_session(&s, &sc, &tg) == 0 ? 0 : 1;
+		rc = run_session(&s, sc, &tg) == 0 ? 0 : 1;
 		text_flush(&s, stdout);
 		if (rc)
 			fprintf(stderr, "mtclient: %s\n", s.err);
 		session_free(&s);
 	}
-	script_free(&sc);
+	for (i = 0; i < nsc; i++)
+		script_free(&sc[i]);
+	free(sc);
 	buf_free(&auto_pkt);
 	return rc;
 }

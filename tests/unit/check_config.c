@@ -315,6 +315,28 @@ static const struct bad_case bad_cases[] = {
     {.conf = "/* a comment\n" R("  stage = rcpt\n  verdict = reject\n"),
      1,
      "comment \"/*\" is never closed"},
+    /* body_match_span: a size from 1K to 1M */
+    {.conf = "mode = enforce\nbody_match_span = \"1023\"\n",
+     2,
+     "body_match_span \"1023\": want 1K to 1M octets"},
+    {.conf = "body_match_span = \"2M\"\n",
+     1,
+     "body_match_span \"2M\": want 1K to 1M octets"},
+    {.conf = "body_match_span = \"64KB\"\n",
+     1,
+     "body_match_span \"64KB\": want 1K to 1M octets"},
+    {.conf = "body_match_span = \"\"\n",
+     1,
+     "body_match_span \"\": want 1K to 1M octets"},
+    {.conf = "body_match_span = \"99999999999999999999K\"\n",
+     1,
+     "body_match_span \"99999999999999999999K\": want 1K"},
+    {.conf = "body_match_span = \"-1\"\n", 1, "body_match_span \"-1\""},
+    /* a body regex is searched in pieces: no \G */
+    {.conf = R("  stage = body\n  verdict = reject\n"
+	       "  body_regex = { \"\\\\Gx\" }\n"),
+     4,
+     "\\G depends on where a search starts"},
 };
 
 /* Cases whose text is built: too long a line, too many lines. */
@@ -552,6 +574,8 @@ START_TEST(test_defaults)
 	ck_assert_msg(p->socket_mode == 0660, "socket_mode: got %o, want 660",
 		      (unsigned)p->socket_mode);
 	ck_assert_msg(p->timeout == 30, "timeout: got %d, want 30", p->timeout);
+	ck_assert_msg(p->body_span == 64 * 1024,
+		      "body_match_span: got %zu, want 65536", p->body_span);
 	ck_assert_msg(!p->strict && !p->hold_early &&
 			  p->default_mode == MODE_ENFORCE,
 		      "got strict %d hold %d mode %d, want 0 0 enforce",
@@ -583,6 +607,7 @@ START_TEST(test_globals)
 	    load_ok("socket = \"inet:8890@127.0.0.1\"\nuser = \"mail\"\n"
 		    "group = \"mail\"\nsocket_mode = \"0600\"\n"
 		    "pidfile = \"/run/x.pid\"\nmode = dry-run\ntimeout = 120\n"
+		    "body_match_span = \"1M\"\n"
 		    "on_error {\n  verdict = reject\n  reply = \"550 5.3.0\"\n"
 		    "  text = { \"Broken\", \"Sorry\" }\n}\n"
 		    "rule \"a\" {\n  stage = rcpt\n  verdict = reject\n"
@@ -599,6 +624,8 @@ START_TEST(test_globals)
 	ck_assert_msg(p->socket_mode == 0600 && p->timeout == 120,
 		      "got mode %o timeout %d, want 600 120",
 		      (unsigned)p->socket_mode, p->timeout);
+	ck_assert_msg(p->body_span == 1024 * 1024,
+		      "body_match_span: got %zu, want 1048576", p->body_span);
 	ck_assert_msg(p->default_mode == MODE_DRY_RUN,
 		      "got default mode %d, want dry-run", p->default_mode);
 	ck_assert_msg(p->nrules == 2 && p->rules[0].mode == MODE_DRY_RUN &&

@@ -1,8 +1,10 @@
 /*
  * check_policy.c - the rule engine on compiled configs: every condition,
  * first-match order, dry-run and continue, placeholders fed hostile values,
- * body matches across chunk boundaries, recipient memory after RCPT, and
- * the failure policy. Configs are real files loaded by config_load.
+ * body matches across chunk boundaries, recipient memory after RCPT, the
+ * failure policy, and envelope addresses: every spelling of an address
+ * matches every kind of condition, and one that cannot be read gives the
+ * failure policy. Configs are real files loaded by config_load.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -83,12 +85,10 @@ static void apply(struct session *s, const struct facts *f)
 		snprintf(s->helo, sizeof(s->helo), "%s", f->helo);
 		s->have_helo = true;
 	}
-	if (f->sender != NULL) {
-		snprintf(s->sender, sizeof(s->sender), "%s", f->sender);
-		s->have_sender = true;
-	}
+	if (f->sender != NULL)
+		addr_fact_set(&s->sender, f->sender);
 	if (f->rcpt != NULL)
-		snprintf(s->rcpt, sizeof(s->rcpt), "%s", f->rcpt);
+		addr_fact_set(&s->rcpt, f->rcpt);
 	s->rcpt_count = f->rcpt_count;
 	s->size_param = f->size_param;
 	s->size = f->size;
@@ -279,6 +279,285 @@ START_TEST(test_conditions)
 	ck_assert_msg(strcmp(got, c->want) == 0,
 		      "case %d (%s): got \"%s\", want \"%s\"", _i,
 		      stage_name(c->stage), got, c->want);
+}
+END_TEST
+
+/* --- envelope addresses: every spelling, and the unreadable ones ------ */
+
+/*
+ * Spellings of u@blocked.test that Postfix delivers to u@blocked.test
+ * (match), and addresses that are not it, nor in its domain, though they
+ * hold the same text (no match).
+ */
+static const struct {
+	const char *addr;
+	bool match;
+} address_cases[] = {
+    {"<u@blocked.test>", true},
+    {"u@blocked.test", true},
+    {"u@blocked.test>", true},
+    {"<<u@blocked.test>>", true},
+    {"<\"u\"@blocked.test>", true},
+    {"<u@blocked.test >", true},
+    {"< u@blocked.test>", true},
+    {"<@a.test,@b.test:u@blocked.test>", true},
+    {"<U@BLOCKED.TEST.>", true},
+    {"<blocked.test!u>", true},
+    {"<u%blocked.test>", true},
+    {"<\"u@blocked.test\">", true},
+    {"<u(comment)@blocked.test>", true},
+    {"<Name <u@blocked.test>>", true},
+    {"<\"@r.test:u\"@blocked.test>", true},
+    {"<u@\"blocked.test\">", true},
+    {"<\\u@blocked.test>", true},
+    {"<u@blocked.test.evil>", false},
+    {"<u@blocked.testx>", false},
+    {"<\"u@blocked.test\"@other.test>", false},
+    {"<u@blocked.test@other.test>", false},
+    {"<blocked.test!u@other.test>", false},
+    {"<u%blocked.test@other.test>", false},
+};
+#define NADDR (sizeof(address_cases) / sizeof(address_cases[0]))
+
+/* Not readable: the failure policy, whatever the matcher. */
+static const char *const unreadable[] = {
+    "<u@blocked.test",
+    "u@blocked.test>>",
+    "u b@blocked.test",
+    "u@blocked..test",
+    "\"u@blocked.test",
+    "u\x01@blocked.test",
+    "<u@blocked.test, v@blocked.test>",
+    "(u@blocked.test",
+    "<u@blocked.test> <v@blocked.test>",
+    "u@blocked.test\\",
+};
+#define NUNREAD (sizeof(unreadable) / sizeof(unreadable[0]))
+
+/* Conditions on u@blocked.test: "sender" or "recipient", then these. */
+static const char *const address_conds[] = {
+    " = {\"U@Blocked.Test\"}",
+    "_domain = {\"blocked.test\"}",
+    "_regex = {\"^u@blocked\\\\.test$\"}",
+    "_regex = {\"(?-i)@blocked\\\\.test$\"}",
+};
+#define NCONDS (sizeof(address_conds) / sizeof(address_conds[0]))
+
+#define ON_ERROR                                                               \
+	"on_error {\n verdict = tempfail\n reply = \"451 4.3.0\"\n"            \
+	" text = \"try later\"\n}\n"
+
+/*
+ * Evaluate one address against one condition (address_conds[k], under
+ * not_ when negate), for the sender at mail or the recipient at rcpt; the
+ * decision described into got.
+ */
+static void eval_address(size_t k, bool negate, bool sender, const char *addr,
+			 char *got, size_t len, struct decision *d)
+{
+	char conf[1024];
+	struct policy *p;
+	const struct policy *cp;
+	struct session s;
+
+	snprintf(conf, sizeof(conf),
+		 ON_ERROR "rule \"r\" {\n stage = %s\n %s%s%s\n"
+			  " verdict = reject\n reply = \"550 5.7.1\"\n"
+			  " text = \"x\"\n}\n",
+		 sender ? "mail" : "rcpt", negate ? "not_" : "",
+		 sender ? "sender" : "recipient", address_conds[k]);
+	p = load_text(conf);
+	cp = p;
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, sender ? &(struct facts){.sender = addr}
+			 : &(struct facts){.sender = "<a@sender.test>",
+					   .rcpt = addr});
+	policy_eval(p, sender ? STAGE_MAIL : STAGE_RCPT, &s, NULL, NULL, d);
+	describe(d, got, len);
+	session_end(&s);
+	policy_unref(&cp);
+}
+
+/*
+ * Every spelling matches every kind of condition, sender and recipient;
+ * the other addresses match none.
+ */
+START_TEST(test_address_spellings)
+{
+	size_t c = (size_t)_i % NADDR, k = (size_t)_i / NADDR % NCONDS;
+	bool sender = (size_t)_i / NADDR / NCONDS == 0;
+	const char *want =
+	    address_cases[c].match ? "reject r 550 5.7.1 x" : "continue -";
+	struct decision *d = malloc(sizeof(*d));
+	char got[512];
+
+	ck_assert_ptr_nonnull(d);
+	eval_address(k, false, sender, address_cases[c].addr, got, sizeof(got),
+		     d);
+	ck_assert_msg(strcmp(got, want) == 0,
+		      "%s %s, condition%s: got \"%s\", want \"%s\"",
+		      sender ? "sender" : "recipient", address_cases[c].addr,
+		      address_conds[k], got, want);
+	free(d);
+}
+END_TEST
+
+/*
+ * An address that cannot be read gives the failure policy, never "no
+ * match", also under not_; the error names the raw value.
+ */
+START_TEST(test_address_unreadable)
+{
+	size_t u = (size_t)_i % NUNREAD, k = (size_t)_i / NUNREAD % NCONDS;
+	bool sender = (size_t)_i / NUNREAD / NCONDS % 2 == 0;
+	bool negate = (size_t)_i / NUNREAD / NCONDS / 2 == 1;
+	struct decision *d = malloc(sizeof(*d));
+	char got[512], q[96], want[160];
+
+	ck_assert_ptr_nonnull(d);
+	eval_address(k, negate, sender, unreadable[u], got, sizeof(got), d);
+	ck_assert_msg(d->internal_error &&
+			  strcmp(got, "tempfail - 451 4.3.0 try later") == 0,
+		      "%s%s %s, %s: got \"%s\"%s, want the failure policy",
+		      negate ? "not_" : "", sender ? "sender" : "recipient",
+		      unreadable[u], address_conds[k], got,
+		      d->internal_error ? "" : " (no internal error)");
+	match_quote(q, sizeof(q), unreadable[u], strlen(unreadable[u]));
+	snprintf(want, sizeof(want), "rule r: the %s \"%s\" cannot be read (",
+		 sender ? "sender" : "recipient", q);
+	ck_assert_msg(strncmp(d->error, want, strlen(want)) == 0,
+		      "got error \"%s\", want one starting \"%s\"", d->error,
+		      want);
+	free(d);
+}
+END_TEST
+
+/* Only a rule that reads the address fails: first conditions first. */
+START_TEST(test_address_unread_not_read)
+{
+	struct policy *p =
+	    load_text(ON_ERROR "rule \"r\" {\n stage = rcpt\n"
+			       " sender_domain = {\"x.test\"}\n"
+			       " recipient_domain = {\"blocked.test\"}\n"
+			       " verdict = reject\n}\n"
+			       "rule \"later\" {\n stage = eom\n"
+			       " recipient_domain = {\"review.test\"}\n"
+			       " verdict = quarantine\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	struct session s;
+	char got[512];
+
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, &(struct facts){.sender = "<a@y.test>",
+				  .rcpt = "<u@blocked.test"});
+	/* rule r stops at its sender condition; the eom rule's recipient
+	 * condition is noted at RCPT, and reads it */
+	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+	describe(d, got, sizeof(got));
+	ck_assert_msg(d->internal_error &&
+			  strcmp(got, "tempfail - 451 4.3.0 try later") == 0 &&
+			  strcmp(d->error, "the recipient \"<u@blocked.test\" "
+					   "cannot be read (unbalanced or "
+					   "nested angle brackets)") == 0,
+		      "got \"%s\" (%s), want the failure policy for the eom "
+		      "rule's recipient",
+		      got, d->error);
+	session_end(&s);
+	policy_unref(&cp);
+	/* without the eom rule nothing reads it: no failure */
+	p = load_text(ON_ERROR "rule \"r\" {\n stage = rcpt\n"
+			       " sender_domain = {\"x.test\"}\n"
+			       " recipient_domain = {\"blocked.test\"}\n"
+			       " verdict = reject\n}\n");
+	cp = p;
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	apply(&s, &(struct facts){.sender = "<a@y.test>",
+				  .rcpt = "<u@blocked.test"});
+	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+	describe(d, got, sizeof(got));
+	ck_assert_msg(!d->internal_error && strcmp(got, "continue -") == 0,
+		      "got \"%s\" (%s), want continue", got, d->error);
+	session_end(&s);
+	policy_unref(&cp);
+	free(d);
+}
+END_TEST
+
+/*
+ * Long addresses: up to the fact's 511 octets they are read (a 400-octet
+ * one used to match nothing, silently); longer ones give the failure
+ * policy.
+ */
+START_TEST(test_address_long)
+{
+	static const size_t lens[] = {400, 511, 512, 4000};
+	struct decision *d = malloc(sizeof(*d));
+	char *addr = malloc(4001), got[512];
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i];
+		memset(addr, 'x', n);
+		addr[0] = '<';
+		memcpy(addr + n - 14, "@blocked.test>", 14);
+		addr[n] = '\0';
+		eval_address(1, false, false, addr, got, sizeof(got), d);
+		if (n < FACT_MAX) {
+			ck_assert_msg(strcmp(got, "reject r 550 5.7.1 x") == 0,
+				      "%zu octets: got \"%s\", want a reject",
+				      n, got);
+			continue;
+		}
+		ck_assert_msg(d->internal_error &&
+				  strcmp(d->error,
+					 "rule r: the recipient is longer than "
+					 "the milter keeps") == 0,
+			      "%zu octets: got \"%s\" (%s), want the failure "
+			      "policy",
+			      n, got, d->error);
+	}
+	free(addr);
+	free(d);
+}
+END_TEST
+
+/*
+ * $sender and $recipient show the address as the rules read it, in <>;
+ * one that could not be read, as the MTA gave it (sanitised).
+ */
+START_TEST(test_address_placeholders)
+{
+	static const struct {
+		const char *sender, *rcpt, *want;
+	} cases[] = {
+	    {"<\"S\"@Sender.TEST.>", "u@blocked.test>",
+	     "from <S@sender.test> to <u@blocked.test>"},
+	    {"<>", "<@r.test:\"a b\"@x.test>", "from <> to <\"a b\"@x.test>"},
+	    {"<\"\">", "<x.test!postmaster>", "from <> to <postmaster@x.test>"},
+	    {"a b@x.test", "<u@d.test\x01>", "from a b@x.test to <u@d.test?>"},
+	};
+	struct policy *p =
+	    load_text("rule \"echo\" {\n stage = rcpt\n verdict = reject\n"
+		      " reply = \"550 5.7.1\"\n"
+		      " text = \"from $sender to $recipient\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct session s;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		apply(&s, &(struct facts){.sender = cases[i].sender,
+					  .rcpt = cases[i].rcpt});
+		policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
+		ck_assert_ptr_nonnull(d->reply);
+		ck_assert_msg(d->reply->nlines == 1 &&
+				  strcmp(d->reply->line[0], cases[i].want) == 0,
+			      "case %zu: got \"%s\", want \"%s\"", i,
+			      d->reply->line[0], cases[i].want);
+		session_end(&s);
+	}
+	free(d);
+	policy_unref(&cp);
 }
 END_TEST
 
@@ -481,6 +760,218 @@ START_TEST(test_body_across_chunks)
 }
 END_TEST
 
+/* Feed body in chunks of chunk octets through policy_eval, as milter.c
+ * does (end of body, then eom); the stage and verdict that decided. */
+static enum stage feed_policy(const struct policy *p, struct session *s,
+			      const char *body, size_t len, size_t chunk,
+			      struct decision *d, match_fn on_match, void *arg)
+{
+	for (size_t off = 0; off < len; off += chunk) {
+		s->chunk = (const unsigned char *)body + off;
+		s->chunk_len = len - off < chunk ? len - off : chunk;
+		policy_eval(p, STAGE_BODY, s, on_match, arg, d);
+		if (d->verdict != VERDICT_CONTINUE)
+			return STAGE_BODY;
+	}
+	s->chunk = NULL;
+	s->chunk_len = 0;
+	s->body_end = true;
+	policy_eval(p, STAGE_BODY, s, on_match, arg, d);
+	if (d->verdict != VERDICT_CONTINUE)
+		return STAGE_BODY;
+	policy_eval(p, STAGE_EOM, s, on_match, arg, d);
+	return STAGE_EOM;
+}
+
+/*
+ * A 30 KB match over the MTAs' 65535-octet boundary, at stage body and
+ * at stage eom, with the default span and with body_match_span set: found
+ * wherever the boundary falls in it (a sample of cut points).
+ */
+START_TEST(test_body_long_match)
+{
+	static const char *const conf[] = {
+	    "rule \"long\" {\n stage = body\n"
+	    " body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
+	    " verdict = reject\n reply = \"550 5.7.1\"\n}\n",
+	    "body_match_span = \"32K\"\n"
+	    "rule \"long\" {\n stage = eom\n"
+	    " body_regex = {\"BEGIN-SECRET[x\\\\r\\\\n]{9000,}END-SECRET\"}\n"
+	    " verdict = discard\n}\n",
+	};
+	size_t mlen = 30000, len = 65535 + mlen + 1000;
+	char *body = malloc(len);
+	struct decision *d = malloc(sizeof(*d));
+
+	ck_assert_ptr_nonnull(body);
+	for (size_t i = 0; i < len; i++)
+		body[i] = i % 72 >= 70 ? "\r\n"[i % 72 - 70] : 'y';
+	for (size_t k = 0; k < 2; k++) {
+		struct policy *p = load_text(conf[k]);
+		const struct policy *cp = p;
+		for (size_t start = 65535 - mlen + 20; start < 65535;
+		     start += 997) {
+			struct session s;
+			char *m = body + start;
+			memset(m, 'x', mlen);
+			memcpy(m, "BEGIN-SECRET", 12);
+			memcpy(m + mlen - 10, "END-SECRET", 10);
+			ck_assert_int_eq(session_begin(&s, p), 0);
+			enum stage st =
+			    feed_policy(p, &s, body, len, 65535, d, NULL, NULL);
+			ck_assert_msg(d->verdict == (k == 0 ? VERDICT_REJECT
+							    : VERDICT_DISCARD),
+				      "config %zu, match at %zu: got %s at %s",
+				      k, start, verdict_name(d->verdict),
+				      stage_name(st));
+			session_end(&s);
+			for (size_t i = start; i < start + mlen; i++)
+				body[i] =
+				    i % 72 >= 70 ? "\r\n"[i % 72 - 70] : 'y';
+		}
+		/* the same body without the match goes through */
+		{
+			struct session s;
+			ck_assert_int_eq(session_begin(&s, p), 0);
+			feed_policy(p, &s, body, len, 65535, d, NULL, NULL);
+			ck_assert_msg(d->verdict == VERDICT_CONTINUE,
+				      "config %zu, no match: got %s", k,
+				      verdict_name(d->verdict));
+			session_end(&s);
+		}
+		policy_unref(&cp);
+	}
+	free(body);
+	free(d);
+}
+END_TEST
+
+static void count_events(void *arg, const struct match_event *ev,
+			 struct session *s)
+{
+	(void)ev;
+	(void)s;
+	(*(int *)arg)++;
+}
+
+/*
+ * A body rule whose match needs the end of the body ("bonus\z", or a
+ * (?s).* still running at the last chunk) decides at the end of the
+ * body, at stage body; a dry-run body rule that matched on an early
+ * chunk is not reported again there.
+ */
+START_TEST(test_body_end)
+{
+	struct policy *p = load_text(
+	    "rule \"seen\" {\n stage = body\n mode = dry-run\n"
+	    " body_regex = {\"hello\"}\n verdict = reject\n"
+	    " reply = \"550 5.7.1\"\n}\n"
+	    "rule \"last\" {\n stage = body\n"
+	    " body_regex = {\"bonus\\\\r\\\\n\\\\z\", \"(?s)casino.*bonus\"}\n"
+	    " verdict = reject\n reply = \"550 5.7.1\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	static const char *const bodies[] = {
+	    "hello there, a bonus\r\n",
+	    "hello there, casino and then a bonus",
+	};
+
+	for (size_t b = 0; b < 2; b++) {
+		struct session s;
+		int events = 0;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		enum stage st = feed_policy(p, &s, bodies[b], strlen(bodies[b]),
+					    8, d, count_events, &events);
+		ck_assert_msg(d->verdict == VERDICT_REJECT && st == STAGE_BODY,
+			      "body %zu: got %s at %s, want reject at body", b,
+			      verdict_name(d->verdict), stage_name(st));
+		ck_assert_msg(d->rule != NULL &&
+				  strcmp(d->rule->name, "last") == 0,
+			      "body %zu: decided by %s", b,
+			      d->rule ? d->rule->name : "-");
+		/* "seen" once, at its chunk; then "last" */
+		ck_assert_msg(events == 2, "body %zu: got %d events, want 2",
+			      b, events);
+		session_end(&s);
+	}
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
+/* A body rule that does not decide (continue, dry-run) holds once a
+ * message: not again with every chunk after its match (it used to be
+ * logged, and its header queued, once more for each chunk). */
+START_TEST(test_body_rule_once)
+{
+	static const char *const conf[] = {
+	    "rule \"tag\" {\n stage = body\n body_regex = {\"casino\"}\n"
+	    " verdict = continue\n add_header = {\"X-Tag: casino\"}\n}\n",
+	    "rule \"watch\" {\n stage = body\n body_regex = {\"casino\"}\n"
+	    " verdict = reject\n mode = dry-run\n}\n",
+	};
+	static char body[4096];
+
+	memset(body, 'x', sizeof(body));
+	memcpy(body + 10, "casino", 6);
+	for (size_t k = 0; k < sizeof(conf) / sizeof(conf[0]); k++) {
+		struct policy *p = load_text(conf[k]);
+		const struct policy *cp = p;
+		struct decision *d = malloc(sizeof(*d));
+		for (int msg = 0; msg < 2; msg++) {
+			struct session s;
+			int calls = 0;
+			ck_assert_int_eq(session_begin(&s, p), 0);
+			feed_policy(p, &s, body, sizeof(body), 512, d,
+				    count_events, &calls);
+			ck_assert_msg(calls == 1 && d->verdict == VERDICT_CONTINUE,
+				      "%s message %d: got %d reports, verdict %s; "
+				      "want 1, continue",
+				      conf[k], msg, calls, verdict_name(d->verdict));
+			session_end(&s);
+		}
+		ck_assert_msg(p->rules[0].hits == 2, "hits: got %llu, want 2",
+			      (unsigned long long)p->rules[0].hits);
+		free(d);
+		policy_unref(&cp);
+	}
+}
+END_TEST
+
+/* A body regex that hits its limit fails closed, at a chunk or at the
+ * end of the body. */
+START_TEST(test_body_limit)
+{
+	struct policy *p = load_text(
+	    "on_error {\n verdict = tempfail\n reply = \"451 4.3.0\"\n"
+	    " text = \"try later\"\n}\n"
+	    "rule \"redos\" {\n stage = eom\n"
+	    " body_regex = {\"(a+)+$\"}\n verdict = reject\n"
+	    " reply = \"550 5.7.1\"\n}\n");
+	const struct policy *cp = p;
+	struct decision *d = malloc(sizeof(*d));
+	size_t len = 40000;
+	char *body = malloc(len), got[512];
+
+	memset(body, 'a', len);
+	body[len - 1] = '!';
+	for (size_t chunk = 4096; chunk <= 65535; chunk += 65535 - 4096) {
+		struct session s;
+		ck_assert_int_eq(session_begin(&s, p), 0);
+		feed_policy(p, &s, body, len, chunk, d, NULL, NULL);
+		describe(d, got, sizeof(got));
+		ck_assert_msg(d->internal_error,
+			      "chunks of %zu: no internal error: got %s", chunk,
+			      got);
+		ck_assert_str_eq(got, "tempfail - 451 4.3.0 try later");
+		session_end(&s);
+	}
+	free(body);
+	free(d);
+	policy_unref(&cp);
+}
+END_TEST
+
 /* A recipient condition after RCPT: any accepted recipient matched. */
 START_TEST(test_recipient_memory)
 {
@@ -502,7 +993,7 @@ START_TEST(test_recipient_memory)
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
 	ck_assert_int_eq(d->verdict, VERDICT_CONTINUE);
 	for (int i = 0; i < 3; i++) {
-		snprintf(s.rcpt, sizeof(s.rcpt), "%s", rcpts[i]);
+		addr_fact_set(&s.rcpt, rcpts[i]);
 		policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
 	}
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
@@ -510,14 +1001,14 @@ START_TEST(test_recipient_memory)
 		      verdict_name(d->verdict));
 	/* a rejected recipient does not count, and a new message forgets */
 	session_reset_message(&s);
-	snprintf(s.rcpt, sizeof(s.rcpt), "%s", "<closed@review.test>");
+	addr_fact_set(&s.rcpt, "<closed@review.test>");
 	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
 	ck_assert_msg(d->verdict == VERDICT_QUARANTINE,
 		      "closed@review.test is not rejected: got %s",
 		      verdict_name(d->verdict));
 	session_reset_message(&s);
-	snprintf(s.rcpt, sizeof(s.rcpt), "%s", "<closed@example.test>");
+	addr_fact_set(&s.rcpt, "<closed@example.test>");
 	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
 	ck_assert_int_eq(d->verdict, VERDICT_REJECT);
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
@@ -580,7 +1071,7 @@ END_TEST
 static void rcpt_on(struct session *s, struct decision *d, char *got,
 		    size_t len)
 {
-	snprintf(s->rcpt, sizeof(s->rcpt), "<x@example.test>");
+	addr_fact_set(&s->rcpt, "<x@example.test>");
 	policy_eval(s->policy, STAGE_RCPT, s, NULL, NULL, d);
 	describe(d, got, len);
 }
@@ -650,12 +1141,26 @@ int main(void)
 			    sizeof(cond_cases) / sizeof(cond_cases[0]));
 	tcase_add_test(tc, test_first_match_dry_run_continue);
 	tcase_add_test(tc, test_placeholders_hostile);
+	tcase_add_test(tc, test_body_rule_once);
 	tcase_add_test(tc, test_prefix_room);
 	tcase_add_test(tc, test_body_across_chunks);
+	tcase_add_test(tc, test_body_long_match);
+	tcase_add_test(tc, test_body_end);
+	tcase_add_test(tc, test_body_limit);
 	tcase_add_test(tc, test_recipient_memory);
 	tcase_add_test(tc, test_failure_policy);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_reload_keeps_policy);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("addresses");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_address_spellings, 0,
+			    (int)(NADDR * NCONDS * 2));
+	tcase_add_loop_test(tc, test_address_unreadable, 0,
+			    (int)(NUNREAD * NCONDS * 2 * 2));
+	tcase_add_test(tc, test_address_unread_not_read);
+	tcase_add_test(tc, test_address_long);
+	tcase_add_test(tc, test_address_placeholders);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
