@@ -35,8 +35,8 @@
 # The test purges at exit whatever happened (e2e_at_exit), and runs only
 # when the host has no replycode-milter package, user, group, config or
 # socket folder of its own (else: skipped, and the reason). One package
-# test at a time on a machine (a lock). Without Postfix its part is skipped
-# with the reason (tests/e2e/lib.sh).
+# test at a time on a machine (a lock on its cache folder, no lock file).
+# Without Postfix its part is skipped with the reason (tests/e2e/lib.sh).
 #
 # Needs root, dpkg-dev and debhelper (packaging/deps.sh deb), lintian,
 # setpriv; systemd-analyze and a bootable systemd where installed (then
@@ -70,9 +70,13 @@ done
 e2e_tmpdir
 t0=$SECONDS
 
-# One package test at a time: another run's install would be ours.
-exec {lock}>/run/lock/$pkg-package-test.lock
-flock -w 900 "$lock" || e2e_die "another package test held the lock for 15 min"
+# One package test at a time: another run's install would be ours. The
+# lock is on the tests' cache folder (as root, one per machine), so that no
+# lock file is left behind.
+cache_dir=$(dirname "$E2E_CACHE")
+mkdir -p "$cache_dir" || e2e_die "cannot create $cache_dir"
+exec {lock}<"$cache_dir"
+flock -w 900 "$lock" || e2e_die "another package test held $cache_dir for 15 min"
 
 # pkg_dpkg ARGS...: dpkg, waiting (2 min at most) while another process
 # holds dpkg's lock; output on stdout, dpkg's status returned.
@@ -205,7 +209,7 @@ e2e_at_exit purge_at_exit
 # overlay whose writes stay in memory, /run private, no network; there
 # tests/package/in-container.sh installs the package and works the unit
 # with systemctl; its facts come back in ct/out/facts.
-nspawn_cache=$(dirname "$E2E_CACHE")/systemd-container
+nspawn_cache=$cache_dir/systemd-container
 
 # nspawn_get: sets NSPAWN and NSPAWN_LIB; 1 with the reason on stdout.
 nspawn_get() {
