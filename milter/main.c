@@ -247,6 +247,27 @@ static void socket_why(const char *sock, char *buf, size_t buflen)
 	}
 }
 
+/* Does a process listen on the unix socket at path? libmilter would
+ * remove the socket and take it over silently. */
+static bool unix_socket_in_use(const char *path)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct stat st;
+	bool used = false;
+	int fd;
+
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    strlen(path) >= sizeof(un.sun_path))
+		return false;
+	strcpy(un.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		used = connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0;
+		close(fd);
+	}
+	return used;
+}
+
 /*
  * Write the pid file as root without following a link planted there, and
  * only ever into a regular file (opened read-write and without blocking, so
@@ -503,6 +524,11 @@ int main(int argc, char **argv)
 		log_fatal(EX_CONFIG, "bad timeout %d", p->timeout);
 	upath = unix_path(sock);
 	id = resolve_identity(user, p->group);
+	if (upath != NULL && unix_socket_in_use(upath))
+		log_fatal(EX_UNAVAILABLE,
+			  "cannot open socket %s: another milter is listening "
+			  "on %s (stop it first)",
+			  sock, upath);
 	if (smfi_opensocket(true) != MI_SUCCESS) {
 		char why[512];
 		socket_why(sock, why, sizeof(why));

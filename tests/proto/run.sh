@@ -319,6 +319,22 @@ wait_log() {
 	return 1
 }
 
+# A second milter on a socket the first one listens on refuses to start
+# (libmilter would take the socket over and leave the first one deaf).
+if start "$cases/negotiate.conf" "$tmp/first.log"; then
+	expect "socket: a second milter on a listening socket refuses" 69 \
+		"cannot open socket unix:$sock: another milter is listening on $sock" \
+		timeout 5 "$bin" "${as_user[@]}" -f -c "$cases/negotiate.conf" \
+		-p "unix:$sock"
+	printf 'connect c.example.test 198.51.100.1\nhelo c.example.test\nmail <a@sender.test>\nrcpt <blocked@example.test>\nquit\n' >"$tmp/first.mt"
+	if "$client" -T "$T" -s "unix:$sock" "$tmp/first.mt" | grep -q '^rcpt: replycode 550'; then
+		ok "socket: the first milter still answers"
+	else
+		not_ok "socket: the first milter still answers"
+	fi
+	stop "socket: the first milter"
+fi
+
 # SIGHUP: a new config applies to new connections; a bad one is refused
 # and the old one kept; SIGTERM stops the milter and removes nothing else.
 cp "$cases/negotiate.conf" "$tmp/reload.conf"
