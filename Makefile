@@ -58,6 +58,8 @@ CORE_SRCS = \
 	milter/match_body.c \
 	milter/listfile.c \
 	milter/policy.c \
+	milter/stats.c \
+	milter/txn.c \
 	milter/config.c
 MILTER_SRCS = \
 	milter/log.c \

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "listfile.h"
+#include "stats.h"
 
 #define CONFIG_FILE_MAX (64u << 20) /* bytes of config file we read */
 #define DIAGS_MAX	500	    /* diagnostics kept; the rest counted */
@@ -2622,6 +2623,10 @@ int config_load(const char *path, struct policy **out, struct diags *d)
 	}
 	if (d->nerrors > base)
 		goto fail;
+	if (stats_bind(L.p) != 0) {
+		nomem(&L);
+		goto fail;
+	}
 	L.p->nwarnings = L.nwarnings;
 	*out = L.p;
 	L.p = NULL;

@@ -31,15 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
-
 #include "codes.h"
 #include "config.h"
 #include "explain.h"
 #include "log.h"
 #include "milter.h"
-
-#define MAX_DATA_SIZE (1024 * 1024 - 1)
+#include "stats.h"
 
 #ifndef VERSION
 #define VERSION "0.1"
@@ -341,7 +338,7 @@ static void *run_milter(void *arg)
 {
 	int *rc = arg;
 
-	*rc = smfi_main();
+	*rc = milter_run();
 	__atomic_store_n(&milter_done, true, __ATOMIC_RELEASE);
 	/* Wake the main thread, which waits for signals. */
 	kill(getpid(), SIGTERM);
@@ -391,12 +388,28 @@ static void wake_listener(const char *sock)
 static bool stopping;
 static bool asked_to_stop; /* a signal, not the milter loop, ended it */
 
-/* smfi_stop() sets the stop flag, then waits for the listener's lock. */
+/* milter_stop() sets the stop flag, then waits for the listener's lock. */
 static void *stop_milter(void *arg)
 {
 	(void)arg;
-	smfi_stop();
+	milter_stop();
 	return NULL;
+}
+
+static void log_line(void *arg, const char *text)
+{
+	(void)arg;
+	log_info("%s", text);
+}
+
+/* SIGUSR1 and exit: every rule's hits, then the hits per reply code. */
+static void log_counters(void)
+{
+	const struct policy *p = policy_current();
+
+	if (p != NULL)
+		stats_report(p, log_line, NULL);
+	policy_unref(&p);
 }
 
 static void reload(const char *path)
@@ -412,7 +425,7 @@ static void reload(const char *path)
 	}
 	log_info("reloaded %s: %zu rules; new connections use it", path,
 		 p->nrules);
-	milter_set_policy(p);
+	policy_install(p);
 	malloc_trim(0); /* give back what loading big lists used */
 }
 
@@ -433,6 +446,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	pthread_t tid;
 	int opt, milter_rc = 0, sig;
+	char why[512];
 
 	while ((opt = getopt_long(argc, argv, "c:p:fu:P:tVh", longopts,
 				  NULL)) != -1) {
@@ -498,7 +512,7 @@ int main(int argc, char **argv)
 		user = p->user;
 	if (pidfile == NULL && p->pidfile != NULL && p->pidfile[0] != '\0')
 		pidfile = p->pidfile;
-	milter_set_policy(p);
+	policy_install(p);
 	malloc_trim(0);
 
 	/* Never root by accident: root only when named. */
@@ -513,15 +527,14 @@ int main(int argc, char **argv)
 			    "flaw in the milter is a flaw with root's rights");
 	raise_fd_limit();
 
-	if (milter_register() != 0)
-		log_fatal(EX_SOFTWARE, "smfi_register failed");
-	if (smfi_setconn((char *)sock) != MI_SUCCESS)
-		log_fatal(EX_CONFIG, "bad socket %s", sock);
-	/* Postfix allows headers of 100 KiB; libmilter's default is 64 KiB
-	 * and a longer one would drop the connection. */
-	smfi_setmaxdatasize(MAX_DATA_SIZE);
-	if (smfi_settimeout(p->timeout) != MI_SUCCESS)
-		log_fatal(EX_CONFIG, "bad timeout %d", p->timeout);
+	switch (milter_setup(sock, p->timeout, why, sizeof(why))) {
+	case 0:
+		break;
+	case -1:
+		log_fatal(EX_CONFIG, "%s", why);
+	default:
+		log_fatal(EX_SOFTWARE, "%s", why);
+	}
 	upath = unix_path(sock);
 	id = resolve_identity(user, p->group);
 	if (upath != NULL && unix_socket_in_use(upath))
@@ -529,8 +542,7 @@ int main(int argc, char **argv)
 			  "cannot open socket %s: another milter is listening "
 			  "on %s (stop it first)",
 			  sock, upath);
-	if (smfi_opensocket(true) != MI_SUCCESS) {
-		char why[512];
+	if (milter_open_socket() != 0) {
 		socket_why(sock, why, sizeof(why));
 		log_fatal(EX_UNAVAILABLE, "cannot open socket %s: %s", sock,
 			  why);
@@ -567,7 +579,7 @@ int main(int argc, char **argv)
 			reload(path);
 			break;
 		case SIGUSR1:
-			milter_log_counters();
+			log_counters();
 			break;
 		default:
 			stopping = true;
@@ -584,7 +596,7 @@ int main(int argc, char **argv)
 		bool joinable = true;
 		struct timespec tick = {0, 20 * 1000 * 1000};
 		if (pthread_create(&stopper, NULL, stop_milter, NULL) != 0) {
-			smfi_stop();
+			milter_stop();
 			joinable = false;
 		}
 		/* Wake the listener until it has seen the flag (about 5 s
@@ -596,12 +608,13 @@ int main(int argc, char **argv)
 			wake_listener(sock);
 		}
 		pthread_join(tid, NULL);
-		/* smfi_stop() returns once the loop it waits for is done */
+		/* milter_stop() returns once the loop it waits for is done */
 		if (joinable)
 			pthread_join(stopper, NULL);
 	}
-	milter_log_counters();
-	milter_set_policy(NULL);
+	log_counters();
+	policy_install(NULL);
+	stats_free_all();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
 		log_warning("cannot remove pidfile %s: %s (its folder must be "
 			    "writable by the milter's user)",
@@ -615,5 +628,5 @@ int main(int argc, char **argv)
 				    "must be writable by the milter's user)",
 				    upath, strerror(errno));
 	}
-	return asked_to_stop && milter_rc == MI_SUCCESS ? 0 : 1;
+	return asked_to_stop && milter_rc == 0 ? 0 : 1;
 }

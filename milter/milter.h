@@ -1,22 +1,27 @@
 /*
- * milter.h - the libmilter glue: callbacks that feed the policy engine and
- * turn its decisions into smfi_* calls, and the current-policy pointer.
+ * milter.h - the libmilter glue (milter.c): its callbacks feed the
+ * transaction core; these functions let the process set libmilter up and
+ * run it without including libmilter's headers itself.
  */
 #ifndef RCM_MILTER_H
 #define RCM_MILTER_H
 
-#include "policy.h"
+#include <stddef.h>
 
-/* Install p as the policy for new connections (takes over the reference). */
-void milter_set_policy(struct policy *p);
+/*
+ * Register the callbacks and set the socket (libmilter syntax) and the
+ * timeout (seconds). Returns 0; -1 when the socket or timeout is refused,
+ * -2 when registering failed; err says which.
+ */
+int milter_setup(const char *sock, int timeout, char *err, size_t errlen);
 
-/* A new reference to the current policy, or NULL before the first. */
-const struct policy *milter_get_policy(void);
+/* Open the socket (removing a stale unix socket first). 0 or -1. */
+int milter_open_socket(void);
 
-/* Register the callbacks with libmilter (smfi_register). 0 or -1. */
-int milter_register(void);
+/* Serve connections until milter_stop(); 0 when it ended cleanly. */
+int milter_run(void);
 
-/* Log every rule's counters and the per-reply-code counts. */
-void milter_log_counters(void);
+/* Ask milter_run() to return (libmilter's smfi_stop()). */
+void milter_stop(void);
 
 #endif

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "policy.h"
+#include "stats.h"
 
 /* --- sessions -------------------------------------------------------- */
 
@@ -55,19 +56,7 @@ void session_reset_message(struct session *s)
 {
 	const struct policy *p = s->policy;
 
-	s->queue_id[0] = '\0';
-	addr_fact_clear(&s->sender);
-	addr_fact_clear(&s->rcpt);
-	s->rcpt_count = 0;
-	s->size_param = 0;
-	s->size = 0;
-	s->accepted = false;
-	s->hdr_name = NULL;
-	s->hdr_value = NULL;
-	s->hdr_value_len = 0;
-	s->chunk = NULL;
-	s->chunk_len = 0;
-	s->body_end = false;
+	memset(&s->msg, 0, sizeof(s->msg));
 	if (p == NULL)
 		return;
 	for (size_t i = 0; i < p->nbody_slots; i++)
@@ -181,11 +170,11 @@ static const char *placeholder_value(size_t which, const struct rule *r,
 	case 2:
 		return s->helo;
 	case 3:
-		return addr_fact_show(&s->sender, buf, ADDR_SHOW_MAX);
+		return addr_fact_show(&s->msg.sender, buf, ADDR_SHOW_MAX);
 	case 4:
-		return addr_fact_show(&s->rcpt, buf, ADDR_SHOW_MAX);
+		return addr_fact_show(&s->msg.rcpt, buf, ADDR_SHOW_MAX);
 	case 5:
-		return s->queue_id;
+		return s->msg.queue_id;
 	default:
 		return r != NULL ? r->name : "";
 	}
@@ -335,25 +324,25 @@ static int cond_raw(const struct cond *c, enum stage st, struct session *s)
 		return lit == c->want;
 	}
 	case SUBJ_SENDER:
-		return match_address(c, &s->sender);
+		return match_address(c, &s->msg.sender);
 	case SUBJ_RECIPIENT:
 		if (st == STAGE_RCPT)
-			return match_address(c, &s->rcpt);
+			return match_address(c, &s->msg.rcpt);
 		if (c->rcpt_slot >= 0 && s->rcpt_hits != NULL)
 			return s->rcpt_hits[c->rcpt_slot];
 		return 0;
 	case SUBJ_RCPT_COUNT:
-		return in_range(c, s->rcpt_count);
+		return in_range(c, s->msg.rcpt_count);
 	case SUBJ_SIZE:
 		if (st <= STAGE_DATA)
-			return s->size_param > 0 && in_range(c, s->size_param);
-		return in_range(c, s->size);
+			return s->msg.size_param > 0 && in_range(c, s->msg.size_param);
+		return in_range(c, s->msg.size);
 	case SUBJ_HEADER:
-		if (s->hdr_name == NULL || c->name == NULL ||
-		    strcasecmp(s->hdr_name, c->name) != 0)
+		if (s->msg.hdr_name == NULL || c->name == NULL ||
+		    strcasecmp(s->msg.hdr_name, c->name) != 0)
 			return 0;
-		return regex_list_match(c->regexes, s->hdr_value,
-					s->hdr_value_len);
+		return regex_list_match(c->regexes, s->msg.hdr_value,
+					s->msg.hdr_value_len);
 	case SUBJ_BODY:
 		return body_scan_matched(&s->body[c->body_slot]);
 	case SUBJ_AUTH:
@@ -397,8 +386,8 @@ static int feed_body(const struct policy *p, struct session *s, bool end)
 				b = &s->body[c->body_slot];
 				if ((end ? body_scan_end(b, c->regexes)
 					 : body_scan_feed(b, c->regexes,
-							  s->chunk,
-							  s->chunk_len)) < 0)
+							  s->msg.chunk,
+							  s->msg.chunk_len)) < 0)
 					return -1;
 			}
 		}
@@ -431,7 +420,7 @@ static int note_recipient(const struct policy *p, struct session *s)
 				if (c->subject != SUBJ_RECIPIENT ||
 				    c->rcpt_slot < 0 || s->rcpt_hits[c->rcpt_slot])
 					continue;
-				m = match_address(c, &s->rcpt);
+				m = match_address(c, &s->msg.rcpt);
 				if (m < 0)
 					return m;
 				s->rcpt_hits[c->rcpt_slot] = m != 0;
@@ -454,11 +443,11 @@ size_t policy_reply_reserve(const struct rule *r, enum stage st,
 	switch (st) {
 	case STAGE_MAIL:
 		return reply_prefix_room(r->code.basic, CMD_MAIL,
-					 s != NULL ? strlen(s->sender.raw)
+					 s != NULL ? strlen(s->msg.sender.raw)
 						   : SIZE_MAX);
 	case STAGE_RCPT:
 		return reply_prefix_room(r->code.basic, CMD_RCPT,
-					 s != NULL ? strlen(s->rcpt.raw)
+					 s != NULL ? strlen(s->msg.rcpt.raw)
 						   : SIZE_MAX);
 	case STAGE_CONNECT:
 	case STAGE_HELO:
@@ -524,7 +513,7 @@ static void fail(const struct policy *p, struct decision *d, const char *what)
 static void failure_text(int code, const struct addr_fact *a,
 			 const struct session *s, char *out, size_t outlen)
 {
-	const char *which = a == &s->sender ? "sender" : "recipient";
+	const char *which = a == &s->msg.sender ? "sender" : "recipient";
 	char q[96];
 
 	if (code == COND_UNREADABLE && a != NULL) {
@@ -548,8 +537,8 @@ static const struct addr_fact *address_of(const struct cond *c,
 					  const struct session *s)
 {
 	if (c->subject == SUBJ_SENDER)
-		return &s->sender;
-	return c->subject == SUBJ_RECIPIENT ? &s->rcpt : NULL;
+		return &s->msg.sender;
+	return c->subject == SUBJ_RECIPIENT ? &s->msg.rcpt : NULL;
 }
 
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
@@ -562,7 +551,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	d->reply = NULL;
 
 	if ((st == STAGE_BODY || st == STAGE_EOM) && p->nbody_slots > 0 &&
-	    feed_body(p, s, st == STAGE_EOM || s->body_end) < 0) {
+	    feed_body(p, s, st == STAGE_EOM || s->msg.body_end) < 0) {
 		fail(p, d, "body regex hit its match limit");
 		return;
 	}
@@ -573,7 +562,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		size_t k;
 
 		if (st == STAGE_BODY &&
-		    (s->body_fired[i] || (s->body_end && !holds_late(r, s))))
+		    (s->body_fired[i] || (s->msg.body_end && !holds_late(r, s))))
 			continue;
 
 		for (k = 0; k < r->ncond && holds == 1; k++)
@@ -591,8 +580,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 			continue;
 		if (st == STAGE_BODY)
 			s->body_fired[i] = true;
-		__atomic_add_fetch(&((struct rule *)r)->hits, 1,
-				   __ATOMIC_RELAXED);
+		stats_rule_hit(r);
 		ev.rule = r;
 		ev.stage = st;
 		ev.dry_run = r->mode == MODE_DRY_RUN;
@@ -620,7 +608,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	    p->nrcpt_slots > 0) {
 		int n = note_recipient(p, s);
 		if (n < 0) {
-			failure_text(n, &s->rcpt, s, d->error,
+			failure_text(n, &s->msg.rcpt, s, d->error,
 				     sizeof(d->error));
 			fail(p, d, NULL);
 		}

@@ -3,8 +3,8 @@
  * to the facts of an SMTP session.
  *
  * A policy is built once by config.c, checked, then frozen: runtime code
- * reads it from many threads at once and never changes it, except the
- * per-rule counters, which are updated atomically. It is reference counted
+ * reads it from many threads at once and never changes it. Its rules'
+ * counters are not in it: they live as long as the process (stats.h). It is reference counted
  * so that a reload can swap in a new one while sessions in flight finish on
  * the one they started with. No libmilter and no libconfuse here.
  */
@@ -48,6 +48,8 @@ enum matcher {
 	MATCH_RANGE,  /* min <= value <= max */
 };
 
+struct rule_stats;
+
 struct cond {
 	enum subject subject;
 	enum matcher matcher;
@@ -88,8 +90,8 @@ struct rule {
 	bool has_placeholders; /* text needs rendering per decision */
 	struct reply rendered; /* pre-rendered reply when it has none, with
 				  policy_reply_reserve(r, r->stage, NULL) */
-	/* counters, updated atomically at run time */
-	uint64_t hits;
+	struct rule_stats *stats; /* the counters of its name, which outlive
+				     the policy (stats.h); NULL: not bound */
 };
 
 /* The failure policy: what an internal error becomes. */
@@ -173,21 +175,12 @@ const char *addr_fact_show(const struct addr_fact *f, char *buf, size_t buflen);
  */
 typedef const char *(*macro_fn)(void *arg, const char *name);
 
-struct session {
-	const struct policy *policy; /* the one this session started with */
-	/* connection */
-	char client_addr[64]; /* text form, "" when unknown */
-	unsigned char client_ip[16];
-	bool have_ip;
-	char client_name[FACT_MAX];
-	char helo[FACT_MAX];
-	bool have_helo;
-	macro_fn macro;
-	void *macro_arg;
-	unsigned too_long; /* FACT_* bits: the value was longer than
-			      FACT_MAX and was cut; a condition on it
-			      fails closed instead of matching a part */
-	/* message: reset by session_reset_message() */
+/*
+ * The facts of one message, from MAIL to its end: reset as one unit
+ * (session_reset_message() zeroes it), so a field added here can never
+ * leak into the next message. Zeroed, every address is ADDR_NONE.
+ */
+struct message {
 	char queue_id[64];
 	struct addr_fact sender; /* ADDR_NONE before MAIL */
 	struct addr_fact rcpt;	 /* current (rcpt stage) or last recipient */
@@ -203,7 +196,24 @@ struct session {
 	size_t chunk_len;
 	bool body_end; /* the body is complete: set by the caller for
 			  its policy_eval(STAGE_BODY) at end of message */
-	/* per message, sized from the policy */
+};
+
+struct session {
+	const struct policy *policy; /* the one this session started with */
+	/* connection */
+	char client_addr[64]; /* text form, "" when unknown */
+	unsigned char client_ip[16];
+	bool have_ip;
+	char client_name[FACT_MAX];
+	char helo[FACT_MAX];
+	bool have_helo;
+	macro_fn macro;
+	void *macro_arg;
+	unsigned too_long; /* FACT_* bits: the value was longer than
+			      FACT_MAX and was cut; a condition on it
+			      fails closed instead of matching a part */
+	struct message msg; /* reset by session_reset_message() */
+	/* per message, sized from the policy; reset with msg */
 	struct body_scan *body; /* nbody_slots scanners */
 	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */
 	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held

@@ -76,9 +76,9 @@ static void check_decision(const struct decision *d, enum stage st,
 			   d->verdict == VERDICT_TEMPFAIL,
 		   "a reply with verdict %s", verdict_name(d->verdict));
 	if (!d->internal_error && st == STAGE_MAIL)
-		reserve = strlen(s->sender.raw) + 6;
+		reserve = strlen(s->msg.sender.raw) + 6;
 	else if (!d->internal_error && st == STAGE_RCPT)
-		reserve = strlen(s->rcpt.raw) + 6;
+		reserve = strlen(s->msg.rcpt.raw) + 6;
 	fuzz_check_reply(d->reply, reserve);
 	FUZZ_CHECK(d->reply->basic[0] ==
 			   (d->verdict == VERDICT_REJECT ? '5' : '4'),
@@ -108,27 +108,27 @@ static void run_session(const struct policy *p, const struct facts *f)
 				s.have_helo = true;
 				break;
 			case STAGE_MAIL:
-				addr_fact_set(&s.sender, f->sender);
-				s.size_param = 12345;
+				addr_fact_set(&s.msg.sender, f->sender);
+				s.msg.size_param = 12345;
 				break;
 			case STAGE_RCPT:
-				addr_fact_set(&s.rcpt, f->rcpt);
-				s.rcpt_count++;
+				addr_fact_set(&s.msg.rcpt, f->rcpt);
+				s.msg.rcpt_count++;
 				break;
 			case STAGE_DATA:
-				snprintf(s.queue_id, sizeof(s.queue_id), "%s",
+				snprintf(s.msg.queue_id, sizeof(s.msg.queue_id), "%s",
 					 f->qid);
 				break;
 			case STAGE_HEADER:
-				s.hdr_name = f->hname;
-				s.hdr_value = f->hvalue;
-				s.hdr_value_len = strlen(f->hvalue);
-				s.size += s.hdr_value_len;
+				s.msg.hdr_name = f->hname;
+				s.msg.hdr_value = f->hvalue;
+				s.msg.hdr_value_len = strlen(f->hvalue);
+				s.msg.size += s.msg.hdr_value_len;
 				break;
 			case STAGE_BODY:
-				s.chunk = (const unsigned char *)f->body;
-				s.chunk_len = strlen(f->body);
-				s.size += s.chunk_len;
+				s.msg.chunk = (const unsigned char *)f->body;
+				s.msg.chunk_len = strlen(f->body);
+				s.msg.size += s.msg.chunk_len;
 				break;
 			default:
 				break;

@@ -118,9 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fact(s->client_addr, sizeof(s->client_addr), f[1]);
 	fact(s->client_name, sizeof(s->client_name), f[2]);
 	fact(s->helo, sizeof(s->helo), f[3]);
-	addr_fact_set(&s->sender, f[4]);
-	addr_fact_set(&s->rcpt, f[5]);
-	fact(s->queue_id, sizeof(s->queue_id), f[6]);
+	addr_fact_set(&s->msg.sender, f[4]);
+	addr_fact_set(&s->msg.rcpt, f[5]);
+	fact(s->msg.queue_id, sizeof(s->msg.queue_id), f[6]);
 	memset(&rule, 0, sizeof(rule));
 	rule.name = f[7];
 	vals[0] = s->client_addr;
@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vals[2] = s->helo;
 	vals[3] = shown(f[4], from, sizeof(from));
 	vals[4] = shown(f[5], to, sizeof(to));
-	vals[5] = s->queue_id;
+	vals[5] = s->msg.queue_id;
 	vals[6] = (flags & 1) ? "" : rule.name;
 
 	out = malloc(outlen ? outlen : 1);

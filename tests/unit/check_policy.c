@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "stats.h"
 
 static char tmpdir[] = "/tmp/rcm-policy.XXXXXX";
 
@@ -86,15 +87,15 @@ static void apply(struct session *s, const struct facts *f)
 		s->have_helo = true;
 	}
 	if (f->sender != NULL)
-		addr_fact_set(&s->sender, f->sender);
+		addr_fact_set(&s->msg.sender, f->sender);
 	if (f->rcpt != NULL)
-		addr_fact_set(&s->rcpt, f->rcpt);
-	s->rcpt_count = f->rcpt_count;
-	s->size_param = f->size_param;
-	s->size = f->size;
-	s->hdr_name = f->hdr_name;
-	s->hdr_value = f->hdr_value;
-	s->hdr_value_len = f->hdr_value != NULL ? strlen(f->hdr_value) : 0;
+		addr_fact_set(&s->msg.rcpt, f->rcpt);
+	s->msg.rcpt_count = f->rcpt_count;
+	s->msg.size_param = f->size_param;
+	s->msg.size = f->size;
+	s->msg.hdr_name = f->hdr_name;
+	s->msg.hdr_value = f->hdr_value;
+	s->msg.hdr_value_len = f->hdr_value != NULL ? strlen(f->hdr_value) : 0;
 	s->macro = lookup;
 	s->macro_arg = (void *)f;
 }
@@ -609,8 +610,8 @@ START_TEST(test_first_match_dry_run_continue)
 	ck_assert_str_eq(seen.what[0], "would-reject:dry");
 	ck_assert_str_eq(seen.what[1], "continue:tag");
 	ck_assert_str_eq(seen.what[2], "tempfail:first");
-	ck_assert_uint_eq(p->rules[0].hits, 1);
-	ck_assert_uint_eq(p->rules[3].hits, 0);
+	ck_assert_uint_eq(stats_rule_hits(&p->rules[0]), 1);
+	ck_assert_uint_eq(stats_rule_hits(&p->rules[3]), 0);
 	free(d);
 	session_end(&s);
 	policy_unref(&cp);
@@ -735,20 +736,20 @@ START_TEST(test_body_across_chunks)
 	for (size_t cut = 1; cut < n; cut++) {
 		struct session s;
 		ck_assert_int_eq(session_begin(&s, p), 0);
-		s.chunk = (const unsigned char *)body;
-		s.chunk_len = cut;
+		s.msg.chunk = (const unsigned char *)body;
+		s.msg.chunk_len = cut;
 		policy_eval(p, STAGE_BODY, &s, NULL, NULL, d);
 		bool early = d->verdict == VERDICT_REJECT;
 		if (!early) {
-			s.chunk = (const unsigned char *)body + cut;
-			s.chunk_len = n - cut;
+			s.msg.chunk = (const unsigned char *)body + cut;
+			s.msg.chunk_len = n - cut;
 			policy_eval(p, STAGE_BODY, &s, NULL, NULL, d);
 		}
 		ck_assert_msg(d->verdict == VERDICT_REJECT,
 			      "split at %zu: got %s, want reject", cut,
 			      verdict_name(d->verdict));
-		s.chunk = NULL;
-		s.chunk_len = 0;
+		s.msg.chunk = NULL;
+		s.msg.chunk_len = 0;
 		policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
 		ck_assert_msg(d->verdict == VERDICT_DISCARD,
 			      "split at %zu: eom got %s, want discard", cut,
@@ -767,15 +768,15 @@ static enum stage feed_policy(const struct policy *p, struct session *s,
 			      struct decision *d, match_fn on_match, void *arg)
 {
 	for (size_t off = 0; off < len; off += chunk) {
-		s->chunk = (const unsigned char *)body + off;
-		s->chunk_len = len - off < chunk ? len - off : chunk;
+		s->msg.chunk = (const unsigned char *)body + off;
+		s->msg.chunk_len = len - off < chunk ? len - off : chunk;
 		policy_eval(p, STAGE_BODY, s, on_match, arg, d);
 		if (d->verdict != VERDICT_CONTINUE)
 			return STAGE_BODY;
 	}
-	s->chunk = NULL;
-	s->chunk_len = 0;
-	s->body_end = true;
+	s->msg.chunk = NULL;
+	s->msg.chunk_len = 0;
+	s->msg.body_end = true;
 	policy_eval(p, STAGE_BODY, s, on_match, arg, d);
 	if (d->verdict != VERDICT_CONTINUE)
 		return STAGE_BODY;
@@ -930,8 +931,8 @@ START_TEST(test_body_rule_once)
 				      conf[k], msg, calls, verdict_name(d->verdict));
 			session_end(&s);
 		}
-		ck_assert_msg(p->rules[0].hits == 2, "hits: got %llu, want 2",
-			      (unsigned long long)p->rules[0].hits);
+		ck_assert_msg(stats_rule_hits(&p->rules[0]) == 2, "hits: got %llu, want 2",
+			      (unsigned long long)stats_rule_hits(&p->rules[0]));
 		free(d);
 		policy_unref(&cp);
 	}
@@ -993,7 +994,7 @@ START_TEST(test_recipient_memory)
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
 	ck_assert_int_eq(d->verdict, VERDICT_CONTINUE);
 	for (int i = 0; i < 3; i++) {
-		addr_fact_set(&s.rcpt, rcpts[i]);
+		addr_fact_set(&s.msg.rcpt, rcpts[i]);
 		policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
 	}
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
@@ -1001,14 +1002,14 @@ START_TEST(test_recipient_memory)
 		      verdict_name(d->verdict));
 	/* a rejected recipient does not count, and a new message forgets */
 	session_reset_message(&s);
-	addr_fact_set(&s.rcpt, "<closed@review.test>");
+	addr_fact_set(&s.msg.rcpt, "<closed@review.test>");
 	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
 	ck_assert_msg(d->verdict == VERDICT_QUARANTINE,
 		      "closed@review.test is not rejected: got %s",
 		      verdict_name(d->verdict));
 	session_reset_message(&s);
-	addr_fact_set(&s.rcpt, "<closed@example.test>");
+	addr_fact_set(&s.msg.rcpt, "<closed@example.test>");
 	policy_eval(p, STAGE_RCPT, &s, NULL, NULL, d);
 	ck_assert_int_eq(d->verdict, VERDICT_REJECT);
 	policy_eval(p, STAGE_EOM, &s, NULL, NULL, d);
@@ -1071,7 +1072,7 @@ END_TEST
 static void rcpt_on(struct session *s, struct decision *d, char *got,
 		    size_t len)
 {
-	addr_fact_set(&s->rcpt, "<x@example.test>");
+	addr_fact_set(&s->msg.rcpt, "<x@example.test>");
 	policy_eval(s->policy, STAGE_RCPT, s, NULL, NULL, d);
 	describe(d, got, len);
 }
