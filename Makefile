@@ -73,7 +73,8 @@ UNIT_TESTS = \
 	tests/unit/check_reply \
 	tests/unit/check_match \
 	tests/unit/check_config \
-	tests/unit/check_policy
+	tests/unit/check_policy \
+	tests/unit/check_txn
 
 TEST_TOOLS = \
 	tests/proto/mtclient

@@ -9,6 +9,8 @@
  * regex hitting its limits, no memory) becomes the failure policy's
  * verdict, never an accept.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,48 @@ void session_end(struct session *s)
 	s->rcpt_hits = NULL;
 	s->body_fired = NULL;
 	policy_unref(&s->policy);
+}
+
+/* --- the client ----------------------------------------------------- */
+
+void session_set_client(struct session *s, const struct sockaddr *sa)
+{
+	s->have_ip = false;
+	s->client_addr[0] = '\0';
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, s->client_addr,
+			  sizeof(s->client_addr));
+		memset(s->client_ip, 0, 10);
+		s->client_ip[10] = s->client_ip[11] = 0xff;
+		memcpy(s->client_ip + 12, &in->sin_addr, 4);
+		s->have_ip = true;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr,
+			  sizeof(s->client_addr));
+		memcpy(s->client_ip, &in6->sin6_addr, 16);
+		s->have_ip = true;
+	}
+}
+
+int sockaddr_parse(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		return 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		return 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	return -1;
 }
 
 /* --- envelope addresses --------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "codes.h"
 #include "match.h"
@@ -254,6 +255,15 @@ struct decision {
 int session_begin(struct session *s, const struct policy *p);
 void session_reset_message(struct session *s);
 void session_end(struct session *s);
+
+/*
+ * Set the client's address from the socket address the MTA gave: an
+ * AF_INET or AF_INET6 one, else (NULL too) the address is not known.
+ */
+void session_set_client(struct session *s, const struct sockaddr *sa);
+
+/* An IPv4 or IPv6 address in text into *ss (port 0). Returns 0, or -1. */
+int sockaddr_parse(const char *text, struct sockaddr_storage *ss);
 
 /*
  * Apply the rules of stage st to the facts in s. Rules that match but do

@@ -10,8 +10,6 @@
  *     never a silent accept;
  *   - mail data reaches report lines only sanitised.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,28 +100,6 @@ static uint64_t size_param(char *const *argv)
 		}
 	}
 	return 0;
-}
-
-/* The client's address from the socket address the MTA gave. */
-static void set_client(struct session *s, const struct sockaddr *sa)
-{
-	s->have_ip = false;
-	s->client_addr[0] = '\0';
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, s->client_addr,
-			  sizeof(s->client_addr));
-		memset(s->client_ip, 0, 10);
-		s->client_ip[10] = s->client_ip[11] = 0xff;
-		memcpy(s->client_ip + 12, &in->sin_addr, 4);
-		s->have_ip = true;
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr,
-			  sizeof(s->client_addr));
-		memcpy(s->client_ip, &in6->sin6_addr, 16);
-		s->have_ip = true;
-	}
 }
 
 /* --- reports --------------------------------------------------------- */
@@ -610,7 +586,7 @@ void txn_connect(struct txn *t, const char *host, const struct sockaddr *sa,
 		host = "unknown";
 	set_fact(t->s.client_name, sizeof(t->s.client_name), host,
 		 &t->s.too_long, FACT_CLIENT_NAME);
-	set_client(&t->s, sa);
+	session_set_client(&t->s, sa);
 	eval(t, STAGE_CONNECT, o);
 }
 

@@ -6,7 +6,6 @@
  * matches every kind of condition, and one that cannot be read gives the
  * failure policy. Configs are real files loaded by config_load.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,16 +68,13 @@ static const char *lookup(void *arg, const char *name)
 static void apply(struct session *s, const struct facts *f)
 {
 	if (f->addr != NULL) {
-		struct in_addr a4;
-		snprintf(s->client_addr, sizeof(s->client_addr), "%s", f->addr);
-		if (inet_pton(AF_INET, f->addr, &a4) == 1) {
-			memset(s->client_ip, 0, 10);
-			s->client_ip[10] = s->client_ip[11] = 0xff;
-			memcpy(s->client_ip + 12, &a4, 4);
-			s->have_ip = true;
-		} else if (inet_pton(AF_INET6, f->addr, s->client_ip) == 1) {
-			s->have_ip = true;
-		}
+		struct sockaddr_storage ss;
+		session_set_client(s, sockaddr_parse(f->addr, &ss) == 0
+					  ? (struct sockaddr *)&ss
+					  : NULL);
+		if (!s->have_ip)
+			snprintf(s->client_addr, sizeof(s->client_addr), "%s",
+				 f->addr);
 	}
 	snprintf(s->client_name, sizeof(s->client_name), "%s",
 		 f->name != NULL ? f->name : "unknown");
