@@ -59,6 +59,7 @@ CORE_SRCS = \
 	milter/listfile.c \
 	milter/policy.c \
 	milter/stats.c \
+	milter/template.c \
 	milter/txn.c \
 	milter/config.c
 MILTER_SRCS = \

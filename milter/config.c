@@ -26,6 +26,7 @@
 #include "config.h"
 #include "listfile.h"
 #include "stats.h"
+#include "template.h"
 
 #define CONFIG_FILE_MAX (64u << 20) /* bytes of config file we read */
 #define DIAGS_MAX	500	    /* diagnostics kept; the rest counted */
@@ -958,92 +959,6 @@ static int mode_parse(const char *s, enum rule_mode *out)
 	return 0;
 }
 
-static bool is_ident(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_';
-}
-
-/*
- * Check the $placeholders of a template. Returns 0 and sets *has when it
- * has any '$' (the engine must expand it), or -1 with err.
- */
-static int placeholders_check(const char *t, bool *has, char *err,
-			      size_t errlen)
-{
-	for (const char *s = t; *s != '\0'; s++) {
-		size_t n = 0;
-		if (*s != '$')
-			continue;
-		*has = true;
-		if (s[1] == '$') {
-			s++;
-			continue;
-		}
-		while (is_ident(s[1 + n]))
-			n++;
-		if (n == 0) {
-			snprintf(err, errlen,
-				 "'$' at position %zu starts no placeholder; "
-				 "write $$ for a '$'",
-				 (size_t)(s - t) + 1);
-			return -1;
-		}
-		if (!policy_placeholder_known(s + 1, n)) {
-			snprintf(err, errlen,
-				 "unknown placeholder $%.*s (known: "
-				 "$client_addr $client_name $helo $sender "
-				 "$recipient $queue_id $rule, and $$ for '$')",
-				 (int)(n > 40 ? 40 : n), s + 1);
-			return -1;
-		}
-		s += n;
-	}
-	return 0;
-}
-
-/*
- * Length of a template as sent when every placeholder is empty; *nph is
- * set to the number of placeholders in it.
- */
-static size_t literal_len(const char *t, bool placeholders, size_t *nph)
-{
-	size_t n = 0;
-
-	*nph = 0;
-	if (!placeholders)
-		return strlen(t);
-	for (const char *s = t; *s != '\0'; s++) {
-		if (*s == '$' && s[1] == '$') {
-			s++;
-		} else if (*s == '$' && is_ident(s[1])) {
-			while (is_ident(s[1]))
-				s++;
-			(*nph)++;
-			continue;
-		}
-		n++;
-	}
-	return n;
-}
-
-/* The template t with "$$" made '$' (it has no placeholder). NULL: no
- * memory. */
-static char *literal_text(const char *t, bool placeholders)
-{
-	char *out = malloc(strlen(t) + 1), *o = out;
-
-	if (out == NULL)
-		return NULL;
-	for (; *t != '\0'; t++) {
-		if (placeholders && t[0] == '$' && t[1] == '$')
-			t++;
-		*o++ = *t;
-	}
-	*o = '\0';
-	return out;
-}
-
 /* --- lists and condition entries ------------------------------------- */
 
 struct entries {
@@ -1851,14 +1766,13 @@ static int reply_check(const struct where *w, const char *spec,
  * How many wire lines text line t takes at most, as the first text line
  * when first is set: its exact wrapping for literal text, at every room
  * Sendmail's address prefix can take (0 or 6 to reserve octets); a bound
- * for text with placeholders at their longest (policy.h). Returns 0 when
- * memory ran out.
+ * for text with placeholders at their longest (template.h).
  */
-static size_t text_lines_most(const struct reply_code *code, const char *t,
-			      bool placeholders, bool first, size_t reserve)
+static size_t text_lines_most(const struct reply_code *code,
+			      const struct template *t, bool first,
+			      size_t reserve)
 {
-	size_t nph, len = literal_len(t, placeholders, &nph), most = 0;
-	char *lit;
+	size_t nph = template_count(t), len = template_literal_len(t), most = 0;
 
 	if (!first)
 		reserve = 0;
@@ -1868,33 +1782,28 @@ static size_t text_lines_most(const struct reply_code *code, const char *t,
 			len = EXPAND_LINE_MAX - 1;
 		return reply_lines_bound(code, len, reserve);
 	}
-	if ((lit = literal_text(t, placeholders)) == NULL)
-		return 0;
 	for (size_t r = 0; r <= reserve; r = r == 0 ? 6 : r + 1) {
-		size_t n = reply_wire_lines(code, lit, r);
+		size_t n = reply_wire_lines(code, template_literal(t), r);
 		if (n > most)
 			most = n;
 	}
-	free(lit);
 	return most;
 }
 
 /*
  * Will the text go out whole? Counts the wire lines (wrapping, the first
  * line's room for Sendmail's prefix, placeholders at their longest)
- * against REPLY_MAX_LINES. Returns the number of errors, -1: no memory.
+ * against REPLY_MAX_LINES. Returns the number of errors.
  */
 static int text_fits(const struct where *w, const struct reply_code *code,
-		     char **text, size_t n, bool placeholders, size_t reserve)
+		     struct template *const *text, size_t n, size_t reserve)
 {
-	size_t total = 0, nph = 0, any = 0;
+	size_t total = 0, any = 0;
 
 	for (size_t k = 0; k < n; k++) {
-		size_t lines = text_lines_most(code, text[k], placeholders,
-					       k == 0, reserve);
-		size_t len = literal_len(text[k], placeholders, &nph);
-		if (lines == 0)
-			return -1;
+		size_t lines = text_lines_most(code, text[k], k == 0, reserve);
+		size_t len = template_literal_len(text[k]);
+		size_t nph = template_count(text[k]);
 		any += nph;
 		if (len + nph * PLACEHOLDER_WORST > EXPAND_LINE_MAX - 1) {
 			int line = val_line(&w->L->sc, w->sec, "text",
@@ -1930,15 +1839,31 @@ static int text_fits(const struct where *w, const struct reply_code *code,
 	return 1;
 }
 
+/* Text lines as written and compiled (both owned by whoever keeps them). */
+struct texts {
+	size_t n;
+	char **text;
+	struct template **tmpl;
+	bool dynamic; /* a placeholder in some line */
+};
+
+/* The literal text of each line (what a line without placeholders sends),
+ * into lit (n entries). */
+static void texts_literal(const struct texts *t, const char **lit)
+{
+	for (size_t i = 0; i < t->n; i++)
+		lit[i] = template_literal(t->tmpl[i]);
+}
+
 /*
- * Check text lines and copy them into *out. code: the reply they go with
- * (NULL: a quarantine reason); reserve: the most room Sendmail's prefix
- * takes on its first line. placeholders: whether $name may be used.
+ * Check text lines and compile them into t (as written and compiled).
+ * code: the reply they go with (NULL: a quarantine reason); reserve: the
+ * most room Sendmail's prefix takes on its first line. placeholders:
+ * whether $name may be used (else the text is sent as written).
  * Returns the number of errors, or -1 when memory ran out.
  */
 static int text_take(const struct where *w, const struct reply_code *code,
-		     size_t reserve, bool placeholders, char ***out,
-		     size_t *nout, bool *has)
+		     size_t reserve, bool placeholders, struct texts *t)
 {
 	unsigned n = cfg_size(w->cs, "text");
 	int errors = 0;
@@ -1958,32 +1883,35 @@ static int text_take(const struct where *w, const struct reply_code *code,
 			n);
 		return 1;
 	}
-	if ((*out = calloc(n, sizeof(**out))) == NULL)
+	if ((t->text = calloc(n, sizeof(*t->text))) == NULL ||
+	    (t->tmpl = calloc(n, sizeof(*t->tmpl))) == NULL)
 		return -1;
-	*nout = n;
+	t->n = n;
 	for (unsigned k = 0; k < n; k++) {
-		const char *t = cfg_getnstr(w->cs, "text", k);
+		const char *s = cfg_getnstr(w->cs, "text", k);
 		int line = val_line(&w->L->sc, w->sec, "text", k, w->line);
 		char err[300];
-		bool h = false;
-		if ((*out)[k] = strdup(t), (*out)[k] == NULL)
+		int rc;
+		if ((t->text[k] = strdup(s)) == NULL)
 			return -1;
-		if (reply_text_check(t, err, sizeof(err)) != 0) {
+		if (reply_text_check(s, err, sizeof(err)) != 0) {
 			wreport(w, true, line, "text: %s", err);
 			errors++;
 			continue;
 		}
-		/* without placeholders the text is sent as written */
-		if (placeholders &&
-		    placeholders_check(t, &h, err, sizeof(err)) != 0) {
+		rc = template_compile(s, placeholders, &t->tmpl[k], err,
+				      sizeof(err));
+		if (rc == -2)
+			return -1;
+		if (rc != 0) {
 			wreport(w, true, line, "text: %s", err);
 			errors++;
 			continue;
 		}
-		*has = *has || h;
+		t->dynamic = t->dynamic || template_count(t->tmpl[k]) > 0;
 	}
 	if (code != NULL && errors == 0)
-		errors = text_fits(w, code, *out, n, placeholders, reserve);
+		errors = text_fits(w, code, t->tmpl, n, reserve);
 	return errors;
 }
 
@@ -2008,7 +1936,8 @@ static int headers_take(const struct where *w, struct rule *r)
 		return 1;
 	}
 	if ((r->hdr_name = calloc(n, sizeof(char *))) == NULL ||
-	    (r->hdr_value = calloc(n, sizeof(char *))) == NULL)
+	    (r->hdr_value = calloc(n, sizeof(char *))) == NULL ||
+	    (r->hdr_t = calloc(n, sizeof(*r->hdr_t))) == NULL)
 		return -1;
 	r->nheaders = n;
 	for (unsigned k = 0; k < n; k++) {
@@ -2018,7 +1947,7 @@ static int headers_take(const struct where *w, struct rule *r)
 		int line =
 		    val_line(&w->L->sc, w->sec, "add_header", k, w->line);
 		char err[300];
-		bool has = false;
+		int rc = 0;
 		if (colon == NULL) {
 			wreport(w, true, line,
 				"add_header \"%s\": want \"Name: value\" (no "
@@ -2038,11 +1967,14 @@ static int headers_take(const struct where *w, struct rule *r)
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
 		if (reply_text_check(v, err, sizeof(err)) != 0 ||
-		    placeholders_check(v, &has, err, sizeof(err)) != 0) {
+		    (rc = template_compile(v, true, &r->hdr_t[k], err,
+					   sizeof(err))) == -1) {
 			wreport(w, true, line, "add_header \"%s\": %s", h, err);
 			errors++;
 			continue;
 		}
+		if (rc == -2)
+			return -1;
 		r->hdr_name[k] = strndup(h, (size_t)(colon - h));
 		r->hdr_value[k] = strdup(v);
 		if (r->hdr_name[k] == NULL || r->hdr_value[k] == NULL)
@@ -2057,6 +1989,20 @@ static int headers_take(const struct where *w, struct rule *r)
 
 static const char *const stage_list =
     "connect, helo, mail, rcpt, data, header, eoh, body, eom";
+
+/* A rule's text: into r, as written and compiled. See text_take(). */
+static int take_rule_text(const struct where *w, struct rule *r,
+			  const struct reply_code *code, size_t reserve)
+{
+	struct texts t = {0};
+	int n = text_take(w, code, reserve, true, &t);
+
+	r->ntext = t.n;
+	r->text = t.text;
+	r->text_t = t.tmpl;
+	r->has_placeholders = t.dynamic;
+	return n;
+}
 
 /*
  * Compile rule section rs into r. Returns the number of errors, or -1
@@ -2170,10 +2116,9 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 				&r->code);
 		x.errors += n;
 		if (n == 0) {
-			n = text_take(&w, &r->code,
-				      policy_reply_reserve(r, r->stage, NULL),
-				      true, &r->text, &r->ntext,
-				      &r->has_placeholders);
+			n = take_rule_text(&w, r, &r->code,
+					   policy_reply_reserve(r, r->stage,
+								NULL));
 			if (n < 0)
 				return -1;
 			x.errors += n;
@@ -2188,9 +2133,7 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 			x.errors++;
 		}
 		if (r->verdict == VERDICT_QUARANTINE) {
-			bool has = false;
-			n = text_take(&w, NULL, 0, true, &r->text, &r->ntext,
-				      &has);
+			n = take_rule_text(&w, r, NULL, 0);
 			if (n < 0)
 				return -1;
 			x.errors += n;
@@ -2212,13 +2155,13 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 	x.errors += n;
 	s = cfg_getstr(rs, "log");
 	if (s != NULL) {
-		bool has = false;
-		int line = opt_line(&L->sc, x.sec, "log", x.line);
+		int line = opt_line(&L->sc, x.sec, "log", x.line), rc = 0;
 		if (reply_text_check(s, err, sizeof(err)) != 0 ||
-		    placeholders_check(s, &has, err, sizeof(err)) != 0) {
+		    (rc = template_compile(s, true, &r->log_t, err,
+					   sizeof(err))) == -1) {
 			error_at(L, line, x.name, "log: %s", err);
 			x.errors++;
-		} else if ((r->log = strdup(s)) == NULL) {
+		} else if (rc == -2 || (r->log = strdup(s)) == NULL) {
 			return -1;
 		}
 	}
@@ -2236,12 +2179,16 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 		    a_an(verdict_name(r->verdict)), verdict_name(r->verdict));
 
 	/* pre-render a reply that needs no placeholders */
-	if (x.errors == 0 && sends_reply(r->verdict) && !r->has_placeholders &&
-	    reply_render(&r->code, (const char *const *)r->text, r->ntext,
-			 policy_reply_reserve(r, r->stage, NULL), &r->rendered,
-			 err, sizeof(err)) != 0) {
-		error_at(L, x.line, x.name, "reply: %s", err);
-		x.errors++;
+	if (x.errors == 0 && sends_reply(r->verdict) && !r->has_placeholders) {
+		const char *lit[REPLY_MAX_LINES];
+		struct texts t = {r->ntext, r->text, r->text_t, false};
+		texts_literal(&t, lit);
+		if (reply_render(&r->code, lit, r->ntext,
+				 policy_reply_reserve(r, r->stage, NULL),
+				 &r->rendered, err, sizeof(err)) != 0) {
+			error_at(L, x.line, x.name, "reply: %s", err);
+			x.errors++;
+		}
 	}
 	return x.errors;
 }
@@ -2256,9 +2203,8 @@ static int failure_compile(struct loader *L, cfg_t *cfg)
 	struct where w = {0};
 	const char *v = cfg_getstr(cs, "verdict");
 	const char *reply = cfg_getstr(cs, "reply");
-	char **text = NULL;
-	size_t ntext = 0, reserve;
-	bool has = false;
+	struct texts text = {0};
+	size_t reserve;
 	char err[300];
 	int errors = 0;
 
@@ -2302,13 +2248,16 @@ static int failure_compile(struct loader *L, cfg_t *cfg)
 	if (errors > 0)
 		return errors;
 	reserve = reply_prefix_room(f->code.basic, CMD_RCPT, SIZE_MAX);
-	errors = text_take(&w, &f->code, reserve, false, &text, &ntext, &has);
+	errors = text_take(&w, &f->code, reserve, false, &text);
 	if (errors == 0) {
 		static const char *const dflt_temp[] = {
 		    "Temporary internal error, try again later"};
 		static const char *const dflt_rej[] = {
 		    "Internal error, message refused"};
-		const char *const *t = (const char *const *)text;
+		const char *lit[REPLY_MAX_LINES];
+		const char *const *t = lit;
+		size_t ntext = text.n;
+		texts_literal(&text, lit);
 		if (ntext == 0) {
 			t = f->verdict == VERDICT_TEMPFAIL ? dflt_temp
 							   : dflt_rej;
@@ -2319,12 +2268,15 @@ static int failure_compile(struct loader *L, cfg_t *cfg)
 			wreport(&w, true, 0, "reply: %s", err);
 			errors++;
 		}
-		if (text == NULL)
-			ntext = 0;
 	}
-	for (size_t i = 0; i < ntext; i++)
-		free(text[i]);
-	free(text);
+	for (size_t i = 0; i < text.n; i++) {
+		if (text.text != NULL)
+			free(text.text[i]);
+		if (text.tmpl != NULL)
+			template_free(&text.tmpl[i]);
+	}
+	free(text.text);
+	free(text.tmpl);
 	return errors;
 }
 

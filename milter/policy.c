@@ -172,92 +172,45 @@ const char *addr_fact_show(const struct addr_fact *f, char *buf, size_t buflen)
 
 /* --- placeholders ---------------------------------------------------- */
 
-static const char *const placeholder_names[] = {
-	"client_addr", "client_name", "helo", "sender",
-	"recipient",   "queue_id",    "rule",
+_Static_assert(ADDR_SHOW_MAX <= PLACEHOLDER_BUF,
+	       "an address shown must fit a placeholder's buffer");
+
+struct expand_ctx {
+	const struct rule *r;
+	const struct session *s;
 };
-#define NPLACEHOLDERS (sizeof(placeholder_names) / sizeof(placeholder_names[0]))
 
-/* Length of the known placeholder name at s, longest first; 0 if none. */
-static size_t placeholder_at(const char *s, size_t *which)
+/* A placeholder's value, from the session's facts. */
+static const char *placeholder_value(void *arg, enum placeholder ph,
+				     char *buf)
 {
-	size_t best = 0;
+	const struct expand_ctx *x = arg;
+	const struct session *s = x->s;
 
-	for (size_t i = 0; i < NPLACEHOLDERS; i++) {
-		size_t n = strlen(placeholder_names[i]);
-		if (n > best && strncmp(s, placeholder_names[i], n) == 0) {
-			best = n;
-			*which = i;
-		}
-	}
-	return best;
-}
-
-bool policy_placeholder_known(const char *name, size_t len)
-{
-	for (size_t i = 0; i < NPLACEHOLDERS; i++)
-		if (strlen(placeholder_names[i]) == len &&
-		    strncmp(name, placeholder_names[i], len) == 0)
-			return true;
-	return false;
-}
-
-/* A placeholder's value; buf (ADDR_SHOW_MAX octets) holds an address. */
-static const char *placeholder_value(size_t which, const struct rule *r,
-				     const struct session *s, char *buf)
-{
-	switch (which) {
-	case 0:
+	switch (ph) {
+	case PH_CLIENT_ADDR:
 		return s->client_addr;
-	case 1:
+	case PH_CLIENT_NAME:
 		return s->client_name;
-	case 2:
+	case PH_HELO:
 		return s->helo;
-	case 3:
-		return addr_fact_show(&s->msg.sender, buf, ADDR_SHOW_MAX);
-	case 4:
-		return addr_fact_show(&s->msg.rcpt, buf, ADDR_SHOW_MAX);
-	case 5:
+	case PH_SENDER:
+		return addr_fact_show(&s->msg.sender, buf, PLACEHOLDER_BUF);
+	case PH_RECIPIENT:
+		return addr_fact_show(&s->msg.rcpt, buf, PLACEHOLDER_BUF);
+	case PH_QUEUE_ID:
 		return s->msg.queue_id;
 	default:
-		return r != NULL ? r->name : "";
+		return x->r != NULL ? x->r->name : "";
 	}
 }
 
-void policy_expand(const char *tmpl, const struct rule *r,
+void policy_expand(const struct template *t, const struct rule *r,
 		   const struct session *s, char *out, size_t outlen)
 {
-	size_t o = 0;
+	struct expand_ctx x = {r, s};
 
-	if (outlen == 0)
-		return;
-	for (const char *t = tmpl; *t != '\0' && o + 1 < outlen; t++) {
-		size_t which = 0, n;
-		char val[PLACEHOLDER_MAX + 4], addr[ADDR_SHOW_MAX];
-		if (t[0] != '$') {
-			out[o++] = *t;
-			continue;
-		}
-		if (t[1] == '$') {
-			out[o++] = '$';
-			t++;
-			continue;
-		}
-		n = placeholder_at(t + 1, &which);
-		if (n == 0) {
-			out[o++] = '$';
-			continue;
-		}
-		const char *v = placeholder_value(which, r, s, addr);
-		size_t vn = reply_sanitize_value(v, strlen(v), val, sizeof(val),
-						 PLACEHOLDER_MAX);
-		if (vn > outlen - 1 - o)
-			vn = outlen - 1 - o;
-		memcpy(out + o, val, vn);
-		o += vn;
-		t += n;
-	}
-	out[o] = '\0';
+	template_expand(t, placeholder_value, &x, out, outlen);
 }
 
 /* --- conditions ------------------------------------------------------ */
@@ -516,7 +469,7 @@ static int render_rule(const struct rule *r, enum stage st,
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		policy_expand(r->text[i], r, s, lines[i], sizeof(lines[i]));
+		policy_expand(r->text_t[i], r, s, lines[i], sizeof(lines[i]));
 		text[i] = lines[i];
 	}
 	if (reply_render(&r->code, text, n, reserve, &d->buf, d->error,
@@ -661,15 +614,16 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 
 /* --- which events are needed ---------------------------------------- */
 
-static bool rule_uses(const struct rule *r, const char *placeholder)
+/* The placeholders rule r's text, headers and log line use. */
+static unsigned rule_uses(const struct rule *r)
 {
+	unsigned uses = r->log_t != NULL ? template_uses(r->log_t) : 0;
+
 	for (size_t i = 0; i < r->ntext; i++)
-		if (strstr(r->text[i], placeholder) != NULL)
-			return true;
+		uses |= template_uses(r->text_t[i]);
 	for (size_t i = 0; i < r->nheaders; i++)
-		if (strstr(r->hdr_value[i], placeholder) != NULL)
-			return true;
-	return r->log != NULL && strstr(r->log, placeholder) != NULL;
+		uses |= template_uses(r->hdr_t[i]);
+	return uses;
 }
 
 #define BIT(st) (1u << (st))
@@ -683,11 +637,12 @@ unsigned policy_events(const struct policy *p)
 		ev |= BIT(r->stage);
 		if (r->stage >= STAGE_MAIL)
 			ev |= BIT(STAGE_MAIL); /* a new message starts there */
-		if (rule_uses(r, "$helo"))
+		unsigned uses = rule_uses(r);
+		if (uses & (1u << PH_HELO))
 			ev |= BIT(STAGE_HELO);
-		if (rule_uses(r, "$sender"))
+		if (uses & (1u << PH_SENDER))
 			ev |= BIT(STAGE_MAIL);
-		if (rule_uses(r, "$recipient"))
+		if (uses & (1u << PH_RECIPIENT))
 			ev |= BIT(STAGE_RCPT);
 		/* a held verdict is given at RCPT, and its log line names
 		 * the sender of MAIL */
@@ -761,6 +716,13 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+static void templates_free(struct template **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		template_free(&v[i]);
+	free(v);
+}
+
 void policy_free(struct policy **pp)
 {
 	struct policy *p = *pp;
@@ -777,6 +739,9 @@ void policy_free(struct policy **pp)
 		strv_free(r->text, r->ntext);
 		strv_free(r->hdr_name, r->nheaders);
 		strv_free(r->hdr_value, r->nheaders);
+		templates_free(r->text_t, r->ntext);
+		templates_free(r->hdr_t, r->nheaders);
+		template_free(&r->log_t);
 		free(r->log);
 	}
 	free(p->rules);

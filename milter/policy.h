@@ -20,6 +20,7 @@
 #include "match.h"
 #include "reply.h"
 #include "stage.h"
+#include "template.h"
 
 /* What a condition looks at. */
 enum subject {
@@ -83,11 +84,14 @@ struct rule {
 	struct cond *cond; /* owned array */
 	struct reply_code code; /* reject/tempfail only */
 	size_t ntext;
-	char **text;	   /* owned; template lines with $placeholders */
+	char **text;	   /* owned; text lines as written */
+	struct template **text_t; /* owned; ntext, compiled */
 	size_t nheaders;
 	char **hdr_name;   /* owned; add_header: name, and ... */
-	char **hdr_value;  /* ... value template with $placeholders */
-	char *log;	   /* owned or NULL: log line template */
+	char **hdr_value;  /* ... value as written */
+	struct template **hdr_t; /* owned; nheaders values, compiled */
+	char *log;	   /* owned or NULL: log line as written */
+	struct template *log_t; /* owned or NULL: log line, compiled */
 	bool has_placeholders; /* text needs rendering per decision */
 	struct reply rendered; /* pre-rendered reply when it has none, with
 				  policy_reply_reserve(r, r->stage, NULL) */
@@ -299,20 +303,12 @@ size_t policy_reply_reserve(const struct rule *r, enum stage st,
 			    const struct session *s);
 
 /*
- * Expand $placeholders of a template into out (always NUL-terminated),
- * values sanitised and cut to PLACEHOLDER_MAX octets. "$$" is a '$'.
- * Names: client_addr client_name helo sender recipient queue_id rule.
+ * Expand template t (of rule r, NULL allowed) with the facts of s into
+ * out (always NUL-terminated), values sanitised and cut to
+ * PLACEHOLDER_MAX octets (template.h).
  */
-#define PLACEHOLDER_MAX 256
-/* What a placeholder can become at most: PLACEHOLDER_MAX and "...". */
-#define PLACEHOLDER_WORST (PLACEHOLDER_MAX + 3)
-/* A text line after expansion is cut to this many octets. */
-#define EXPAND_LINE_MAX 2048
-void policy_expand(const char *tmpl, const struct rule *r,
+void policy_expand(const struct template *t, const struct rule *r,
 		   const struct session *s, char *out, size_t outlen);
-
-/* Is name a known placeholder? Used by config checks. */
-bool policy_placeholder_known(const char *name, size_t len);
 
 /*
  * The events the milter must receive for this policy, as (1 << stage)

@@ -246,7 +246,7 @@ static void queue_header(struct txn *t, struct effects *fx,
 	h = &fx->header[fx->nheaders++];
 	h->kind = TXN_ADD_HEADER;
 	snprintf(h->name, sizeof(h->name), "%s", r->hdr_name[i]);
-	policy_expand(r->hdr_value[i], r, &t->s, h->value, sizeof(h->value));
+	policy_expand(r->hdr_t[i], r, &t->s, h->value, sizeof(h->value));
 }
 
 static void queue_quarantine(struct txn *t, struct effects *fx,
@@ -258,7 +258,7 @@ static void queue_quarantine(struct txn *t, struct effects *fx,
 	fx->reason.kind = TXN_QUARANTINE;
 	reason[0] = '\0';
 	if (r->ntext > 0)
-		policy_expand(r->text[0], r, &t->s, reason,
+		policy_expand(r->text_t[0], r, &t->s, reason,
 			      sizeof(fx->reason.value));
 	/* libmilter refuses an empty reason */
 	if (reason[strspn(reason, " ")] == '\0')
@@ -284,9 +284,9 @@ static void on_match(void *arg, const struct match_event *ev,
 		rep.reply = ev->reply;
 		report_decision(t, &rep, NULL);
 	}
-	if (r->log != NULL) {
+	if (r->log_t != NULL) {
 		char text[1024], what[1100];
-		policy_expand(r->log, r, &t->s, text, sizeof(text));
+		policy_expand(r->log_t, r, &t->s, text, sizeof(text));
 		snprintf(what, sizeof(what), "%s%s",
 			 ev->dry_run ? "would log: " : "", text);
 		report_rule(t, TXN_R_RULE_LOG, r, ev->stage, ev->dry_run, text,

@@ -1,6 +1,7 @@
 /*
- * fuzz_expand.c - fuzz target for placeholder expansion: policy_expand()
- * of a template against a session whose facts come from the input.
+ * fuzz_expand.c - fuzz target for templates: template_compile() of the
+ * input's template, then policy_expand() of it against a session whose
+ * facts come from the input.
  *
  * Input: 2 bytes of output size (0..4095), 1 byte of flags (bit 0: no
  * rule), then NUL-separated fields: template, client_addr, client_name,
@@ -8,7 +9,9 @@
  * field in struct session is cut, as the milter glue cuts it; sender and
  * recipient are set with addr_fact_set(), as the glue sets them.
  *
- * Checked against a reference expansion kept here: the output is always
+ * Checked against a reference kept here: the template compiles exactly
+ * when every '$' starts "$$" or a known name ending where the name's
+ * characters end; then its expansion is always
  * NUL-terminated inside the buffer and is exactly the start of the full
  * expansion ("$$" a '$', the longest known name after '$', an unknown one
  * left as written, values with control and non-ASCII octets as '?' and
@@ -80,6 +83,36 @@ static char *ref_expand(const char *t, const char *const vals[NNAMES],
 	return out;
 }
 
+static bool ident(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Does t compile: every '$' is "$$" or a whole known name? */
+static bool ref_valid(const char *t)
+{
+	for (; *t != '\0'; t++) {
+		size_t n = 0;
+		bool known = false;
+		if (*t != '$')
+			continue;
+		if (t[1] == '$') {
+			t++;
+			continue;
+		}
+		while (ident(t[1 + n]))
+			n++;
+		for (size_t i = 0; i < NNAMES; i++)
+			known = known || (strlen(names[i]) == n &&
+					  strncmp(t + 1, names[i], n) == 0);
+		if (!known)
+			return false;
+		t += n;
+	}
+	return true;
+}
+
 static void fact(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src);
@@ -103,12 +136,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = {data, size};
 	size_t outlen = fuzz_u16(&in) % 4096, nf, reflen, got;
 	uint8_t flags = fuzz_u8(&in);
-	char *buf = fuzz_strndup(in.p, in.n), *f[8], *out, *want;
+	char *buf = fuzz_strndup(in.p, in.n), *f[8], *out = NULL, *want = NULL;
 	const char *vals[NNAMES];
 	char from[ADDR_SHOW_MAX], to[ADDR_SHOW_MAX];
 	struct session *s = calloc(1, sizeof(*s));
 	struct rule rule;
 	bool printable = true;
+	struct template *t = NULL;
+	char err[300];
+	int rc;
 
 	if (s == NULL)
 		abort();
@@ -131,11 +167,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vals[5] = s->msg.queue_id;
 	vals[6] = (flags & 1) ? "" : rule.name;
 
+	rc = template_compile(f[0], true, &t, err, sizeof(err));
+	FUZZ_CHECK(rc != -2, "no memory");
+	FUZZ_CHECK((rc == 0) == ref_valid(f[0]),
+		   "template \"%.60s\": compiled %d, want %d (%s)", f[0], rc,
+		   ref_valid(f[0]) ? 0 : -1, rc ? err : "");
+	if (rc != 0) {
+		FUZZ_CHECK(err[0] != '\0', "refused with no reason");
+		goto done;
+	}
 	out = malloc(outlen ? outlen : 1);
 	if (out == NULL)
 		abort();
 	out[0] = 'x';
-	policy_expand(f[0], (flags & 1) ? NULL : &rule, s, out, outlen);
+	policy_expand(t, (flags & 1) ? NULL : &rule, s, out, outlen);
 	want = ref_expand(f[0], vals, &reflen);
 	if (outlen == 0) {
 		FUZZ_CHECK(out[0] == 'x', "wrote into a 0-octet buffer");
@@ -156,14 +201,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   "printable template, octet 0x%02x at %zu",
 				   (unsigned char)out[i], i);
 	}
-	for (size_t i = 0; i < NNAMES; i++)
-		FUZZ_CHECK(policy_placeholder_known(names[i], strlen(names[i])),
+	for (size_t i = 0; i < NNAMES; i++) {
+		char one[40];
+		struct template *k = NULL;
+		snprintf(one, sizeof(one), "$%s", names[i]);
+		FUZZ_CHECK(template_compile(one, true, &k, err, sizeof(err)) ==
+				       0 &&
+				   template_uses(k) == 1u << i &&
+				   strcmp(placeholder_name((enum placeholder)i),
+					  names[i]) == 0,
 			   "placeholder %s unknown", names[i]);
-	FUZZ_CHECK(!policy_placeholder_known(f[0], strlen(f[0])) ||
-			   strchr(f[0], '$') == NULL,
-		   "\"%.40s\" is a known placeholder", f[0]);
+		template_free(&k);
+	}
 	free(want);
 	free(out);
+done:
+	template_free(&t);
 	free(s);
 	free(buf);
 	return 0;

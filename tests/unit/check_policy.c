@@ -1064,6 +1064,114 @@ START_TEST(test_events)
 }
 END_TEST
 
+/*
+ * The events come from the compiled templates: "$$helo" is a '$' and the
+ * word helo, no placeholder, so it needs no HELO event; "$helo" does.
+ */
+START_TEST(test_events_templates)
+{
+	static const struct {
+		const char *text;
+		unsigned extra; /* events beyond connect, mail, rcpt, eom */
+	} c[] = {
+	    {"text = \"costs $$helo\"", 0},
+	    {"text = \"from $helo\"", 1u << STAGE_HELO},
+	    {"log = \"$$sender\"", 0},
+	    {"log = \"at $helo\"", 1u << STAGE_HELO},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char conf[512];
+		struct policy *p;
+		const struct policy *cp;
+		unsigned want = (1u << STAGE_CONNECT) | (1u << STAGE_MAIL) |
+				(1u << STAGE_RCPT) | (1u << STAGE_EOM) |
+				c[i].extra;
+		snprintf(conf, sizeof(conf),
+			 "rule \"r\" {\n stage = rcpt\n verdict = reject\n"
+			 " reply = \"550 5.7.1\"\n %s\n}\n",
+			 c[i].text);
+		p = load_text(conf);
+		cp = p;
+		ck_assert_msg(policy_events(p) == want,
+			      "%s: got events 0x%x, want 0x%x", c[i].text,
+			      policy_events(p), want);
+		policy_unref(&cp);
+	}
+}
+END_TEST
+
+/* A template compiled once: its literal text, placeholders, expansion. */
+START_TEST(test_template)
+{
+	static const struct {
+		const char *src;
+		int rc;
+		const char *literal; /* or the start of the error */
+		size_t count;
+		unsigned uses;
+		const char *expanded; /* $helo "h%\x01", $rule "r1" */
+	} c[] = {
+	    {"plain", 0, "plain", 0, 0, "plain"},
+	    {"100$$ sure", 0, "100$ sure", 0, 0, "100$ sure"},
+	    {"$$helo", 0, "$helo", 0, 0, "$helo"},
+	    {"by $rule at $helo.", 0, "by  at .", 2,
+	     1u << PH_RULE | 1u << PH_HELO, "by r1 at h%?."},
+	    {"$helo$rule", 0, "", 2, 1u << PH_RULE | 1u << PH_HELO,
+	     "h%?r1"},
+	    {"$helox", -1, "unknown placeholder $helox", 0, 0, NULL},
+	    {"cost: 5$", -1, "'$' at position 8 starts no placeholder", 0, 0,
+	     NULL},
+	    {"$ 5", -1, "'$' at position 1 starts no placeholder", 0, 0,
+	     NULL},
+	};
+	struct session *s = calloc(1, sizeof(*s));
+	struct rule r = {0};
+
+	ck_assert_ptr_nonnull(s);
+	snprintf(s->helo, sizeof(s->helo), "h%%\x01");
+	r.name = (char *)"r1";
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct template *t = NULL;
+		char err[300] = "", out[64];
+		int rc = template_compile(c[i].src, true, &t, err, sizeof(err));
+		ck_assert_msg(rc == c[i].rc, "\"%s\": got %d (%s), want %d",
+			      c[i].src, rc, err, c[i].rc);
+		if (rc != 0) {
+			ck_assert_msg(strncmp(err, c[i].literal,
+					      strlen(c[i].literal)) == 0,
+				      "\"%s\": got error \"%s\", want \"%s...\"",
+				      c[i].src, err, c[i].literal);
+			ck_assert_ptr_null(t);
+			continue;
+		}
+		ck_assert_str_eq(template_source(t), c[i].src);
+		ck_assert_str_eq(template_literal(t), c[i].literal);
+		ck_assert_uint_eq(template_literal_len(t), strlen(c[i].literal));
+		ck_assert_uint_eq(template_count(t), c[i].count);
+		ck_assert_uint_eq(template_uses(t), c[i].uses);
+		policy_expand(t, &r, s, out, sizeof(out));
+		ck_assert_str_eq(out, c[i].expanded);
+		/* cut to the buffer, always terminated */
+		policy_expand(t, &r, s, out, 3);
+		ck_assert_uint_le(strlen(out), 2);
+		template_free(&t);
+		ck_assert_ptr_null(t);
+	}
+	/* without placeholders, text is taken as written */
+	{
+		struct template *t = NULL;
+		char err[300];
+		ck_assert_int_eq(template_compile("5$ $x", false, &t, err,
+						  sizeof(err)),
+				 0);
+		ck_assert_str_eq(template_literal(t), "5$ $x");
+		ck_assert_uint_eq(template_count(t), 0);
+		template_free(&t);
+	}
+	free(s);
+}
+END_TEST
+
 /* The decision for one RCPT on the session's own policy. */
 static void rcpt_on(struct session *s, struct decision *d, char *got,
 		    size_t len)
@@ -1147,6 +1255,8 @@ int main(void)
 	tcase_add_test(tc, test_recipient_memory);
 	tcase_add_test(tc, test_failure_policy);
 	tcase_add_test(tc, test_events);
+	tcase_add_test(tc, test_events_templates);
+	tcase_add_test(tc, test_template);
 	tcase_add_test(tc, test_reload_keeps_policy);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addresses");
