@@ -58,6 +58,21 @@ CORE_SRCS = \
 	milter/match_body.c \
 	milter/listfile.c \
 	milter/policy.c \
+	milter/cond.c \
+	milter/cond_client_address.c \
+	milter/cond_client_name.c \
+	milter/cond_helo.c \
+	milter/cond_sender.c \
+	milter/cond_recipient.c \
+	milter/cond_body.c \
+	milter/cond_header.c \
+	milter/cond_macro.c \
+	milter/cond_helo_literal.c \
+	milter/cond_authenticated.c \
+	milter/cond_tls.c \
+	milter/cond_recipients.c \
+	milter/cond_size.c \
+	milter/cond_received.c \
 	milter/stats.c \
 	milter/template.c \
 	milter/txn.c \

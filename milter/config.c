@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include <confuse.h>
 
+#include "cond.h"
 #include "config.h"
 #include "listfile.h"
 #include "stats.h"
@@ -737,9 +739,11 @@ cfg_errfn(cfg_t *cfg, const char *fmt, va_list ap)
 		  title != NULL ? cfg->name : NULL, title, "%s", msg);
 }
 
-#define LIST_OPT(n) CFG_STR_LIST(n, NULL, CFGF_NODEFAULT)
-
-static cfg_opt_t rule_opts[] = {
+/*
+ * A rule's options: its own, then every condition kind's (cond.h), put
+ * together once (rule_opts_build()).
+ */
+static const cfg_opt_t rule_own_opts[] = {
     CFG_STR("stage", NULL, CFGF_NODEFAULT),
     CFG_STR("verdict", NULL, CFGF_NODEFAULT),
     CFG_STR("reply", NULL, CFGF_NODEFAULT),
@@ -747,43 +751,64 @@ static cfg_opt_t rule_opts[] = {
     CFG_STR("mode", NULL, CFGF_NODEFAULT),
     CFG_STR_LIST("add_header", NULL, CFGF_NODEFAULT),
     CFG_STR("log", NULL, CFGF_NODEFAULT),
-    LIST_OPT("client_address"),
-    LIST_OPT("not_client_address"),
-    LIST_OPT("client_name"),
-    LIST_OPT("not_client_name"),
-    LIST_OPT("client_name_regex"),
-    LIST_OPT("not_client_name_regex"),
-    LIST_OPT("helo"),
-    LIST_OPT("not_helo"),
-    LIST_OPT("helo_regex"),
-    LIST_OPT("not_helo_regex"),
-    CFG_BOOL("helo_literal", cfg_false, CFGF_NODEFAULT),
-    LIST_OPT("sender"),
-    LIST_OPT("not_sender"),
-    LIST_OPT("sender_domain"),
-    LIST_OPT("not_sender_domain"),
-    LIST_OPT("sender_regex"),
-    LIST_OPT("not_sender_regex"),
-    LIST_OPT("recipient"),
-    LIST_OPT("not_recipient"),
-    LIST_OPT("recipient_domain"),
-    LIST_OPT("not_recipient_domain"),
-    LIST_OPT("recipient_regex"),
-    LIST_OPT("not_recipient_regex"),
-    CFG_INT("min_recipients", 0, CFGF_NODEFAULT),
-    CFG_INT("max_recipients", 0, CFGF_NODEFAULT),
-    CFG_STR("min_size", NULL, CFGF_NODEFAULT),
-    CFG_STR("max_size", NULL, CFGF_NODEFAULT),
-    CFG_STR("header", NULL, CFGF_NODEFAULT),
-    LIST_OPT("header_regex"),
-    LIST_OPT("not_header_regex"),
-    LIST_OPT("body_regex"),
-    CFG_BOOL("authenticated", cfg_false, CFGF_NODEFAULT),
-    CFG_BOOL("tls", cfg_false, CFGF_NODEFAULT),
-    CFG_STR("macro", NULL, CFGF_NODEFAULT),
-    LIST_OPT("macro_regex"),
-    LIST_OPT("not_macro_regex"),
-    CFG_END()};
+};
+#define NRULE_OWN_OPTS (sizeof(rule_own_opts) / sizeof(rule_own_opts[0]))
+
+static cfg_opt_t *rule_opts; /* for the life of the process */
+static cfg_opt_t top_opts[];
+static pthread_once_t rule_opts_once = PTHREAD_ONCE_INIT;
+
+static cfg_opt_t kind_opt(const char *name, enum cond_opt_type type)
+{
+	switch (type) {
+	case COPT_LIST: {
+		cfg_opt_t o = CFG_STR_LIST(name, NULL, CFGF_NODEFAULT);
+		return o;
+	}
+	case COPT_BOOL: {
+		cfg_opt_t o = CFG_BOOL(name, cfg_false, CFGF_NODEFAULT);
+		return o;
+	}
+	case COPT_INT: {
+		cfg_opt_t o = CFG_INT(name, 0, CFGF_NODEFAULT);
+		return o;
+	}
+	default: {
+		cfg_opt_t o = CFG_STR(name, NULL, CFGF_NODEFAULT);
+		return o;
+	}
+	}
+}
+
+static void rule_opts_build(void)
+{
+	size_t n = NRULE_OWN_OPTS + cond_max_per_rule() + 1, k = 0;
+	cfg_opt_t *o = calloc(n, sizeof(*o));
+	const cfg_opt_t end = CFG_END();
+
+	if (o == NULL)
+		return; /* config_load says: out of memory */
+	for (size_t i = 0; i < NRULE_OWN_OPTS; i++)
+		o[k++] = rule_own_opts[i];
+	for (size_t i = 0; i < cond_nkinds; i++)
+		for (const struct cond_opt *c = cond_kinds[i]->opts;
+		     c->name != NULL; c++) {
+			char *not_name = NULL;
+			o[k++] = kind_opt(c->name, c->type);
+			if (!c->negatable)
+				continue;
+			if (asprintf(&not_name, "not_%s", c->name) < 0) {
+				free(o);
+				return;
+			}
+			o[k++] = kind_opt(not_name, c->type);
+		}
+	o[k] = end;
+	rule_opts = o;
+	for (cfg_opt_t *t = top_opts; t->name != NULL; t++)
+		if (strcmp(t->name, "rule") == 0)
+			t->subopts = rule_opts;
+}
 
 static cfg_opt_t list_opts[] = {
     CFG_STR("type", NULL, CFGF_NODEFAULT),
@@ -811,8 +836,15 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("body_match_span", "64K", CFGF_NONE),
     CFG_SEC("on_error", on_error_opts, CFGF_NONE),
     CFG_SEC("list", list_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-    CFG_SEC("rule", rule_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_SEC("rule", NULL, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()};
+
+/* The top level's options, with the rule's once they are put together. */
+static cfg_opt_t *top_options(void)
+{
+	pthread_once(&rule_opts_once, rule_opts_build);
+	return rule_opts != NULL ? top_opts : NULL;
+}
 
 /* --- small parsers --------------------------------------------------- */
 
@@ -915,39 +947,6 @@ static int socket_check(const char *s, char *err, size_t errlen)
 }
 
 /* "10M" -> 10485760. Suffixes K, M, G (1024-based), either case. */
-static int size_parse(const char *s, uint64_t *out)
-{
-	uint64_t v = 0, mul = 1;
-	size_t n = strlen(s), i;
-
-	if (n > 0 && strchr("kKmMgG", s[n - 1]) != NULL) {
-		switch (s[n - 1]) {
-		case 'k':
-		case 'K':
-			mul = 1024;
-			break;
-		case 'm':
-		case 'M':
-			mul = 1024 * 1024;
-			break;
-		default:
-			mul = 1024 * 1024 * 1024;
-		}
-		n--;
-	}
-	if (!all_digits(s, n))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 static int mode_parse(const char *s, enum rule_mode *out)
 {
 	if (strcmp(s, "enforce") == 0)
@@ -1157,80 +1156,6 @@ static int nlist_entries(struct loader *L, struct nlist *nl, cfg_t *cfg,
 
 /* --- conditions ------------------------------------------------------ */
 
-/* A list condition: option name, what it reads, from which stage. */
-struct cond_def {
-	const char *opt;
-	enum subject subject;
-	enum matcher matcher;
-	enum stage first, last;
-	bool negatable;
-};
-
-static const struct cond_def cond_defs[] = {
-    {"client_address", SUBJ_CLIENT_ADDR, MATCH_ADDR, STAGE_CONNECT, STAGE_EOM,
-     true},
-    {"client_name", SUBJ_CLIENT_NAME, MATCH_DOMAIN, STAGE_CONNECT, STAGE_EOM,
-     true},
-    {"client_name_regex", SUBJ_CLIENT_NAME, MATCH_REGEX, STAGE_CONNECT,
-     STAGE_EOM, true},
-    {"helo", SUBJ_HELO, MATCH_DOMAIN, STAGE_HELO, STAGE_EOM, true},
-    {"helo_regex", SUBJ_HELO, MATCH_REGEX, STAGE_HELO, STAGE_EOM, true},
-    {"sender", SUBJ_SENDER, MATCH_EMAIL, STAGE_MAIL, STAGE_EOM, true},
-    {"sender_domain", SUBJ_SENDER, MATCH_DOMAIN, STAGE_MAIL, STAGE_EOM, true},
-    {"sender_regex", SUBJ_SENDER, MATCH_REGEX, STAGE_MAIL, STAGE_EOM, true},
-    {"recipient", SUBJ_RECIPIENT, MATCH_EMAIL, STAGE_RCPT, STAGE_EOM, true},
-    {"recipient_domain", SUBJ_RECIPIENT, MATCH_DOMAIN, STAGE_RCPT, STAGE_EOM,
-     true},
-    {"recipient_regex", SUBJ_RECIPIENT, MATCH_REGEX, STAGE_RCPT, STAGE_EOM,
-     true},
-    {"header_regex", SUBJ_HEADER, MATCH_REGEX, STAGE_HEADER, STAGE_HEADER,
-     true},
-    {"body_regex", SUBJ_BODY, MATCH_REGEX, STAGE_BODY, STAGE_EOM, false},
-    {"macro_regex", SUBJ_MACRO, MATCH_REGEX, STAGE_CONNECT, STAGE_EOM, true},
-};
-#define NCOND_DEFS (sizeof(cond_defs) / sizeof(cond_defs[0]))
-
-/* Why a subject cannot be seen at a stage. */
-static const char *known_when(enum subject s)
-{
-	switch (s) {
-	case SUBJ_HELO:
-	case SUBJ_HELO_LITERAL:
-		return "the HELO name is known from stage helo on";
-	case SUBJ_SENDER:
-		return "the sender is known from stage mail on";
-	case SUBJ_RECIPIENT:
-	case SUBJ_RCPT_COUNT:
-		return "recipients are known from stage rcpt on";
-	case SUBJ_SIZE:
-		return "the size is known from stage mail on";
-	case SUBJ_HEADER:
-		return "headers are seen one by one at stage header only";
-	case SUBJ_BODY:
-		return "the body is seen at stages body and eom only";
-	case SUBJ_AUTH:
-		return "authentication is known from stage mail on";
-	case SUBJ_TLS:
-		return "TLS is known from stage helo on";
-	default:
-		return "it is not known at that stage";
-	}
-}
-
-static enum list_type list_type_for(enum matcher m)
-{
-	switch (m) {
-	case MATCH_ADDR:
-		return LT_ADDRESS;
-	case MATCH_DOMAIN:
-		return LT_DOMAIN;
-	case MATCH_EMAIL:
-		return LT_EMAIL;
-	default:
-		return LT_REGEX;
-	}
-}
-
 /* What a rule being compiled needs to say where it is. */
 struct rctx {
 	struct loader *L;
@@ -1243,35 +1168,6 @@ struct rctx {
 	bool stage_ok;
 	int errors;
 };
-
-static struct cond *cond_new(struct rctx *x, enum subject s, enum matcher m,
-			     bool negate)
-{
-	struct rule *r = x->r;
-	struct cond *c;
-
-	/* r->cond is sized for every option a rule can have */
-	c = &r->cond[r->ncond++];
-	memset(c, 0, sizeof(*c));
-	c->subject = s;
-	c->matcher = m;
-	c->negate = negate;
-	c->body_slot = -1;
-	c->rcpt_slot = -1;
-	return c;
-}
-
-static bool stage_sees(struct rctx *x, const char *opt, enum subject s,
-		       enum stage first, enum stage last)
-{
-	if (!x->stage_ok || (x->r->stage >= first && x->r->stage <= last))
-		return true;
-	error_at(x->L, opt_line(&x->L->sc, x->sec, opt, x->line), x->name,
-		 "%s cannot be used at stage %s: %s", opt,
-		 stage_name(x->r->stage), known_when(s));
-	x->errors++;
-	return false;
-}
 
 /*
  * Gather the entries of list condition opt: inline entries, "list:NAME"
@@ -1375,11 +1271,11 @@ static void entry_error(struct rctx *x, const char *opt,
 }
 
 /*
- * Build the matcher of condition c from its entries. Every bad entry is
- * reported. Returns 0, -1 when an entry was bad, -2 when memory ran out.
+ * Build matcher l from its entries. Every bad entry is reported. Returns
+ * 0, -1 when an entry was bad, -2 when memory ran out.
  */
-static int cond_build(struct rctx *x, const char *opt, struct cond *c,
-		      const struct entries *es)
+static int lists_build(struct rctx *x, const char *opt, struct cond_lists *l,
+		       unsigned flags, const struct entries *es)
 {
 	char err[400];
 	int bad = 0;
@@ -1388,50 +1284,49 @@ static int cond_build(struct rctx *x, const char *opt, struct cond *c,
 	/* local parts compare with case when every entry's list says so */
 	for (size_t i = 0; i < es->n; i++)
 		cs = cs && es->e[i].case_sensitive;
-	switch (c->matcher) {
+	switch (l->matcher) {
 	case MATCH_ADDR:
-		if ((c->addrs = addr_set_new()) == NULL)
+		if ((l->addrs = addr_set_new()) == NULL)
 			return -2;
 		break;
 	case MATCH_DOMAIN:
-		if ((c->domains = domain_set_new()) == NULL)
+		if ((l->domains = domain_set_new()) == NULL)
 			return -2;
 		break;
 	case MATCH_EMAIL:
-		if ((c->emails = email_set_new(cs)) == NULL)
+		if ((l->emails = email_set_new(cs)) == NULL)
 			return -2;
 		break;
 	default:
-		if ((c->regexes = regex_list_new()) == NULL)
+		if ((l->regexes = regex_list_new()) == NULL)
 			return -2;
 		break;
 	}
 	for (size_t i = 0; i < es->n; i++) {
 		const struct entry *e = &es->e[i];
 		int rc;
-		if (c->subject == SUBJ_CLIENT_NAME &&
-		    c->matcher == MATCH_DOMAIN &&
+		if ((flags & COND_LIST_UNKNOWN) && l->matcher == MATCH_DOMAIN &&
 		    strcmp(e->text, "unknown") == 0) {
-			c->match_unknown = true;
+			l->match_unknown = true;
 			continue;
 		}
-		switch (c->matcher) {
+		switch (l->matcher) {
 		case MATCH_ADDR:
-			rc = addr_set_add(c->addrs, e->text, err, sizeof(err));
+			rc = addr_set_add(l->addrs, e->text, err, sizeof(err));
 			break;
 		case MATCH_DOMAIN:
-			rc = domain_set_add_entry(c->domains, e->text, err,
+			rc = domain_set_add_entry(l->domains, e->text, err,
 						  sizeof(err));
 			break;
 		case MATCH_EMAIL:
 			rc =
-			    email_set_add(c->emails, e->text, err, sizeof(err));
+			    email_set_add(l->emails, e->text, err, sizeof(err));
 			break;
 		default:
 			rc = regex_list_add(
-			    c->regexes, e->text,
+			    l->regexes, e->text,
 			    (e->case_sensitive ? 0 : REGEX_CASELESS) |
-				(c->subject == SUBJ_BODY ? REGEX_STREAM : 0),
+				((flags & COND_LIST_STREAM) ? REGEX_STREAM : 0),
 			    err, sizeof(err));
 			break;
 		}
@@ -1443,7 +1338,7 @@ static int cond_build(struct rctx *x, const char *opt, struct cond *c,
 			entry_error(x, opt, es, i, err);
 		bad++;
 	}
-	if (c->matcher == MATCH_EMAIL && !cs && bad == 0)
+	if (l->matcher == MATCH_EMAIL && !cs && bad == 0)
 		for (size_t i = 0; i < es->n; i++)
 			if (es->e[i].case_sensitive) {
 				warn_at(
@@ -1463,128 +1358,130 @@ static int cond_build(struct rctx *x, const char *opt, struct cond *c,
 	return bad ? -1 : 0;
 }
 
-/* One list condition opt (or not_opt). Returns -2 when memory ran out. */
-static int cond_list(struct rctx *x, const struct cond_def *def, bool negate)
+static enum list_type list_type_for(enum matcher m)
 {
-	char opt[64];
-	struct entries es = {0};
-	bool nomem = false;
-	struct cond *c;
-	int rc;
-
-	snprintf(opt, sizeof(opt), "%s%s", negate ? "not_" : "", def->opt);
-	if (!opt_given(&x->L->sc, x->sec, opt) && cfg_size(x->rs, opt) == 0)
-		return 0;
-	if (!stage_sees(x, opt, def->subject, def->first, def->last))
-		return 0;
-	if (gather(x, opt, list_type_for(def->matcher), &es, &nomem) != 0) {
-		entries_free(&es);
-		x->errors++;
-		return nomem ? -2 : 0;
+	switch (m) {
+	case MATCH_ADDR:
+		return LT_ADDRESS;
+	case MATCH_DOMAIN:
+		return LT_DOMAIN;
+	case MATCH_EMAIL:
+		return LT_EMAIL;
+	default:
+		return LT_REGEX;
 	}
-	c = cond_new(x, def->subject, def->matcher, negate);
-	rc = cond_build(x, opt, c, &es);
-	entries_free(&es);
-	if (rc == -2)
-		return -2;
-	if (rc != 0)
-		x->errors++;
-	return 0;
 }
 
-static void cond_bool(struct rctx *x, const char *opt, enum subject s,
-		      enum stage first)
+/* --- what a condition kind sees of a rule (struct cond_builder) ------- */
+
+static bool b_given(void *ctx, const char *opt)
 {
-	struct cond *c;
+	struct rctx *x = ctx;
+
+	return opt_given(&x->L->sc, x->sec, opt) || cfg_size(x->rs, opt) > 0;
+}
+
+static const char *b_str(void *ctx, const char *opt)
+{
+	struct rctx *x = ctx;
+
+	return cfg_getstr(x->rs, opt);
+}
+
+static bool b_num(void *ctx, const char *opt, long *out)
+{
+	struct rctx *x = ctx;
 
 	if (cfg_size(x->rs, opt) == 0)
-		return;
-	if (!stage_sees(x, opt, s, first, STAGE_EOM))
-		return;
-	c = cond_new(x, s, MATCH_BOOL, false);
-	c->want = cfg_getbool(x->rs, opt);
+		return false;
+	*out = cfg_getint(x->rs, opt);
+	return true;
 }
 
-/* min_recipients / max_recipients: one range condition. */
-static void cond_rcpt_count(struct rctx *x)
+static bool b_flag(void *ctx, const char *opt, bool *out)
 {
-	bool has_min = cfg_size(x->rs, "min_recipients") > 0;
-	bool has_max = cfg_size(x->rs, "max_recipients") > 0;
-	long min = has_min ? cfg_getint(x->rs, "min_recipients") : 0;
-	long max = has_max ? cfg_getint(x->rs, "max_recipients") : 0;
-	const char *opt = has_min ? "min_recipients" : "max_recipients";
-	struct cond *c;
+	struct rctx *x = ctx;
 
-	if (!has_min && !has_max)
-		return;
-	if (!stage_sees(x, opt, SUBJ_RCPT_COUNT, STAGE_RCPT, STAGE_EOM))
-		return;
-	if (min < 0 || max < 0) {
-		error_at(x->L,
-			 opt_line(&x->L->sc, x->sec,
-				  min < 0 ? "min_recipients" : "max_recipients",
-				  x->line),
-			 x->name, "a number of recipients cannot be negative");
-		x->errors++;
-		return;
-	}
-	if (has_min && has_max && min > max) {
-		error_at(x->L,
-			 opt_line(&x->L->sc, x->sec, "max_recipients", x->line),
-			 x->name,
-			 "max_recipients %ld is less than min_recipients %ld: "
-			 "the rule would never match",
-			 max, min);
-		x->errors++;
-		return;
-	}
-	c = cond_new(x, SUBJ_RCPT_COUNT, MATCH_RANGE, false);
-	c->min = (uint64_t)min;
-	c->max = has_max ? (uint64_t)max : UINT64_MAX;
+	if (cfg_size(x->rs, opt) == 0)
+		return false;
+	*out = cfg_getbool(x->rs, opt);
+	return true;
 }
 
-/* min_size / max_size: one range condition. */
-static void cond_size(struct rctx *x)
+static void b_report(void *ctx, bool error, const char *opt, const char *msg)
 {
-	const char *smin = cfg_getstr(x->rs, "min_size");
-	const char *smax = cfg_getstr(x->rs, "max_size");
-	uint64_t min = 0, max = UINT64_MAX;
+	struct rctx *x = ctx;
+	int line = opt != NULL ? opt_line(&x->L->sc, x->sec, opt, x->line)
+			       : x->line;
+
+	if (error) {
+		error_at(x->L, line, x->name, "%s", msg);
+		x->errors++;
+	} else {
+		warn_at(x->L, line, x->name, "%s", msg);
+	}
+}
+
+static int b_entries(void *ctx, const char *opt, enum matcher m,
+		     unsigned flags, struct cond_lists *into)
+{
+	struct rctx *x = ctx;
+	struct entries es = {0};
+	bool nomem = false;
+	int rc;
+
+	if (gather(x, opt, list_type_for(m), &es, &nomem) != 0) {
+		entries_free(&es);
+		x->errors++;
+		return nomem ? -2 : -1;
+	}
+	rc = lists_build(x, opt, into, flags, &es);
+	entries_free(&es);
+	if (rc == -1)
+		x->errors++;
+	return rc;
+}
+
+static struct cond *b_add(void *ctx, const struct cond_kind *k, bool negate)
+{
+	struct rctx *x = ctx;
+	struct rule *r = x->r;
 	struct cond *c;
 
-	if (smin == NULL && smax == NULL)
-		return;
-	if (!stage_sees(x, smin ? "min_size" : "max_size", SUBJ_SIZE,
-			STAGE_MAIL, STAGE_EOM))
-		return;
-	if (smin != NULL && size_parse(smin, &min) != 0) {
-		error_at(x->L, opt_line(&x->L->sc, x->sec, "min_size", x->line),
-			 x->name,
-			 "min_size \"%s\": want a number of bytes with an "
-			 "optional K, M or G suffix, e.g. \"10M\"",
-			 smin);
-		x->errors++;
-		return;
-	}
-	if (smax != NULL && size_parse(smax, &max) != 0) {
-		error_at(x->L, opt_line(&x->L->sc, x->sec, "max_size", x->line),
-			 x->name,
-			 "max_size \"%s\": want a number of bytes with an "
-			 "optional K, M or G suffix, e.g. \"10M\"",
-			 smax);
-		x->errors++;
-		return;
-	}
-	if (min > max) {
-		error_at(x->L, opt_line(&x->L->sc, x->sec, "max_size", x->line),
-			 x->name,
-			 "max_size is less than min_size: the rule would "
-			 "never match");
-		x->errors++;
-		return;
-	}
-	c = cond_new(x, SUBJ_SIZE, MATCH_RANGE, false);
-	c->min = min;
-	c->max = max;
+	/* r->cond is sized for every option a rule can have */
+	c = &r->cond[r->ncond++];
+	memset(c, 0, sizeof(*c));
+	c->kind = k;
+	c->opt = k->name;
+	c->rule_stage = r->stage;
+	c->negate = negate;
+	c->state_at = COND_NO_STATE;
+	return c;
+}
+
+/* Every kind reads its options of the rule and adds its conditions. */
+static int conds_build(struct rctx *x)
+{
+	const struct cond_builder b = {
+		.ctx = x,
+		.stage = x->r->stage,
+		.stage_ok = x->stage_ok,
+		.given = b_given,
+		.str = b_str,
+		.num = b_num,
+		.flag = b_flag,
+		.report = b_report,
+		.entries = b_entries,
+		.add = b_add,
+	};
+
+	if ((x->r->cond = calloc(cond_max_per_rule(), sizeof(*x->r->cond))) ==
+	    NULL)
+		return -1;
+	for (size_t i = 0; i < cond_nkinds; i++)
+		if (cond_kinds[i]->build(cond_kinds[i], &b) == -2)
+			return -1;
+	return 0;
 }
 
 /* An RFC 5322 field name: printable ASCII but ':' and space. */
@@ -1597,75 +1494,6 @@ static bool field_name_ok(const char *s, size_t n)
 		    (unsigned char)s[i] >= 0x7f || s[i] == ':')
 			return false;
 	return true;
-}
-
-/*
- * header + header_regex, macro + macro_regex: a name and its regexes.
- * Returns -2 when memory ran out.
- */
-static int cond_named(struct rctx *x, const char *nameopt, const char *reopt)
-{
-	const char *name = cfg_getstr(x->rs, nameopt);
-	char nre[64], err[200];
-	bool pos, neg;
-	int rc = 0;
-	const struct cond_def *def = NULL;
-
-	snprintf(nre, sizeof(nre), "not_%s", reopt);
-	pos = opt_given(&x->L->sc, x->sec, reopt) || cfg_size(x->rs, reopt) > 0;
-	neg = opt_given(&x->L->sc, x->sec, nre) || cfg_size(x->rs, nre) > 0;
-	for (size_t i = 0; i < NCOND_DEFS; i++)
-		if (strcmp(cond_defs[i].opt, reopt) == 0)
-			def = &cond_defs[i];
-	if (name == NULL && !pos && !neg)
-		return 0;
-	if (name == NULL) {
-		error_at(
-		    x->L,
-		    opt_line(&x->L->sc, x->sec, pos ? reopt : nre, x->line),
-		    x->name, "%s needs %s: which one to look at",
-		    pos ? reopt : nre, nameopt);
-		x->errors++;
-		return 0;
-	}
-	if (!pos && !neg) {
-		error_at(x->L, opt_line(&x->L->sc, x->sec, nameopt, x->line),
-			 x->name, "%s needs %s (or %s): what to look for in it",
-			 nameopt, reopt, nre);
-		x->errors++;
-		return 0;
-	}
-	if (strcmp(nameopt, "header") == 0 &&
-	    !field_name_ok(name, strlen(name))) {
-		error_at(x->L, opt_line(&x->L->sc, x->sec, nameopt, x->line),
-			 x->name,
-			 "header \"%s\" is not a header field name "
-			 "(printable ASCII, no ':' or space)",
-			 name);
-		x->errors++;
-		return 0;
-	}
-	if (strcmp(nameopt, "macro") == 0 &&
-	    (name[0] == '\0' || reply_text_check(name, err, sizeof(err)) != 0 ||
-	     strchr(name, ' ') != NULL)) {
-		error_at(x->L, opt_line(&x->L->sc, x->sec, nameopt, x->line),
-			 x->name,
-			 "macro \"%s\" is not a macro name, e.g. "
-			 "\"{daemon_name}\" or \"j\"",
-			 name);
-		x->errors++;
-		return 0;
-	}
-	for (int n = 0; n < 2 && rc == 0; n++) {
-		size_t at = x->r->ncond;
-		if (!(n == 0 ? pos : neg))
-			continue;
-		rc = cond_list(x, def, n == 1);
-		if (rc == 0 && x->r->ncond > at &&
-		    (x->r->cond[at].name = strdup(name)) == NULL)
-			rc = -2;
-	}
-	return rc;
 }
 
 /* --- replies, text, headers, log ------------------------------------- */
@@ -1985,8 +1813,6 @@ static int headers_take(const struct where *w, struct rule *r)
 
 /* --- rules ----------------------------------------------------------- */
 
-#define RULE_MAX_CONDS (2 * NCOND_DEFS + 8)
-
 static const char *const stage_list =
     "connect, helo, mail, rcpt, data, header, eoh, body, eom";
 
@@ -2083,25 +1909,8 @@ static int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 	}
 
 	/* conditions */
-	if ((r->cond = calloc(RULE_MAX_CONDS, sizeof(*r->cond))) == NULL)
+	if (conds_build(&x) != 0)
 		return -1;
-	for (size_t i = 0; i < NCOND_DEFS; i++) {
-		const struct cond_def *def = &cond_defs[i];
-		if (def->subject == SUBJ_HEADER || def->subject == SUBJ_MACRO)
-			continue;
-		if (cond_list(&x, def, false) == -2)
-			return -1;
-		if (def->negatable && cond_list(&x, def, true) == -2)
-			return -1;
-	}
-	if (cond_named(&x, "header", "header_regex") == -2 ||
-	    cond_named(&x, "macro", "macro_regex") == -2)
-		return -1;
-	cond_bool(&x, "helo_literal", SUBJ_HELO_LITERAL, STAGE_HELO);
-	cond_bool(&x, "authenticated", SUBJ_AUTH, STAGE_MAIL);
-	cond_bool(&x, "tls", SUBJ_TLS, STAGE_HELO);
-	cond_rcpt_count(&x);
-	cond_size(&x);
 
 	if (!verdict_ok)
 		return x.errors;
@@ -2392,15 +2201,9 @@ static int policy_link(struct loader *L)
 				r->name, y->name, stage_name(r->stage));
 		else if (r->ncond == 0 && ends_evaluation(r))
 			stopper[r->stage] = r;
-		for (size_t k = 0; k < r->ncond; k++) {
-			struct cond *c = &r->cond[k];
-			if (c->subject == SUBJ_BODY)
-				c->body_slot = (int)p->nbody_slots++;
-			if (c->subject == SUBJ_RECIPIENT &&
-			    r->stage > STAGE_RCPT)
-				c->rcpt_slot = (int)p->nrcpt_slots++;
-		}
 	}
+	if (policy_state_layout(p) != 0)
+		return -1;
 	p->need_stages = policy_events(p);
 	return 0;
 }
@@ -2516,7 +2319,7 @@ int config_load(const char *path, struct policy **out, struct diags *d)
 	if (d->nerrors > base)
 		goto fail;
 
-	cfg = cfg_init(top_opts, CFGF_NONE);
+	cfg = top_options() != NULL ? cfg_init(top_opts, CFGF_NONE) : NULL;
 	if (cfg == NULL) {
 		nomem(&L);
 		goto fail;

@@ -10,47 +10,60 @@
  * verdict, never an accept.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cond.h"
 #include "policy.h"
 #include "stats.h"
 
 /* --- sessions -------------------------------------------------------- */
 
+/* Set up, reset or free the state of every stateful condition. */
+static int states_init(struct session *s, const struct policy *p)
+{
+	for (size_t i = 0; i < p->nstateful; i++) {
+		const struct cond *c = p->stateful[i];
+		if (c->kind->state_init != NULL &&
+		    c->kind->state_init(c, s->state + c->state_at, p) != 0) {
+			/* the ones before it were set up */
+			for (size_t k = 0; k < i; k++) {
+				const struct cond *e = p->stateful[k];
+				if (e->kind->state_free != NULL)
+					e->kind->state_free(
+					    e, s->state + e->state_at);
+			}
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int session_begin(struct session *s, const struct policy *p)
 {
 	memset(s, 0, sizeof(*s));
-	if (p->nbody_slots > 0) {
-		s->body = calloc(p->nbody_slots, sizeof(*s->body));
-		if (s->body == NULL)
-			return -1;
-		for (size_t i = 0; i < p->nbody_slots; i++)
-			body_scan_init(&s->body[i], p->body_span);
-	}
-	if (p->nrcpt_slots > 0) {
-		s->rcpt_hits = calloc(p->nrcpt_slots, sizeof(*s->rcpt_hits));
-		if (s->rcpt_hits == NULL)
-			goto nomem;
-	}
+	if (p->state_size > 0 &&
+	    (s->state = calloc(1, p->state_size)) == NULL)
+		return -1;
 	if (p->nstage[STAGE_BODY] > 0) {
 		s->body_fired =
 		    calloc(p->nstage[STAGE_BODY], sizeof(*s->body_fired));
 		if (s->body_fired == NULL)
 			goto nomem;
 	}
+	if (states_init(s, p) != 0)
+		goto nomem;
 	s->policy = policy_ref(p);
 	return 0;
 nomem:
-	for (size_t i = 0; s->body != NULL && i < p->nbody_slots; i++)
-		body_scan_free(&s->body[i]);
-	free(s->body);
-	free(s->rcpt_hits);
-	s->body = NULL;
-	s->rcpt_hits = NULL;
+	free(s->state);
+	free(s->body_fired);
+	s->state = NULL;
+	s->body_fired = NULL;
 	return -1;
 }
 
@@ -61,10 +74,11 @@ void session_reset_message(struct session *s)
 	memset(&s->msg, 0, sizeof(s->msg));
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->nbody_slots; i++)
-		body_scan_reset(&s->body[i]);
-	if (p->nrcpt_slots > 0)
-		memset(s->rcpt_hits, 0, p->nrcpt_slots * sizeof(*s->rcpt_hits));
+	for (size_t i = 0; i < p->nstateful; i++) {
+		const struct cond *c = p->stateful[i];
+		if (c->kind->state_reset != NULL)
+			c->kind->state_reset(c, s->state + c->state_at);
+	}
 	if (p->nstage[STAGE_BODY] > 0)
 		memset(s->body_fired, 0,
 		       p->nstage[STAGE_BODY] * sizeof(*s->body_fired));
@@ -72,16 +86,17 @@ void session_reset_message(struct session *s)
 
 void session_end(struct session *s)
 {
-	if (s->policy != NULL) {
-		for (size_t i = 0; s->body != NULL && i < s->policy->nbody_slots;
-		     i++)
-			body_scan_free(&s->body[i]);
+	const struct policy *p = s->policy;
+
+	for (size_t i = 0; p != NULL && s->state != NULL && i < p->nstateful;
+	     i++) {
+		const struct cond *c = p->stateful[i];
+		if (c->kind->state_free != NULL)
+			c->kind->state_free(c, s->state + c->state_at);
 	}
-	free(s->body);
-	free(s->rcpt_hits);
+	free(s->state);
 	free(s->body_fired);
-	s->body = NULL;
-	s->rcpt_hits = NULL;
+	s->state = NULL;
 	s->body_fired = NULL;
 	policy_unref(&s->policy);
 }
@@ -215,150 +230,9 @@ void policy_expand(const struct template *t, const struct rule *r,
 
 /* --- conditions ------------------------------------------------------ */
 
-static int match_text(const struct cond *c, const char *v, size_t len)
-{
-	switch (c->matcher) {
-	case MATCH_DOMAIN:
-		return domain_set_match(c->domains, v) ? 1 : 0;
-	case MATCH_REGEX:
-		return regex_list_match(c->regexes, v, len);
-	default:
-		return 0;
-	}
-}
-
-/*
- * 1 holds, 0 does not, COND_LIMIT a regex hit its limits, COND_TOO_LONG
- * the fact was cut, COND_UNREADABLE an address could not be read. Before
- * negation.
- */
-#define COND_LIMIT	(-1)
-#define COND_TOO_LONG	(-2)
-#define COND_UNREADABLE (-3)
-
-/*
- * Match an envelope address by the condition's matcher, in its normal
- * form: every spelling of an address matches alike, and one that could
- * not be read or was cut never counts as "no match".
- */
-static int match_address(const struct cond *c, const struct addr_fact *a)
-{
-	switch (a->state) {
-	case ADDR_NONE:
-		return 0;
-	case ADDR_TOO_LONG:
-		return COND_TOO_LONG;
-	case ADDR_BAD:
-		return COND_UNREADABLE;
-	case ADDR_OK:
-		break;
-	}
-	switch (c->matcher) {
-	case MATCH_EMAIL:
-		return email_set_match(c->emails, &a->norm) ? 1 : 0;
-	case MATCH_DOMAIN:
-		return domain_set_match(c->domains, envaddr_domain(&a->norm))
-			   ? 1
-			   : 0;
-	case MATCH_REGEX:
-		return regex_list_match(c->regexes, a->norm.text, a->norm.len);
-	default:
-		return 0;
-	}
-}
-
-static bool in_range(const struct cond *c, uint64_t v)
-{
-	return v >= c->min && v <= c->max;
-}
-
-static const char *macro(const struct session *s, const char *name)
-{
-	const char *v;
-
-	if (s->macro == NULL)
-		return NULL;
-	v = s->macro(s->macro_arg, name);
-	return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-/* Which fact a condition reads, as a FACT_* bit; 0 for none cut. */
-static unsigned fact_of(const struct cond *c)
-{
-	switch (c->subject) {
-	case SUBJ_CLIENT_NAME:
-		return FACT_CLIENT_NAME;
-	case SUBJ_HELO:
-	case SUBJ_HELO_LITERAL:
-		return FACT_HELO;
-	default:
-		return 0; /* addresses say so themselves (match_address) */
-	}
-}
-
-static int cond_raw(const struct cond *c, enum stage st, struct session *s)
-{
-	const char *v;
-
-	if (s->too_long & fact_of(c))
-		return COND_TOO_LONG;
-	switch (c->subject) {
-	case SUBJ_CLIENT_ADDR:
-		return s->have_ip && addr_set_match(c->addrs, s->client_ip);
-	case SUBJ_CLIENT_NAME:
-		if (s->client_name[0] == '\0' ||
-		    strcmp(s->client_name, "unknown") == 0)
-			return c->match_unknown;
-		return match_text(c, s->client_name, strlen(s->client_name));
-	case SUBJ_HELO:
-		if (!s->have_helo)
-			return 0;
-		return match_text(c, s->helo, strlen(s->helo));
-	case SUBJ_HELO_LITERAL: {
-		size_t n = strlen(s->helo);
-		bool lit = s->have_helo && n >= 2 && s->helo[0] == '[' &&
-			   s->helo[n - 1] == ']';
-		return lit == c->want;
-	}
-	case SUBJ_SENDER:
-		return match_address(c, &s->msg.sender);
-	case SUBJ_RECIPIENT:
-		if (st == STAGE_RCPT)
-			return match_address(c, &s->msg.rcpt);
-		if (c->rcpt_slot >= 0 && s->rcpt_hits != NULL)
-			return s->rcpt_hits[c->rcpt_slot];
-		return 0;
-	case SUBJ_RCPT_COUNT:
-		return in_range(c, s->msg.rcpt_count);
-	case SUBJ_SIZE:
-		if (st <= STAGE_DATA)
-			return s->msg.size_param > 0 && in_range(c, s->msg.size_param);
-		return in_range(c, s->msg.size);
-	case SUBJ_HEADER:
-		if (s->msg.hdr_name == NULL || c->name == NULL ||
-		    strcasecmp(s->msg.hdr_name, c->name) != 0)
-			return 0;
-		return regex_list_match(c->regexes, s->msg.hdr_value,
-					s->msg.hdr_value_len);
-	case SUBJ_BODY:
-		return body_scan_matched(&s->body[c->body_slot]);
-	case SUBJ_AUTH:
-		return (macro(s, "{auth_authen}") != NULL) == c->want;
-	case SUBJ_TLS:
-		return (macro(s, "{tls_version}") != NULL) == c->want;
-	case SUBJ_MACRO:
-		v = macro(s, c->name);
-		if (v == NULL)
-			return 0;
-		return regex_list_match(c->regexes, v, strlen(v));
-	default:
-		return 0;
-	}
-}
-
 static int cond_eval(const struct cond *c, enum stage st, struct session *s)
 {
-	int r = cond_raw(c, st, s);
+	int r = c->kind->eval(c, st, s);
 
 	if (r < 0)
 		return r;
@@ -366,65 +240,40 @@ static int cond_eval(const struct cond *c, enum stage st, struct session *s)
 }
 
 /*
- * Feed a body chunk to every body scanner of the policy (or, with end,
- * tell each that the body is complete), before any rule is tried, so
- * that no rule's short-circuit leaves a scanner behind.
+ * Show every condition that observes stage st the event (before the
+ * stage's rules, or once a recipient is taken). Returns 0, or a COND_*
+ * failure with *failed the condition.
  */
-static int feed_body(const struct policy *p, struct session *s, bool end)
+static int observe(const struct policy *p, enum cond_moment when,
+		   enum stage st, struct session *s, const struct cond **failed)
 {
-	for (int st = STAGE_BODY; st <= STAGE_EOM; st++) {
-		for (size_t i = 0; i < p->nstage[st]; i++) {
-			const struct rule *r = p->by_stage[st][i];
-			for (size_t k = 0; k < r->ncond; k++) {
-				const struct cond *c = &r->cond[k];
-				struct body_scan *b;
-				if (c->subject != SUBJ_BODY)
-					continue;
-				b = &s->body[c->body_slot];
-				if ((end ? body_scan_end(b, c->regexes)
-					 : body_scan_feed(b, c->regexes,
-							  s->msg.chunk,
-							  s->msg.chunk_len)) < 0)
-					return -1;
-			}
+	if (!(p->watch & (1u << st)))
+		return 0;
+	for (size_t i = 0; i < p->nstateful; i++) {
+		const struct cond *c = p->stateful[i];
+		const struct cond_kind *k = c->kind;
+		int rc;
+		if (k->observe == NULL || !(k->observes(c) & (1u << st)))
+			continue;
+		rc = k->observe(c, when, st, s, s->state + c->state_at);
+		if (rc < 0) {
+			*failed = c;
+			return rc;
 		}
 	}
 	return 0;
 }
 
-/* Does a body condition of r hold by a match found at the end of body? */
+/* Does a condition of r hold by what the end of the body showed? */
 static bool holds_late(const struct rule *r, const struct session *s)
 {
-	for (size_t k = 0; k < r->ncond; k++)
-		if (r->cond[k].subject == SUBJ_BODY &&
-		    body_scan_late(&s->body[r->cond[k].body_slot]))
+	for (size_t k = 0; k < r->ncond; k++) {
+		const struct cond *c = &r->cond[k];
+		if (c->kind->late != NULL &&
+		    c->kind->late(c, s->state + c->state_at))
 			return true;
-	return false;
-}
-
-/*
- * After a recipient is taken, note which later-stage conditions it meets.
- * Returns 0, or a COND_* failure.
- */
-static int note_recipient(const struct policy *p, struct session *s)
-{
-	for (int st = STAGE_DATA; st < STAGE_COUNT; st++) {
-		for (size_t i = 0; i < p->nstage[st]; i++) {
-			const struct rule *r = p->by_stage[st][i];
-			for (size_t k = 0; k < r->ncond; k++) {
-				const struct cond *c = &r->cond[k];
-				int m;
-				if (c->subject != SUBJ_RECIPIENT ||
-				    c->rcpt_slot < 0 || s->rcpt_hits[c->rcpt_slot])
-					continue;
-				m = match_address(c, &s->msg.rcpt);
-				if (m < 0)
-					return m;
-				s->rcpt_hits[c->rcpt_slot] = m != 0;
-			}
-		}
 	}
-	return 0;
+	return false;
 }
 
 /* --- the engine ------------------------------------------------------ */
@@ -529,13 +378,26 @@ static void failure_text(int code, const struct addr_fact *a,
 	}
 }
 
-/* The address a condition reads, or NULL. */
+/* The address condition c reads, or NULL. */
 static const struct addr_fact *address_of(const struct cond *c,
 					  const struct session *s)
 {
-	if (c->subject == SUBJ_SENDER)
-		return &s->msg.sender;
-	return c->subject == SUBJ_RECIPIENT ? &s->msg.rcpt : NULL;
+	return c->kind->address != NULL ? c->kind->address(c, s) : NULL;
+}
+
+/* An observing condition failed: the failure policy decides. */
+static void observe_failed(const struct policy *p, int code,
+			   const struct cond *c, const struct session *s,
+			   struct decision *d)
+{
+	const struct addr_fact *a = address_of(c, s);
+
+	if (code == COND_LIMIT && a == NULL)
+		snprintf(d->error, sizeof(d->error),
+			 "%s regex hit its match limit", c->kind->name);
+	else
+		failure_text(code, a, s, d->error, sizeof(d->error));
+	fail(p, d, NULL);
 }
 
 void policy_eval(const struct policy *p, enum stage st, struct session *s,
@@ -547,9 +409,12 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	d->error[0] = '\0';
 	d->reply = NULL;
 
-	if ((st == STAGE_BODY || st == STAGE_EOM) && p->nbody_slots > 0 &&
-	    feed_body(p, s, st == STAGE_EOM || s->msg.body_end) < 0) {
-		fail(p, d, "body regex hit its match limit");
+	const struct cond *failed = NULL;
+	int rc;
+
+	rc = observe(p, COND_BEFORE, st, s, &failed);
+	if (rc < 0) {
+		observe_failed(p, rc, failed, s, d);
 		return;
 	}
 	for (size_t i = 0; i < p->nstage[st]; i++) {
@@ -601,14 +466,10 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 			on_match(arg, &ev, s);
 		break;
 	}
-	if (st == STAGE_RCPT && !sends_reply(d->verdict) &&
-	    p->nrcpt_slots > 0) {
-		int n = note_recipient(p, s);
-		if (n < 0) {
-			failure_text(n, &s->msg.rcpt, s, d->error,
-				     sizeof(d->error));
-			fail(p, d, NULL);
-		}
+	if (st == STAGE_RCPT && !sends_reply(d->verdict)) {
+		rc = observe(p, COND_TAKEN, st, s, &failed);
+		if (rc < 0)
+			observe_failed(p, rc, failed, s, d);
 	}
 }
 
@@ -649,35 +510,49 @@ unsigned policy_events(const struct policy *p)
 		if (p->hold_early && r->stage <= STAGE_HELO &&
 		    sends_reply(r->verdict))
 			ev |= BIT(STAGE_RCPT) | BIT(STAGE_MAIL);
-		for (size_t k = 0; k < r->ncond; k++) {
-			switch (r->cond[k].subject) {
-			case SUBJ_HELO:
-			case SUBJ_HELO_LITERAL:
-				ev |= BIT(STAGE_HELO);
-				break;
-			case SUBJ_SENDER:
-				ev |= BIT(STAGE_MAIL);
-				break;
-			case SUBJ_RECIPIENT:
-			case SUBJ_RCPT_COUNT:
-				ev |= BIT(STAGE_RCPT);
-				break;
-			case SUBJ_SIZE:
-				/* SIZE= at MAIL; from the header on, counted */
-				ev |= BIT(STAGE_MAIL);
-				if (r->stage >= STAGE_HEADER)
-					ev |= BIT(STAGE_HEADER) |
-					      BIT(STAGE_EOH) | BIT(STAGE_BODY);
-				break;
-			case SUBJ_BODY:
-				ev |= BIT(STAGE_BODY);
-				break;
-			default:
-				break;
-			}
-		}
+		for (size_t k = 0; k < r->ncond; k++)
+			ev |= r->cond[k].kind->events(&r->cond[k]);
 	}
 	return ev;
+}
+
+/* --- per-session state --------------------------------------------- */
+
+int policy_state_layout(struct policy *p)
+{
+	const size_t align = _Alignof(max_align_t);
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t k = 0; k < p->rules[i].ncond; k++) {
+			const struct cond *c = &p->rules[i].cond[k];
+			n += c->kind->state_size != NULL &&
+			     c->kind->state_size(c) > 0;
+		}
+	free(p->stateful);
+	p->stateful = NULL;
+	p->nstateful = 0;
+	p->state_size = 0;
+	p->watch = 0;
+	if (n == 0)
+		return 0;
+	if ((p->stateful = calloc(n, sizeof(*p->stateful))) == NULL)
+		return -1;
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t k = 0; k < p->rules[i].ncond; k++) {
+			struct cond *c = &p->rules[i].cond[k];
+			size_t size = c->kind->state_size != NULL
+					  ? c->kind->state_size(c)
+					  : 0;
+			if (size == 0)
+				continue;
+			c->state_at = p->state_size;
+			p->state_size += (size + align - 1) / align * align;
+			p->stateful[p->nstateful++] = c;
+			if (c->kind->observes != NULL)
+				p->watch |= c->kind->observes(c);
+		}
+	return 0;
 }
 
 /* --- lifetime -------------------------------------------------------- */
@@ -701,12 +576,9 @@ void policy_unref(const struct policy **pp)
 
 static void cond_free(struct cond *c)
 {
-	addr_set_free(&c->addrs);
-	domain_set_free(&c->domains);
-	email_set_free(&c->emails);
-	regex_list_free(&c->regexes);
-	free(c->name);
-	c->name = NULL;
+	if (c->kind != NULL)
+		c->kind->free(c->data);
+	c->data = NULL;
 }
 
 static void strv_free(char **v, size_t n)
@@ -745,6 +617,7 @@ void policy_free(struct policy **pp)
 		free(r->log);
 	}
 	free(p->rules);
+	free(p->stateful);
 	for (int st = 0; st < STAGE_COUNT; st++)
 		free(p->by_stage[st]);
 	free(p->file);

@@ -22,24 +22,6 @@
 #include "stage.h"
 #include "template.h"
 
-/* What a condition looks at. */
-enum subject {
-	SUBJ_CLIENT_ADDR,  /* client IP address: addr set */
-	SUBJ_CLIENT_NAME,  /* client host name or "unknown": domains/regex */
-	SUBJ_HELO,	   /* HELO/EHLO argument: domains/regex */
-	SUBJ_HELO_LITERAL, /* HELO is an address literal "[192.0.2.1]": bool */
-	SUBJ_SENDER,	   /* envelope sender: emails/domains/regex */
-	SUBJ_RECIPIENT,	   /* envelope recipient: emails/domains/regex */
-	SUBJ_RCPT_COUNT,   /* number of recipients so far: num range */
-	SUBJ_SIZE,	   /* SIZE= at MAIL, counted octets from header on */
-	SUBJ_HEADER,	   /* a named header's value: regex */
-	SUBJ_BODY,	   /* body text, streamed: regex */
-	SUBJ_AUTH,	   /* {auth_authen} set: bool */
-	SUBJ_TLS,	   /* {tls_version} set: bool */
-	SUBJ_MACRO,	   /* a named MTA macro's value: regex */
-	SUBJ_COUNT
-};
-
 /* How a condition matches its subject. */
 enum matcher {
 	MATCH_ADDR,   /* addrs */
@@ -51,22 +33,22 @@ enum matcher {
 };
 
 struct rule_stats;
+struct cond_kind;
 
+#define COND_NO_STATE ((size_t)-1)
+
+/*
+ * One condition of a rule: of a kind (cond.h), which owns its data and
+ * says how it is evaluated.
+ */
 struct cond {
-	enum subject subject;
-	enum matcher matcher;
-	bool negate;		   /* the condition holds when it does NOT match */
-	struct addr_set *addrs;	   /* owned; MATCH_ADDR */
-	struct domain_set *domains; /* owned; MATCH_DOMAIN */
-	struct email_set *emails;  /* owned; MATCH_EMAIL */
-	struct regex_list *regexes; /* owned; MATCH_REGEX */
-	bool match_unknown;	   /* SUBJ_CLIENT_NAME: entry "unknown" given */
-	bool want;		   /* MATCH_BOOL */
-	uint64_t min, max;	   /* MATCH_RANGE, inclusive */
-	char *name;		   /* owned; SUBJ_HEADER / SUBJ_MACRO: which one */
-	int body_slot;		   /* SUBJ_BODY: index into session body scans */
-	int rcpt_slot;		   /* SUBJ_RECIPIENT after the rcpt stage:
-				      index into session rcpt_hits */
+	const struct cond_kind *kind;
+	const char *opt;	  /* the option it came from (static) */
+	enum stage rule_stage;	  /* the stage of its rule */
+	bool negate;		  /* holds when the kind's test does NOT */
+	void *data;		  /* owned by the kind: matchers, ranges */
+	size_t state_at;	  /* offset of its per-session state in
+				     session.state; COND_NO_STATE: none */
 };
 
 enum rule_mode { MODE_ENFORCE, MODE_DRY_RUN };
@@ -127,8 +109,11 @@ struct policy {
 	struct rule *rules; /* owned array */
 	size_t nstage[STAGE_COUNT];
 	struct rule **by_stage[STAGE_COUNT]; /* owned arrays of pointers */
-	size_t nbody_slots; /* body conditions: streaming scanners needed */
-	size_t nrcpt_slots; /* recipient conditions evaluated after rcpt */
+	/* conditions with per-session state (cond.h), and its size */
+	size_t nstateful;
+	const struct cond **stateful; /* owned array of pointers */
+	size_t state_size;
+	unsigned watch; /* bit (1 << stage): some condition observes it */
 	unsigned need_stages; /* bit (1 << stage): some rule reads it */
 	/* macros the rules read, per stage, for smfi_setsymlist */
 	size_t nwarnings; /* findings reported as warnings at load */
@@ -218,9 +203,8 @@ struct session {
 			      FACT_MAX and was cut; a condition on it
 			      fails closed instead of matching a part */
 	struct message msg; /* reset by session_reset_message() */
-	/* per message, sized from the policy; reset with msg */
-	struct body_scan *body; /* nbody_slots scanners */
-	bool *rcpt_hits;	/* nrcpt_slots flags: a recipient matched */
+	/* sized from the policy; reset with msg */
+	unsigned char *state; /* the conditions' state (cond.h) */
 	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held
 			     in this message (it is tried once a message,
 			     not again with every later chunk) */
@@ -317,6 +301,13 @@ void policy_expand(const struct template *t, const struct rule *r,
  * connect and eom events are always in it.
  */
 unsigned policy_events(const struct policy *p);
+
+/*
+ * Give every condition that keeps per-session state its place in
+ * session.state, and list them (stateful, state_size, watch). Called
+ * once the rules are built. Returns 0, or -1 when memory runs out.
+ */
+int policy_state_layout(struct policy *p);
 
 /* References. policy_unref frees on the last one and sets *p NULL. */
 const struct policy *policy_ref(const struct policy *p);

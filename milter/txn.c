@@ -491,10 +491,9 @@ static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
 	/* A held verdict wins: nothing before RCPT may replace or undo it. */
 	if (t->held && st < STAGE_RCPT)
 		return;
-	/* With no rule at this stage there is still work when later rules
-	 * read its facts: body scanners, recipients seen. */
-	if (p->nstage[st] == 0 && !(st == STAGE_BODY && p->nbody_slots > 0) &&
-	    !(st == STAGE_RCPT && p->nrcpt_slots > 0))
+	/* With no rule at this stage there is still work when conditions
+	 * of later rules observe it: body scanners, recipients seen. */
+	if (p->nstage[st] == 0 && !(p->watch & (1u << st)))
 		return;
 	if (t->d == NULL && (t->d = malloc(sizeof(*t->d))) == NULL) {
 		fail_internal(t, st, "out of memory", o);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cond.h"
 #include "config.h"
 #include "explain.h"
 #include "policy.h"
@@ -337,6 +338,19 @@ static const struct bad_case bad_cases[] = {
 	       "  body_regex = { \"\\\\Gx\" }\n"),
      4,
      "\\G depends on where a search starts"},
+    /* the Received: count (cond_received.c) */
+    {.conf = R("  stage = mail\n  verdict = reject\n  min_received = 30\n"),
+     4,
+     "min_received cannot be used at stage mail: Received: headers are "
+     "counted from stage header on"},
+    {.conf = R("  stage = eoh\n  verdict = reject\n  min_received = 9\n"
+	       "  max_received = 3\n"),
+     5,
+     "max_received 3 is less than min_received 9: the rule would never "
+     "match"},
+    {.conf = R("  stage = eoh\n  verdict = reject\n  max_received = -1\n"),
+     4,
+     "a number of Received: headers cannot be negative"},
 };
 
 /* Cases whose text is built: too long a line, too many lines. */
@@ -721,26 +735,28 @@ START_TEST(test_conditions)
 	const struct rule *rs[] = {NULL, r1, r2, r3, r4};
 	static const struct {
 		int rule, idx;
-		enum subject subj;
-		enum matcher m;
+		const char *kind;
+		enum matcher m; /* MATCH_BOOL, MATCH_RANGE: not lists */
 		bool negate;
 	} want[] = {
-	    {1, 0, SUBJ_CLIENT_ADDR, MATCH_ADDR, false},
-	    {1, 1, SUBJ_CLIENT_NAME, MATCH_DOMAIN, true},
-	    {1, 2, SUBJ_SENDER, MATCH_EMAIL, false},
-	    {1, 3, SUBJ_RECIPIENT, MATCH_DOMAIN, true},
-	    {1, 4, SUBJ_TLS, MATCH_BOOL, false},
-	    {1, 5, SUBJ_RCPT_COUNT, MATCH_RANGE, false},
-	    {2, 0, SUBJ_RECIPIENT, MATCH_EMAIL, false},
-	    {2, 1, SUBJ_RECIPIENT, MATCH_REGEX, false},
-	    {2, 2, SUBJ_BODY, MATCH_REGEX, false},
-	    {2, 3, SUBJ_MACRO, MATCH_REGEX, true},
-	    {2, 4, SUBJ_AUTH, MATCH_BOOL, false},
-	    {2, 5, SUBJ_SIZE, MATCH_RANGE, false},
-	    {3, 0, SUBJ_RECIPIENT, MATCH_EMAIL, true},
-	    {3, 1, SUBJ_BODY, MATCH_REGEX, false},
-	    {4, 0, SUBJ_HEADER, MATCH_REGEX, true},
+	    {1, 0, "client_address", MATCH_ADDR, false},
+	    {1, 1, "client_name", MATCH_DOMAIN, true},
+	    {1, 2, "sender", MATCH_EMAIL, false},
+	    {1, 3, "recipient", MATCH_DOMAIN, true},
+	    {1, 4, "tls", MATCH_BOOL, false},
+	    {1, 5, "recipients", MATCH_RANGE, false},
+	    {2, 0, "recipient", MATCH_EMAIL, false},
+	    {2, 1, "recipient", MATCH_REGEX, false},
+	    {2, 2, "body", MATCH_REGEX, false},
+	    {2, 3, "macro", MATCH_REGEX, true},
+	    {2, 4, "authenticated", MATCH_BOOL, false},
+	    {2, 5, "size", MATCH_RANGE, false},
+	    {3, 0, "recipient", MATCH_EMAIL, true},
+	    {3, 1, "body", MATCH_REGEX, false},
+	    {4, 0, "header", MATCH_REGEX, true},
 	};
+	const struct cond_lists *l;
+	const struct cond_range *range;
 
 	ck_assert_msg(p->nrules == 4 && r1->ncond == 6 && r2->ncond == 6 &&
 			  r3->ncond == 2 && r4->ncond == 1,
@@ -748,47 +764,63 @@ START_TEST(test_conditions)
 		      p->nrules, r1->ncond, r2->ncond, r3->ncond, r4->ncond);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct cond *c = &rs[want[i].rule]->cond[want[i].idx];
+		bool list = want[i].m != MATCH_BOOL && want[i].m != MATCH_RANGE;
+		int m = list ? (int)((const struct cond_lists *)c->data)->matcher
+			     : -1;
 		ck_assert_msg(
-		    c->subject == want[i].subj && c->matcher == want[i].m &&
+		    strcmp(c->kind->name, want[i].kind) == 0 &&
+			(!list || m == (int)want[i].m) &&
 			c->negate == want[i].negate,
-		    "rule %d cond %d: got subject %d matcher %d "
-		    "negate %d, want %d %d %d",
-		    want[i].rule, want[i].idx, c->subject, c->matcher,
-		    c->negate, want[i].subj, want[i].m, want[i].negate);
+		    "rule %d cond %d: got kind %s matcher %d "
+		    "negate %d, want %s %d %d",
+		    want[i].rule, want[i].idx, c->kind->name, m, c->negate,
+		    want[i].kind, want[i].m, want[i].negate);
 	}
-	ck_assert_msg(r1->cond[1].match_unknown && r1->cond[1].domains != NULL,
+	l = r1->cond[1].data;
+	ck_assert_msg(l->match_unknown && l->domains != NULL,
 		      "client_name \"unknown\": got match_unknown %d",
-		      r1->cond[1].match_unknown);
-	ck_assert_msg(r1->cond[4].want == false && r2->cond[4].want == true,
-		      "bools: got tls %d auth %d, want 0 1", r1->cond[4].want,
-		      r2->cond[4].want);
-	ck_assert_msg(r1->cond[5].min == 2 && r1->cond[5].max == UINT64_MAX,
+		      l->match_unknown);
+	ck_assert_msg(!cond_flag_want(&r1->cond[4]) &&
+			  cond_flag_want(&r2->cond[4]),
+		      "bools: got tls %d auth %d, want 0 1",
+		      cond_flag_want(&r1->cond[4]),
+		      cond_flag_want(&r2->cond[4]));
+	range = r1->cond[5].data;
+	ck_assert_msg(range->min == 2 && range->max == UINT64_MAX,
 		      "recipients: got %llu..%llu, want 2..max",
-		      (unsigned long long)r1->cond[5].min,
-		      (unsigned long long)r1->cond[5].max);
-	ck_assert_msg(r2->cond[5].min == 0 &&
-			  r2->cond[5].max == 10ull * 1024 * 1024,
+		      (unsigned long long)range->min,
+		      (unsigned long long)range->max);
+	range = r2->cond[5].data;
+	ck_assert_msg(range->min == 0 && range->max == 10ull * 1024 * 1024,
 		      "size: got %llu..%llu, want 0..10485760",
-		      (unsigned long long)r2->cond[5].min,
-		      (unsigned long long)r2->cond[5].max);
-	ck_assert_msg(strcmp(r2->cond[3].name, "{daemon_name}") == 0 &&
-			  strcmp(r4->cond[0].name, "Subject") == 0,
-		      "names: got %s %s", r2->cond[3].name, r4->cond[0].name);
-	/* slots: recipients after rcpt, body scanners */
+		      (unsigned long long)range->min,
+		      (unsigned long long)range->max);
 	ck_assert_msg(
-	    r1->cond[3].rcpt_slot == -1 && r2->cond[0].rcpt_slot == 0 &&
-		r2->cond[1].rcpt_slot == 1 && r3->cond[0].rcpt_slot == 2 &&
-		p->nrcpt_slots == 3,
-	    "rcpt slots: got %d %d %d %d (n %zu), want -1 0 1 2 (3)",
-	    r1->cond[3].rcpt_slot, r2->cond[0].rcpt_slot, r2->cond[1].rcpt_slot,
-	    r3->cond[0].rcpt_slot, p->nrcpt_slots);
+	    strcmp(((const struct cond_lists *)r2->cond[3].data)->name,
+		   "{daemon_name}") == 0 &&
+		strcmp(((const struct cond_lists *)r4->cond[0].data)->name,
+		       "Subject") == 0,
+	    "names: got %s %s",
+	    ((const struct cond_lists *)r2->cond[3].data)->name,
+	    ((const struct cond_lists *)r4->cond[0].data)->name);
+	/* per-session state: recipients after rcpt, body scanners; none for
+	 * a recipient condition at stage rcpt */
 	ck_assert_msg(
-	    r2->cond[2].body_slot != r3->cond[1].body_slot &&
-		r2->cond[2].body_slot >= 0 && r2->cond[2].body_slot < 2 &&
-		r3->cond[1].body_slot >= 0 && r3->cond[1].body_slot < 2 &&
-		p->nbody_slots == 2,
-	    "body slots: got %d %d (n %zu), want 0 and 1 (2)",
-	    r2->cond[2].body_slot, r3->cond[1].body_slot, p->nbody_slots);
+	    r1->cond[3].state_at == COND_NO_STATE &&
+		r2->cond[0].state_at != COND_NO_STATE &&
+		r2->cond[1].state_at != COND_NO_STATE &&
+		r3->cond[0].state_at != COND_NO_STATE &&
+		r2->cond[2].state_at != COND_NO_STATE &&
+		r3->cond[1].state_at != COND_NO_STATE && p->nstateful == 5 &&
+		r2->cond[0].state_at != r2->cond[1].state_at &&
+		r2->cond[2].state_at != r3->cond[1].state_at &&
+		p->state_size >= 3 * sizeof(bool) +
+				     2 * sizeof(struct body_scan),
+	    "state: got %zu conditions, %zu octets; want 5, distinct places",
+	    p->nstateful, p->state_size);
+	ck_assert_msg(p->watch == (1u << STAGE_RCPT | 1u << STAGE_BODY |
+				   1u << STAGE_EOM),
+		      "watch: got 0x%x", p->watch);
 	/* stage index in file order */
 	ck_assert_msg(
 	    p->nstage[STAGE_RCPT] == 1 && p->by_stage[STAGE_RCPT][0] == r1 &&
@@ -841,7 +873,8 @@ START_TEST(test_comments_in_lists)
 		    "  sender = {\n    \"a@example.com\", # the first\n"
 		    "    \"file:more.txt\" // and a file\n  }\n}\n");
 	ck_assert_msg(p->nrules == 1 && p->rules[0].ncond == 1 &&
-			  p->rules[0].cond[0].emails != NULL,
+			  ((const struct cond_lists *)p->rules[0].cond[0].data)
+				  ->emails != NULL,
 		      "got %zu rules", p->nrules);
 	policy_free(&p);
 }

@@ -138,7 +138,7 @@ static void step(struct txn *t, const char *line, struct txn_outcome *o)
 	}
 }
 
-#define MAX_STEPS 16
+#define MAX_STEPS 20
 
 struct txn_case {
 	const char *name;
@@ -266,6 +266,32 @@ static const struct txn_case cases[] = {
       {"mail <a@example..org>",
        "tempfail 451 4.3.0 Temporary internal error, try again later"}},
      "internal error: rule s: the sender", NULL, 1, 0, 0, 0},
+    {"Received: headers counted per message, at eoh and at each header",
+     "rule \"loop\" {\n stage = eoh\n min_received = 3\n verdict = reject\n"
+     " reply = \"554 5.4.6\"\n text = \"too many hops\"\n}\n"
+     "rule \"early\" {\n stage = header\n min_received = 5\n"
+     " max_received = 5\n verdict = tempfail\n reply = \"451 4.4.6\"\n"
+     " text = \"five so far\"\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"header Received a", "continue"},
+      {"header received b", "continue"},
+      {"header Subject x", "continue"},
+      {"eoh", "continue"},
+      {"abort", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"header Received a", "continue"},
+      {"header Received b", "continue"},
+      {"header RECEIVED c", "continue"},
+      {"header X-Received d", "continue"},
+      {"eoh", "reject 554 5.4.6 too many hops"},
+      {"mail <a@example.org>", "continue"},
+      {"header Received 1", "continue"},
+      {"header Received 2", "continue"},
+      {"header Received 3", "continue"},
+      {"header Received 4", "continue"},
+      {"header Received 5", "tempfail 451 4.4.6 five so far"}},
+     NULL, NULL, 0, 0, 0, 0},
     {"dry-run rules report what they would do and decide nothing",
      "rule \"w\" {\n stage = rcpt\n verdict = reject\n mode = dry-run\n"
      " add_header = {\"X-W: 1\"}\n log = \"saw $recipient\"\n}\n",
@@ -321,9 +347,10 @@ START_TEST(test_txn_case)
 END_TEST
 
 /* More add_header than a message takes: 16 kept, the rest said. */
+#define DROPPED_CASE 7
 START_TEST(test_dropped_headers)
 {
-	const struct txn_case *c = &cases[7];
+	const struct txn_case *c = &cases[DROPPED_CASE];
 	struct policy *p = load_text(c->conf);
 	struct seen *seen = calloc(1, sizeof(*seen));
 	const struct txn_io io = {on_macro, on_report, seen};
