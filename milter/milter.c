@@ -108,9 +108,10 @@ static struct txn *conn_of(SMFICTX *ctx)
  * one context a connection, through which macros are read), feed the
  * event, answer.
  */
-#define EVENT(ctx, what, call)                                                 \
+#define EVENT(ctx, what, call) EVENT_ON(ctx, smfi_getpriv(ctx), what, call)
+#define EVENT_ON(ctx, found, what, call)                                       \
 	do {                                                                   \
-		struct txn *t_ = smfi_getpriv(ctx);                           \
+		struct txn *t_ = (found);                                      \
 		struct txn_outcome o_;                                         \
 		if (t_ == NULL)                                                \
 			return fail_closed(ctx, NULL,                          \
@@ -153,13 +154,8 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 {
-	struct txn *t = conn_of(ctx);
-	struct txn_outcome o;
-
-	if (t == NULL)
-		return fail_closed(ctx, NULL, "out of memory at connect");
-	txn_connect(t, host, sa, &o);
-	return answer(ctx, &o);
+	EVENT_ON(ctx, conn_of(ctx), "connect",
+		 txn_connect(t_, host, sa, &o_));
 }
 
 static sfsistat cb_helo(SMFICTX *ctx, char *helo)
