@@ -33,10 +33,10 @@
 
 #include <libmilter/mfapi.h>
 
-#include "codes.h"
-#include "config.h"
-#include "explain.h"
-#include "log.h"
+#include "config/config.h"
+#include "core/codes.h"
+#include "core/explain.h"
+#include "lib/log.h"
 #include "milter.h"
 
 #define MAX_DATA_SIZE (1024 * 1024 - 1)

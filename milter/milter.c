@@ -23,7 +23,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "milter.h"
 
 #define PENDING_HEADERS_MAX 16

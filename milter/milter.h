@@ -5,7 +5,7 @@
 #ifndef RCM_MILTER_H
 #define RCM_MILTER_H
 
-#include "policy.h"
+#include "core/policy.h"
 
 /* Install p as the policy for new connections (takes over the reference). */
 void milter_set_policy(struct policy *p);

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
+#include "core/policy.h"
 #include "fuzz.h"
-#include "policy.h"
 
 /* Paths to devices and FIFOs, and the escapes that could spell one. */
 static const char *const banned[] = {"/dev", "/proc", "/sys", "/run", "/var",

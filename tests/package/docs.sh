@@ -2,13 +2,13 @@
 # docs.sh - the man pages and the shipped config document everything the
 # code accepts, read from the code itself, so that a new option cannot be
 # merged without its documentation:
-#   - every option name of milter/config.c's libconfuse option tables
+#   - every option name of milter/config/config.c's libconfuse option tables
 #     (CFG_STR/CFG_BOOL/CFG_INT/..., CFG_SEC, and the macros defined on
 #     them such as LIST_OPT) is in replycode-milter.conf(5) and in the
 #     comments of conf/replycode-milter.conf (a not_NAME condition there
 #     through the "not_<option>" rule and NAME);
-#   - every stage and verdict name (milter/stage.c) and placeholder
-#     (milter/policy.c) is in replycode-milter.conf(5);
+#   - every stage and verdict name (milter/core/stage.c) and placeholder
+#     (milter/core/policy.c) is in replycode-milter.conf(5);
 #   - every command line option of milter/main.c (its getopt string and
 #     long options) has an entry in replycode-milter(8)'s OPTIONS, and
 #     every exit status it uses (sysexits names, read from <sysexits.h>,
@@ -59,8 +59,8 @@ strings() {
 # --- options of the config ----------------------------------------------
 
 macros=$(sed -n -E 's/^#define ([A-Z_]+)\([a-z]+\)[[:space:]]+CFG_.*/\1/p' \
-	milter/config.c | paste -sd'|')
-opts=$(grep -oE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" milter/config.c |
+	milter/config/config.c | paste -sd'|')
+opts=$(grep -oE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" milter/config/config.c |
 	sed -E 's/.*\("//; s/"$//' | sort -u)
 nopts=$(wc -w <<<"$opts")
 assert_match "config.c: option names read from its option tables (40 or more; has their form changed?)" \
@@ -83,9 +83,9 @@ assert_eq "$conf's comments document every option of config.c" \
 
 # --- stages, verdicts, placeholders ----------------------------------------
 
-for what in "stage_names milter/stage.c stage" \
-	"verdict_names milter/stage.c verdict" \
-	"placeholder_names milter/policy.c placeholder"; do
+for what in "stage_names milter/core/stage.c stage" \
+	"verdict_names milter/core/stage.c verdict" \
+	"placeholder_names milter/core/policy.c placeholder"; do
 	# shellcheck disable=SC2086 # three words
 	set -- $what
 	names=$(strings "$1" "$2")

@@ -1,5 +1,5 @@
 /*
- * check_config.c - unit tests for the config loader (milter/config.c).
+ * check_config.c - unit tests for the config loader (milter/config/).
  *
  * Each case writes a small config (and list files) into a fresh temporary
  * directory and loads it. A bad config must not load, and one diagnostic
@@ -23,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "explain.h"
-#include "policy.h"
+#include "config/config.h"
+#include "core/explain.h"
+#include "core/policy.h"
 
 #define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

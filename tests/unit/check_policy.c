@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "policy.h"
+#include "config/config.h"
+#include "core/policy.h"
 
 static char tmpdir[] = "/tmp/rcm-policy.XXXXXX";
 

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "codes.h"
-#include "explain.h"
+#include "core/codes.h"
+#include "core/explain.h"
 
 /* One situation a rule can give the reply in. */
 struct place {

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "listfile.h"
+#include "lib/listfile.h"
 
 static void seterr(char *err, size_t errlen, const char *path, int line,
 		   const char *msg)

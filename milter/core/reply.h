@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "codes.h"
+#include "core/codes.h"
 
 #define REPLY_MAX_LINES 32 /* libmilter's MAXREPLIES */
 #define REPLY_WIRE_MAX 512 /* RFC 5321 4.5.3.1.5, code and CRLF included */

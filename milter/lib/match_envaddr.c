@@ -31,7 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "match.h"
+#include "lib/match.h"
 
 #define SPECIALS "()<>@,;:\\\".[]" /* RFC 822 specials (lex_822.h) */
 #define ROUTING	 "%!|"		   /* Postfix's extra operators */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "stage.h"
+#include "core/stage.h"
 
 /* A basic code and an enhanced code. enh_class 0 means "no enhanced code". */
 struct reply_code {

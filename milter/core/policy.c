@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy.h"
+#include "core/policy.h"
 
 /* --- sessions -------------------------------------------------------- */
 

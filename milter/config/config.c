@@ -23,8 +23,8 @@
 
 #include <confuse.h>
 
-#include "config.h"
-#include "listfile.h"
+#include "config/config.h"
+#include "lib/listfile.h"
 
 #define CONFIG_FILE_MAX (64u << 20) /* bytes of config file we read */
 #define DIAGS_MAX	500	    /* diagnostics kept; the rest counted */

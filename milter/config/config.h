@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "policy.h"
+#include "core/policy.h"
 
 struct diag {
 	bool error;	 /* the config does not load */

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reply.h"
+#include "core/reply.h"
 
 /* What a byte of untrusted text becomes on the wire. */
 static char san(unsigned char c)

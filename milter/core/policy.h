@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codes.h"
-#include "match.h"
-#include "reply.h"
-#include "stage.h"
+#include "core/codes.h"
+#include "core/reply.h"
+#include "core/stage.h"
+#include "lib/match.h"
 
 /* What a condition looks at. */
 enum subject {

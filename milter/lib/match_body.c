@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "match.h"
+#include "lib/match.h"
 
 /* Octets of a chunk's head copied behind the text held at first. */
 #define SEAM_FIRST 1024

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "stage.h"
+#include "core/stage.h"
 
 static const char *const stage_names[STAGE_COUNT] = {
 	"connect", "helo", "mail", "rcpt", "data",

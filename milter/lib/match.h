@@ -20,12 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Render untrusted or config text into out for an error message: printable
- * ASCII kept, any other octet as '?', cut to about 64 octets with "...".
- * out is always NUL-terminated (outlen > 0).
- */
-void match_quote(char *out, size_t outlen, const char *in, size_t inlen);
+#include "lib/quote.h" /* match_quote() */
 
 /* --- addresses (match_addr.c) ----------------------------------------- */
 

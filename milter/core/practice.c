@@ -29,7 +29,7 @@
  */
 #include <stddef.h>
 
-#include "codes.h"
+#include "core/codes.h"
 
 #define P_CONN	CMDBIT(CMD_CONNECT)
 #define P_HELO	CMDBIT(CMD_HELO)

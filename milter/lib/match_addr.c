@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "match.h"
+#include "lib/match.h"
 
 #define ADDR_TEXT_MAX 100
 #define EMPTY4	      UINT64_MAX

@@ -25,7 +25,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "match.h"
+#include "lib/match.h"
 
 #define BUDGET_CALLOUT 255 /* the number of our start callout */
 #define BUDGET_EVERY   8   /* read the clock every this many callouts */

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codes.h"
+#include "core/codes.h"
 
 #define C_CONN CMDBIT(CMD_CONNECT)
 #define C_HELO CMDBIT(CMD_HELO)
