@@ -75,7 +75,15 @@ CORE_SRCS = \
 	milter/core/policy.c
 # milter/config/: reads the config file into a policy (libconfuse).
 CONFIG_SRCS = \
-	milter/config/config.c
+	milter/config/diag.c \
+	milter/config/parse.c \
+	milter/config/scan.c \
+	milter/config/lists.c \
+	milter/config/conds.c \
+	milter/config/text.c \
+	milter/config/rules.c \
+	milter/config/settings.c \
+	milter/config/load.c
 # The front ends: the libmilter glue and the process.
 MILTER_SRCS = \
 	milter/milter.c \

@@ -2,9 +2,10 @@
  * config.h - read a config file with libconfuse, check it, and compile it
  * into an immutable struct policy.
  *
- * The only file that calls cfg_*: runtime code reads the policy, never the
- * config. Never logs and never exits: every problem comes back as a
- * diagnostic naming file, line and (for rules) the rule.
+ * milter/config/ is the only folder that calls cfg_*: runtime code reads
+ * the policy, never the config. Never logs and never exits: every problem
+ * comes back as a diagnostic naming file, line and (for rules) the rule.
+ * This header needs no libconfuse: the front ends include it.
  */
 #ifndef RCM_CONFIG_H
 #define RCM_CONFIG_H

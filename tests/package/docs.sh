@@ -2,7 +2,8 @@
 # docs.sh - the man pages and the shipped config document everything the
 # code accepts, read from the code itself, so that a new option cannot be
 # merged without its documentation:
-#   - every option name of milter/config/config.c's libconfuse option tables
+#   - every option name of the libconfuse option tables in milter/config/
+#     (settings.c: the top level and on_error; lists.c; rules.c)
 #     (CFG_STR/CFG_BOOL/CFG_INT/..., CFG_SEC, and the macros defined on
 #     them such as LIST_OPT) is in replycode-milter.conf(5) and in the
 #     comments of conf/replycode-milter.conf (a not_NAME condition there
@@ -58,12 +59,13 @@ strings() {
 
 # --- options of the config ----------------------------------------------
 
+config_srcs=(milter/config/*.c)
 macros=$(sed -n -E 's/^#define ([A-Z_]+)\([a-z]+\)[[:space:]]+CFG_.*/\1/p' \
-	milter/config/config.c | paste -sd'|')
-opts=$(grep -oE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" milter/config/config.c |
+	"${config_srcs[@]}" | paste -sd'|')
+opts=$(grep -hoE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" "${config_srcs[@]}" |
 	sed -E 's/.*\("//; s/"$//' | sort -u)
 nopts=$(wc -w <<<"$opts")
-assert_match "config.c: option names read from its option tables (40 or more; has their form changed?)" \
+assert_match "milter/config/: option names read from its option tables (40 or more; has their form changed?)" \
 	"$nopts" '^([4-9][0-9]|[1-9][0-9][0-9]+)$'
 missing5="" missingc=""
 for o in $opts; do
@@ -76,9 +78,9 @@ for o in $opts; do
 		fi
 	fi
 done
-assert_eq "replycode-milter.conf(5) documents every option of config.c ($nopts)" \
+assert_eq "replycode-milter.conf(5) documents every option of milter/config/ ($nopts)" \
 	"${missing5:+lacks:}$missing5" ""
-assert_eq "$conf's comments document every option of config.c" \
+assert_eq "$conf's comments document every option of milter/config/" \
 	"${missingc:+lacks:}$missingc" ""
 
 # --- stages, verdicts, placeholders ----------------------------------------
