@@ -168,8 +168,8 @@ san: $(SAN_BINS)
 
 $(SAN_DIR)/milter/%.o: milter/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(FLOOR_FLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c \
-		-o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(FLOOR_FLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) \
+		-c -o $@ $<
 
 $(SAN_DIR)/$(PROG): $(SAN_POLICY_OBJS) $(SAN_MILTER_OBJS)
 	$(CC) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ \
