@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/settings.h"
 #include "core/policy.h"
 
 struct diag {
@@ -30,12 +31,15 @@ struct diags {
 };
 
 /*
- * Load and check path. On success returns 0 and *out is a policy with one
- * reference; warnings may be in d. On any error returns -1, *out is NULL
- * and d holds at least one error. d must be zeroed (or reset with
- * diags_free) by the caller first.
+ * Load and check path. On success returns 0, *out is a policy with one
+ * reference and, when set is not NULL, *set holds the settings read once
+ * at start (the caller frees them with settings_free); warnings may be in
+ * d. On any error returns -1, *out is NULL, *set is zeroed and d holds at
+ * least one error. d must be zeroed (or reset with diags_free) by the
+ * caller first.
  */
-int config_load(const char *path, struct policy **out, struct diags *d);
+int config_load(const char *path, struct policy **out, struct settings *set,
+		struct diags *d);
 
 void diags_free(struct diags *d);
 

@@ -106,9 +106,11 @@ static void nomem(struct loader *L)
 	error_at(L, 0, NULL, "out of memory while loading the config");
 }
 
-int config_load(const char *path, struct policy **out, struct diags *d)
+int config_load(const char *path, struct policy **out, struct settings *set,
+		struct diags *d)
 {
 	struct loader L = {0};
+	struct settings got = {0};
 	cfg_t *cfg = NULL;
 	char *buf = NULL;
 	const char *slash;
@@ -117,6 +119,8 @@ int config_load(const char *path, struct policy **out, struct diags *d)
 	unsigned nrules;
 
 	*out = NULL;
+	if (set != NULL)
+		memset(set, 0, sizeof(*set));
 	L.path = path;
 	L.d = d;
 	slash = strrchr(path, '/');
@@ -164,7 +168,7 @@ int config_load(const char *path, struct policy **out, struct diags *d)
 		goto fail;
 	}
 	L.p->refs = 1;
-	n = globals_compile(&L, cfg);
+	n = globals_compile(&L, cfg, &got);
 	if (n >= 0)
 		errors += n;
 	if (n >= 0 && (n = failure_compile(&L, cfg)) >= 0)
@@ -205,6 +209,10 @@ int config_load(const char *path, struct policy **out, struct diags *d)
 	L.p->nwarnings = L.nwarnings;
 	*out = L.p;
 	L.p = NULL;
+	if (set != NULL)
+		*set = got;
+	else
+		settings_free(&got);
 	cfg_free(cfg);
 	free(buf);
 	loader_free(&L);
@@ -213,6 +221,7 @@ fail:
 	if (d->nerrors == base)
 		error_at(&L, 0, NULL, "the config did not load");
 	policy_free(&L.p);
+	settings_free(&got);
 	if (cfg != NULL)
 		cfg_free(cfg);
 	free(buf);

@@ -12,7 +12,7 @@
  *   text.c    reply codes, text, headers and log lines of a rule
  *   rules.c   one rule, then the links across rules
  *   settings.c the top-level and on_error option tables, the global
- *             options, the failure policy
+ *             options, the settings read once at start, the failure policy
  *   load.c    config_load(): read, scan, parse, compile, link
  * Everything here runs in the one thread that loads a config, never logs
  * and never exits: findings go to the loader's diags.
@@ -29,6 +29,7 @@
 #include <confuse.h>
 
 #include "config/config.h"
+#include "config/settings.h"
 #include "core/policy.h"
 #include "lib/listfile.h"
 
@@ -301,8 +302,9 @@ int policy_link(struct loader *L);
 
 extern cfg_opt_t top_opts[];
 
-/* Read the global options into L->p. Errors, -1: no memory. */
-int globals_compile(struct loader *L, cfg_t *cfg);
+/* Read the global options: the settings read once at start into set
+ * (zeroed by the caller), the rest into L->p. Errors, -1: no memory. */
+int globals_compile(struct loader *L, cfg_t *cfg, struct settings *set);
 /* Read the failure policy (on_error). Errors, -1: no memory. */
 int failure_compile(struct loader *L, cfg_t *cfg);
 

@@ -1,7 +1,9 @@
 /*
  * settings.c - the top level of the config: libconfuse's option tables
- * for the top level and on_error, the global options (socket, user,
- * mode, strict, timeout, ...) and the failure policy.
+ * for the top level and on_error, the global options: the settings read
+ * once at start (socket, user, group, socket_mode, pidfile, timeout; see
+ * settings.h) and the policy's own (mode, strict, hold_early_verdicts,
+ * body_match_span), and the failure policy (on_error).
  *
  * Uses diag.c, parse.c and text.c, and the option tables of lists.c and
  * rules.c; never logs, never exits.
@@ -189,8 +191,11 @@ int failure_compile(struct loader *L, cfg_t *cfg)
 	return errors;
 }
 
-/* Read the global options. Returns the number of errors, -1: no memory. */
-int globals_compile(struct loader *L, cfg_t *cfg)
+/*
+ * Read the global options: the settings into set (zeroed by the caller),
+ * the rest into the policy. Returns the number of errors, -1: no memory.
+ */
+int globals_compile(struct loader *L, cfg_t *cfg, struct settings *set)
 {
 	struct policy *p = L->p;
 	const char *s;
@@ -207,13 +212,13 @@ int globals_compile(struct loader *L, cfg_t *cfg)
 		error_at(L, opt_line(&L->sc, -1, "socket", 0), NULL, "%s", err);
 		errors++;
 	}
-	if ((p->socket = strdup(s)) == NULL)
+	if ((set->socket = strdup(s)) == NULL)
 		return -1;
 	s = cfg_getstr(cfg, "user");
-	if (s[0] != '\0' && (p->user = strdup(s)) == NULL)
+	if (s[0] != '\0' && (set->user = strdup(s)) == NULL)
 		return -1;
 	s = cfg_getstr(cfg, "group");
-	if (s[0] != '\0' && (p->group = strdup(s)) == NULL)
+	if (s[0] != '\0' && (set->group = strdup(s)) == NULL)
 		return -1;
 	s = cfg_getstr(cfg, "pidfile");
 	if (s[0] != '\0' && s[0] != '/') {
@@ -221,10 +226,10 @@ int globals_compile(struct loader *L, cfg_t *cfg)
 			 "pidfile \"%s\": want an absolute path", s);
 		errors++;
 	}
-	if (s[0] != '\0' && (p->pidfile = strdup(s)) == NULL)
+	if (s[0] != '\0' && (set->pidfile = strdup(s)) == NULL)
 		return -1;
 	s = cfg_getstr(cfg, "socket_mode");
-	p->socket_mode = -1;
+	set->socket_mode = -1;
 	if (s[0] != '\0') {
 		size_t n = strlen(s);
 		bool ok = n >= 3 && n <= 4 && strspn(s, "01234567") == n;
@@ -237,7 +242,7 @@ int globals_compile(struct loader *L, cfg_t *cfg)
 			    s);
 			errors++;
 		}
-		p->socket_mode = (int)m;
+		set->socket_mode = (int)m;
 	}
 	s = cfg_getstr(cfg, "mode");
 	if (mode_parse(s, &p->default_mode) != 0) {
@@ -251,7 +256,7 @@ int globals_compile(struct loader *L, cfg_t *cfg)
 			 "timeout %ld: want 1 to 3600 seconds", t);
 		errors++;
 	}
-	p->timeout = (int)t;
+	set->timeout = (int)t;
 	s = cfg_getstr(cfg, "body_match_span");
 	if (size_parse(s, &span) != 0 || span < BODY_SPAN_MIN ||
 	    span > BODY_SPAN_MAX) {
@@ -264,4 +269,62 @@ int globals_compile(struct loader *L, cfg_t *cfg)
 	}
 	p->body_span = (size_t)span;
 	return errors;
+}
+
+void settings_free(struct settings *s)
+{
+	free(s->socket);
+	free(s->user);
+	free(s->group);
+	free(s->pidfile);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A string setting as the config writes it: NULL is "". */
+static void text_value(char *out, const char *v)
+{
+	size_t n = v != NULL ? strlen(v) : 0;
+
+	if (n > SETTING_VALUE_MAX - 1)
+		snprintf(out, SETTING_VALUE_MAX, "%.*s...",
+			 SETTING_VALUE_MAX - 4, v);
+	else
+		snprintf(out, SETTING_VALUE_MAX, "%s", v != NULL ? v : "");
+}
+
+/* socket_mode as the config writes it: "0660", or "" (-1: the umask). */
+static void mode_value(char *out, int mode)
+{
+	if (mode < 0)
+		out[0] = '\0';
+	else
+		snprintf(out, SETTING_VALUE_MAX, "%04o", (unsigned)mode);
+}
+
+size_t settings_diff(const struct settings *was, const struct settings *now,
+		     struct setting_change out[SETTINGS_COUNT])
+{
+	static const char *const names[SETTINGS_COUNT] = {
+	    "socket", "user", "group", "socket_mode", "pidfile", "timeout"};
+	const struct settings *s[2] = {was, now};
+	char v[2][SETTINGS_COUNT][SETTING_VALUE_MAX];
+	size_t n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		text_value(v[k][0], s[k]->socket);
+		text_value(v[k][1], s[k]->user);
+		text_value(v[k][2], s[k]->group);
+		mode_value(v[k][3], s[k]->socket_mode);
+		text_value(v[k][4], s[k]->pidfile);
+		snprintf(v[k][5], SETTING_VALUE_MAX, "%d", s[k]->timeout);
+	}
+	for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+		if (strcmp(v[0][i], v[1][i]) == 0)
+			continue;
+		out[n].name = names[i];
+		memcpy(out[n].from, v[0][i], SETTING_VALUE_MAX);
+		memcpy(out[n].to, v[1][i], SETTING_VALUE_MAX);
+		n++;
+	}
+	return n;
 }

@@ -751,10 +751,6 @@ void policy_free(struct policy **pp)
 	for (int st = 0; st < STAGE_COUNT; st++)
 		free(p->by_stage[st]);
 	free(p->file);
-	free(p->socket);
-	free(p->user);
-	free(p->group);
-	free(p->pidfile);
 	free(p);
 	*pp = NULL;
 }

@@ -102,16 +102,11 @@ struct failure_policy {
 struct policy {
 	int refs; /* atomic */
 	char *file;
-	/* global settings */
-	char *socket;	/* libmilter syntax */
-	char *user;	/* NULL: do not change user */
-	char *group;
-	int socket_mode; /* -1: leave as the umask gives */
-	char *pidfile;
+	/* global options that take effect on reload (those read once at
+	 * start are not policy: config/settings.h) */
 	bool strict;
 	bool hold_early; /* connect/helo verdicts given at first RCPT */
 	enum rule_mode default_mode;
-	int timeout;	/* seconds libmilter waits for the MTA */
 	size_t body_span; /* body_match_span: octets a body match may span
 			     (match.h, body_scan); 0: BODY_SPAN_DEFAULT */
 	struct failure_policy failure;
