@@ -54,6 +54,15 @@ static bool word_char(char c)
 	return c != '\0' && strchr(" \t\r\n\f\v#{}(),=\"'", c) == NULL;
 }
 
+/* "${" where libconfuse would expand it. Returns 1, the error count. */
+static int env_error(struct loader *L, int line)
+{
+	error_at(L, line, NULL,
+		 "${...} is expanded by the config parser as an environment "
+		 "variable; write $name");
+	return 1;
+}
+
 /*
  * Split buf into tokens the way libconfuse does, count lines, blank out
  * comments (newlines kept) and report every "${" outside a comment.
@@ -106,14 +115,8 @@ int scan_lex(struct loader *L, char *buf, size_t len)
 			i++;
 			while (i < len && buf[i] != c) {
 				char v = buf[i];
-				if (v == '$' && buf[i + 1] == '{' && c == '"') {
-					error_at(L, line, NULL,
-						 "${...} is expanded by the "
-						 "config parser as an "
-						 "environment variable; write "
-						 "$name");
-					errors++;
-				}
+				if (v == '$' && buf[i + 1] == '{' && c == '"')
+					errors += env_error(L, line);
 				if (v == '\\' && i + 1 < len) {
 					v = buf[++i];
 					if (c == '"' && v == 'n')
@@ -157,14 +160,8 @@ int scan_lex(struct loader *L, char *buf, size_t len)
 			size_t s = i;
 			while (i < len && word_char(buf[i]) &&
 			       !(buf[i] == '+' && buf[i + 1] == '=')) {
-				if (buf[i] == '$' && buf[i + 1] == '{') {
-					error_at(L, line, NULL,
-						 "${...} is expanded by the "
-						 "config parser as an "
-						 "environment variable; write "
-						 "$name");
-					errors++;
-				}
+				if (buf[i] == '$' && buf[i + 1] == '{')
+					errors += env_error(L, line);
 				i++;
 			}
 			if (add_tok(sc, T_WORD, line, buf + s, i - s) != 0)
