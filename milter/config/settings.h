@@ -26,7 +26,7 @@ struct settings {
 /* Free what s owns and zero it; s may be zeroed already (not NULL). */
 void settings_free(struct settings *s);
 
-#define SETTINGS_COUNT	   6   /* the options of struct settings */
+#define SETTINGS_COUNT	  6   /* the options of struct settings */
 #define SETTING_VALUE_MAX 120 /* octets of a value as text, with NUL */
 
 /* One option whose value differs, as the config writes it ("" unset). */
