@@ -32,57 +32,97 @@ WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2
 VERSION = 0.1
 
+# The sanitizer build's folder (see san below).
+SAN_DIR = build/san
+
+# Each floor gets the flags of what it may use, and no more (LAYOUT.md):
+# lib/ and core/ neither libmilter's nor libconfuse's, config/ libconfuse's,
+# only the front ends (milter.c, main.c) libmilter's. NO_MILTER makes
+# libmilter's headers empty below the front ends (their include guards
+# are defined first), so that any use of SMFICTX there fails to compile.
 CORE_PKGS = libconfuse libpcre2-8
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) milter 2>/dev/null)
+PCRE2_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcre2-8 2>/dev/null)
+CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
+MILTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags milter 2>/dev/null)
 CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lpthread
 MILTER_LIBS = $(shell $(PKG_CONFIG) --libs milter 2>/dev/null || echo -lmilter)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+NO_MILTER = -D_LIBMILTER_MFAPI_H -D_LIBMILTER_MFDEF_H
 
-ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 	-DDEFAULT_CONFIG='"$(SYSCONFDIR)/replycode-milter/replycode-milter.conf"' \
 	$(CPPFLAGS)
 
-# The policy core: no libmilter in any of these.
+# milter/lib/: matchers, list files, logging; knows nothing of mail policy.
+LIB_SRCS = \
+	milter/lib/quote.c \
+	milter/lib/match_addr.c \
+	milter/lib/match_set.c \
+	milter/lib/match_envaddr.c \
+	milter/lib/match_regex.c \
+	milter/lib/match_body.c \
+	milter/lib/listfile.c \
+	milter/lib/log.c
+# milter/core/: the policy core (reply codes, replies, the policy engine).
 CORE_SRCS = \
-	milter/stage.c \
-	milter/codes.c \
-	milter/practice.c \
-	milter/explain.c \
-	milter/reply.c \
-	milter/match_addr.c \
-	milter/match_set.c \
-	milter/match_envaddr.c \
-	milter/match_regex.c \
-	milter/match_body.c \
-	milter/listfile.c \
-	milter/policy.c \
-	milter/cond.c \
-	milter/cond_client_address.c \
-	milter/cond_client_name.c \
-	milter/cond_helo.c \
-	milter/cond_sender.c \
-	milter/cond_recipient.c \
-	milter/cond_body.c \
-	milter/cond_header.c \
-	milter/cond_macro.c \
-	milter/cond_helo_literal.c \
-	milter/cond_authenticated.c \
-	milter/cond_tls.c \
-	milter/cond_recipients.c \
-	milter/cond_size.c \
-	milter/cond_received.c \
-	milter/stats.c \
-	milter/template.c \
-	milter/txn.c \
-	milter/config.c
+	milter/core/stage.c \
+	milter/core/codes.c \
+	milter/core/practice.c \
+	milter/core/explain.c \
+	milter/core/reply.c \
+	milter/core/template.c \
+	milter/core/cond.c \
+	milter/core/cond_client_address.c \
+	milter/core/cond_client_name.c \
+	milter/core/cond_helo.c \
+	milter/core/cond_sender.c \
+	milter/core/cond_recipient.c \
+	milter/core/cond_body.c \
+	milter/core/cond_header.c \
+	milter/core/cond_macro.c \
+	milter/core/cond_helo_literal.c \
+	milter/core/cond_authenticated.c \
+	milter/core/cond_tls.c \
+	milter/core/cond_recipients.c \
+	milter/core/cond_size.c \
+	milter/core/cond_received.c \
+	milter/core/policy.c \
+	milter/core/stats.c \
+	milter/core/txn.c
+# milter/config/: reads the config file into a policy (libconfuse).
+CONFIG_SRCS = \
+	milter/config/diag.c \
+	milter/config/parse.c \
+	milter/config/scan.c \
+	milter/config/lists.c \
+	milter/config/conds.c \
+	milter/config/text.c \
+	milter/config/rules.c \
+	milter/config/settings.c \
+	milter/config/load.c
+# The front ends: the libmilter glue and the process.
 MILTER_SRCS = \
-	milter/log.c \
 	milter/milter.c \
 	milter/main.c
-CORE_OBJS = $(CORE_SRCS:.c=.o)
+# Everything but the front ends: what the unit tests and fuzz targets use.
+POLICY_SRCS = $(LIB_SRCS) $(CORE_SRCS) $(CONFIG_SRCS)
+POLICY_OBJS = $(POLICY_SRCS:.c=.o)
 MILTER_OBJS = $(MILTER_SRCS:.c=.o)
+HDRS = $(wildcard milter/*.h milter/*/*.h)
+
+# Per-floor flags, for the normal and the sanitizer objects alike.
+LIB_FLAGS = $(NO_MILTER) $(PCRE2_CFLAGS)
+CONFIG_FLAGS = $(NO_MILTER) $(CONFUSE_CFLAGS)
+milter/lib/%.o $(SAN_DIR)/milter/lib/%.o: FLOOR_FLAGS = $(LIB_FLAGS)
+milter/core/%.o $(SAN_DIR)/milter/core/%.o: FLOOR_FLAGS = $(LIB_FLAGS)
+milter/config/%.o $(SAN_DIR)/milter/config/%.o: FLOOR_FLAGS = $(CONFIG_FLAGS)
+# Only the glue sees libmilter's headers; the process reaches libmilter
+# through it (milter.h).
+MAIN_FLAGS = $(NO_MILTER)
+milter/milter.o $(SAN_DIR)/milter/milter.o: FLOOR_FLAGS = $(MILTER_CFLAGS)
+milter/main.o $(SAN_DIR)/milter/main.o: FLOOR_FLAGS = $(MAIN_FLAGS)
 
 UNIT_TESTS = \
 	tests/unit/check_codes \
@@ -118,54 +158,55 @@ PROG = replycode-milter
 # (gcc), every report fatal, in a folder of their own so that the normal
 # build is not disturbed. make check runs the unit and protocol tests with
 # them (tests/reliability/sanitizers.sh).
-SAN_DIR = build/san
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-SAN_CORE_OBJS = $(CORE_OBJS:%=$(SAN_DIR)/%)
+SAN_POLICY_OBJS = $(POLICY_OBJS:%=$(SAN_DIR)/%)
 SAN_MILTER_OBJS = $(MILTER_OBJS:%=$(SAN_DIR)/%)
 SAN_BINS = $(SAN_DIR)/$(PROG) $(UNIT_TESTS:%=$(SAN_DIR)/%) \
 	$(TEST_TOOLS:%=$(SAN_DIR)/%)
 
 all: $(PROG)
 
-$(PROG): $(CORE_OBJS) $(MILTER_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CORE_OBJS) $(MILTER_OBJS) \
-		$(CORE_LIBS) $(MILTER_LIBS)
+$(PROG): $(POLICY_OBJS) $(MILTER_OBJS)
+	$(CC) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(LDFLAGS) -o $@ $(POLICY_OBJS) \
+		$(MILTER_OBJS) $(CORE_LIBS) $(MILTER_LIBS)
 
-milter/%.o: milter/%.c milter/*.h
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+milter/%.o: milter/%.c $(HDRS)
+	$(CC) $(ALL_CPPFLAGS) $(FLOOR_FLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/%: tests/unit/%.c $(CORE_OBJS) milter/*.h
+tests/unit/%: tests/unit/%.c $(POLICY_OBJS) $(HDRS)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
-		$< $(CORE_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
+		$< $(POLICY_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
 
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h \
-		$(CORE_OBJS) milter/*.h
+		$(POLICY_OBJS) $(HDRS)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(FUZZ_COMMON) \
-		$(CORE_OBJS) $(CORE_LIBS)
+		$(POLICY_OBJS) $(CORE_LIBS)
 
 tests/proto/mtclient: tests/proto/mtclient.c
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(LDFLAGS) -o $@ \
+		$< -lpthread
 
 san: $(SAN_BINS)
 
-$(SAN_DIR)/milter/%.o: milter/%.c milter/*.h
+$(SAN_DIR)/milter/%.o: milter/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(FLOOR_FLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) \
+		-c -o $@ $<
 
-$(SAN_DIR)/$(PROG): $(SAN_CORE_OBJS) $(SAN_MILTER_OBJS)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SAN_CORE_OBJS) \
-		$(SAN_MILTER_OBJS) $(CORE_LIBS) $(MILTER_LIBS)
+$(SAN_DIR)/$(PROG): $(SAN_POLICY_OBJS) $(SAN_MILTER_OBJS)
+	$(CC) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ \
+		$(SAN_POLICY_OBJS) $(SAN_MILTER_OBJS) $(CORE_LIBS) $(MILTER_LIBS)
 
-$(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_CORE_OBJS) milter/*.h
+$(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_POLICY_OBJS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) \
-		$(LDFLAGS) -o $@ $< $(SAN_CORE_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
+		$(LDFLAGS) -o $@ $< $(SAN_POLICY_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
 
 $(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
-		-lpthread
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(SAN_FLAGS) \
+		$(LDFLAGS) -o $@ $< -lpthread
 
 # Set-up first (packages), then a fresh make so that pkg-config sees them.
 check: deps-check
@@ -194,8 +235,9 @@ fuzz-regress: $(FUZZ_BINS)
 # Real fuzzing (needs clang and libFuzzer; does not touch the corpus in
 # the repo: new inputs and crashes go to FUZZ_OUT).
 FUZZ_ENV = FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_JOBS='$(FUZZ_JOBS)' \
-	FUZZ_OUT="$(FUZZ_OUT)" FUZZ_LIBS='$(CORE_LIBS)' FUZZ_CORE='$(CORE_SRCS)' \
-	FUZZ_CFLAGS='-std=gnu11 $(WARNINGS) $(PKG_CFLAGS) -Imilter -D_GNU_SOURCE'
+	FUZZ_OUT="$(FUZZ_OUT)" FUZZ_LIBS='$(CORE_LIBS)' FUZZ_CORE='$(POLICY_SRCS)' \
+	FUZZ_CFLAGS='-std=gnu11 $(WARNINGS) $(NO_MILTER) $(PCRE2_CFLAGS) \
+	$(CONFUSE_CFLAGS) -Imilter -D_GNU_SOURCE'
 
 fuzz: deps-build
 	@$(FUZZ_ENV) tests/fuzz/fuzz.sh $(FUZZ_TARGETS)
@@ -279,7 +321,7 @@ deb: deps-deb
 	@packaging/build-deb.sh $(DEB_OUT)
 
 clean:
-	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
+	rm -f $(PROG) milter/*.o milter/*/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
 	rm -f replycode-milter*_*.deb replycode-milter_*.buildinfo \
 		replycode-milter_*.changes
 	rm -rf $(SAN_DIR)

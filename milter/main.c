@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codes.h"
-#include "config.h"
-#include "explain.h"
-#include "log.h"
+#include "config/config.h"
+#include "core/codes.h"
+#include "core/explain.h"
+#include "core/stats.h"
+#include "lib/log.h"
 #include "milter.h"
-#include "stats.h"
 
 #ifndef VERSION
 #define VERSION "0.1"
@@ -84,12 +84,14 @@ static size_t report(const struct diags *d, bool to_log)
 	return d->nerrors;
 }
 
-static struct policy *load(const char *path, bool to_log)
+/* Load path; set (not NULL) gets the settings read once at start. */
+static struct policy *load(const char *path, bool to_log,
+			   struct settings *set)
 {
 	struct diags d = {0};
 	struct policy *p = NULL;
 
-	if (config_load(path, &p, &d) != 0)
+	if (config_load(path, &p, set, &d) != 0)
 		p = NULL;
 	report(&d, to_log);
 	diags_free(&d);
@@ -100,7 +102,7 @@ static int check_only(const char *path)
 {
 	struct diags d = {0};
 	struct policy *p = NULL;
-	int rc = config_load(path, &p, &d);
+	int rc = config_load(path, &p, NULL, &d);
 
 	report(&d, false);
 	if (rc == 0) {
@@ -412,17 +414,62 @@ static void log_counters(void)
 	policy_unref(&p);
 }
 
+/*
+ * The settings the milter started with, as its config file gave them, and
+ * the command line options that override some of them: a reload cannot
+ * change any of these (config/settings.h).
+ */
+static struct settings started;
+static const char *sock_opt, *user_opt, *pidfile_opt;
+
+/* The command line option that overrides setting name, when given. */
+static const char *overridden_by(const char *name)
+{
+	if (strcmp(name, "socket") == 0 && sock_opt != NULL)
+		return "-p";
+	if (strcmp(name, "user") == 0 && user_opt != NULL)
+		return "-u";
+	if (strcmp(name, "pidfile") == 0 && pidfile_opt != NULL)
+		return "-P";
+	return NULL;
+}
+
+/* Say which settings a reload's file changes: they wait for a restart. */
+static void report_settings(const char *path, const struct settings *now)
+{
+	struct setting_change c[SETTINGS_COUNT];
+	size_t n = settings_diff(&started, now, c);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *opt = overridden_by(c[i].name);
+		if (opt != NULL)
+			log_warning("reload: %s changed from \"%s\" to \"%s\" "
+				    "in %s, but the command line's %s sets it: "
+				    "no effect",
+				    c[i].name, c[i].from, c[i].to, path, opt);
+		else
+			log_warning("reload: %s changed from \"%s\" to \"%s\" "
+				    "in %s: it takes effect at the next start; "
+				    "until then the milter keeps \"%s\"",
+				    c[i].name, c[i].from, c[i].to, path,
+				    c[i].from);
+	}
+}
+
 static void reload(const char *path)
 {
+	struct settings set;
 	struct policy *p;
 
 	log_info("SIGHUP: reloading %s", path);
-	p = load(path, true);
+	p = load(path, true, &set);
 	if (p == NULL) {
 		log_error("reload of %s failed: keeping the policy in force",
 			  path);
 		return;
 	}
+	report_settings(path, &set);
+	settings_free(&set);
 	log_info("reloaded %s: %zu rules; new connections use it", path,
 		 p->nrules);
 	policy_install(p);
@@ -502,16 +549,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	log_open("replycode-milter", foreground);
-	p = load(path, !foreground);
+	p = load(path, !foreground, &started);
 	if (p == NULL)
 		log_fatal(EX_CONFIG, "%s: the config has errors; not starting",
 			  path);
+	sock_opt = sock;
+	user_opt = user;
+	pidfile_opt = pidfile;
 	if (sock == NULL)
-		sock = p->socket;
+		sock = started.socket;
 	if (user == NULL)
-		user = p->user;
-	if (pidfile == NULL && p->pidfile != NULL && p->pidfile[0] != '\0')
-		pidfile = p->pidfile;
+		user = started.user;
+	if (pidfile == NULL && started.pidfile != NULL &&
+	    started.pidfile[0] != '\0')
+		pidfile = started.pidfile;
 	policy_install(p);
 	malloc_trim(0);
 
@@ -527,7 +578,7 @@ int main(int argc, char **argv)
 			    "flaw in the milter is a flaw with root's rights");
 	raise_fd_limit();
 
-	switch (milter_setup(sock, p->timeout, why, sizeof(why))) {
+	switch (milter_setup(sock, started.timeout, why, sizeof(why))) {
 	case 0:
 		break;
 	case -1:
@@ -536,7 +587,7 @@ int main(int argc, char **argv)
 		log_fatal(EX_SOFTWARE, "%s", why);
 	}
 	upath = unix_path(sock);
-	id = resolve_identity(user, p->group);
+	id = resolve_identity(user, started.group);
 	if (upath != NULL && unix_socket_in_use(upath))
 		log_fatal(EX_UNAVAILABLE,
 			  "cannot open socket %s: another milter is listening "
@@ -548,8 +599,8 @@ int main(int argc, char **argv)
 			  why);
 	}
 	if (upath != NULL) {
-		if (p->socket_mode >= 0 &&
-		    chmod(upath, (mode_t)p->socket_mode) != 0)
+		if (started.socket_mode >= 0 &&
+		    chmod(upath, (mode_t)started.socket_mode) != 0)
 			log_fatal(EX_OSERR, "chmod %s: %s", upath,
 				  strerror(errno));
 		/* The milter's own user must be able to reach its socket
@@ -628,5 +679,6 @@ int main(int argc, char **argv)
 				    "must be writable by the milter's user)",
 				    upath, strerror(errno));
 	}
+	settings_free(&started);
 	return asked_to_stop && milter_rc == 0 ? 0 : 1;
 }

@@ -15,10 +15,10 @@
 
 #include <libmilter/mfapi.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "milter.h"
-#include "stats.h"
-#include "txn.h"
+#include "core/stats.h"
+#include "core/txn.h"
 
 /* Postfix allows headers of 100 KiB; libmilter's default is 64 KiB and a
  * longer one would drop the connection. */

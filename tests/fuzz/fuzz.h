@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reply.h"
+#include "core/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "match.h"
+#include "lib/match.h"
 
 static void check_envaddr(const char *in, size_t n);
 

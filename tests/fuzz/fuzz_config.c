@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
+#include "core/policy.h"
 #include "fuzz.h"
-#include "policy.h"
 
 /* Paths to devices and FIFOs, and the escapes that could spell one. */
 static const char *const banned[] = {"/dev", "/proc", "/sys", "/run", "/var",
@@ -193,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write(path, data, clen);
 
 	memset(&d, 0, sizeof(d));
-	r = config_load(path, &p, &d);
+	r = config_load(path, &p, NULL, &d);
 	FUZZ_CHECK(d.count <= d.nerrors + d.nwarnings + d.nnotes &&
 		       d.count <= d.cap,
 		   "%zu diagnostics kept of %zu errors and %zu warnings",

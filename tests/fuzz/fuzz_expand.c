@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/policy.h"
 #include "fuzz.h"
-#include "policy.h"
 
 static const char *const names[] = {"client_addr", "client_name", "helo",
 				    "sender",	   "recipient",	  "queue_id",

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "listfile.h"
-#include "match.h"
+#include "lib/listfile.h"
+#include "lib/match.h"
 
 struct ref {
 	size_t n;

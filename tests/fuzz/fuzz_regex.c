@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "match.h"
+#include "lib/match.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

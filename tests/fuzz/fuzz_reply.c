@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
+#include "core/codes.h"
+#include "core/reply.h"
 #include "fuzz.h"
-#include "reply.h"
 
 #define TEXT_LINES_MAX 100
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "match.h"
+#include "lib/match.h"
 
 #define LINES_MAX 128
 

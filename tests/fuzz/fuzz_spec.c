@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
+#include "core/codes.h"
+#include "core/reply.h"
 #include "fuzz.h"
-#include "reply.h"
 
 static bool blank(char c)
 {

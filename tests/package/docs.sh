@@ -2,13 +2,15 @@
 # docs.sh - the man pages and the shipped config document everything the
 # code accepts, read from the code itself, so that a new option cannot be
 # merged without its documentation:
-#   - every option name of milter/config.c's libconfuse option tables
+#   - every option name of the libconfuse option tables in milter/config/
+#     (settings.c: the top level and on_error; lists.c; rules.c)
 #     (CFG_STR/CFG_BOOL/CFG_INT/..., CFG_SEC, and the macros defined on
-#     them such as LIST_OPT) is in replycode-milter.conf(5) and in the
+#     them such as LIST_OPT), and of the condition kinds' option rows in
+#     milter/core/cond_*.c, is in replycode-milter.conf(5) and in the
 #     comments of conf/replycode-milter.conf (a not_NAME condition there
 #     through the "not_<option>" rule and NAME);
-#   - every stage and verdict name (milter/stage.c) and placeholder
-#     (milter/policy.c) is in replycode-milter.conf(5);
+#   - every stage and verdict name (milter/core/stage.c) and placeholder
+#     (milter/core/template.c) is in replycode-milter.conf(5);
 #   - every command line option of milter/main.c (its getopt string and
 #     long options) has an entry in replycode-milter(8)'s OPTIONS, and
 #     every exit status it uses (sysexits names, read from <sysexits.h>,
@@ -58,12 +60,19 @@ strings() {
 
 # --- options of the config ----------------------------------------------
 
+config_srcs=(milter/config/*.c)
 macros=$(sed -n -E 's/^#define ([A-Z_]+)\([a-z]+\)[[:space:]]+CFG_.*/\1/p' \
-	milter/config.c | paste -sd'|')
-opts=$(grep -oE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" milter/config.c |
-	sed -E 's/.*\("//; s/"$//' | sort -u)
+	"${config_srcs[@]}" | paste -sd'|')
+# and the options of the condition kinds: their rows in milter/core/cond_*.c,
+# {"NAME", COPT_..., MATCH_..., NEGATABLE}, a negatable one with not_NAME
+kind_opts=$(grep -hoE '\{"[a-z0-9_]+", COPT_[A-Z]+, MATCH_[A-Z]+, (true|false)\}' \
+	milter/core/cond_*.c |
+	sed -E 's/^\{"([a-z0-9_]+)".*(true|false)\}$/\1 \2/' |
+	awk '{ print $1 } $2 == "true" { print "not_" $1 }')
+opts=$( (grep -hoE "(CFG_[A-Z_]+${macros:+|$macros})\(\"[a-z0-9_]+\"" "${config_srcs[@]}" |
+	sed -E 's/.*\("//; s/"$//'; echo "$kind_opts") | sort -u)
 nopts=$(wc -w <<<"$opts")
-assert_match "config.c: option names read from its option tables (40 or more; has their form changed?)" \
+assert_match "milter/config/: option names read from its option tables (40 or more; has their form changed?)" \
 	"$nopts" '^([4-9][0-9]|[1-9][0-9][0-9]+)$'
 missing5="" missingc=""
 for o in $opts; do
@@ -76,16 +85,16 @@ for o in $opts; do
 		fi
 	fi
 done
-assert_eq "replycode-milter.conf(5) documents every option of config.c ($nopts)" \
+assert_eq "replycode-milter.conf(5) documents every option of milter/config/ ($nopts)" \
 	"${missing5:+lacks:}$missing5" ""
-assert_eq "$conf's comments document every option of config.c" \
+assert_eq "$conf's comments document every option of milter/config/" \
 	"${missingc:+lacks:}$missingc" ""
 
 # --- stages, verdicts, placeholders ----------------------------------------
 
-for what in "stage_names milter/stage.c stage" \
-	"verdict_names milter/stage.c verdict" \
-	"placeholder_names milter/policy.c placeholder"; do
+for what in "stage_names milter/core/stage.c stage" \
+	"verdict_names milter/core/stage.c verdict" \
+	"names milter/core/template.c placeholder"; do
 	# shellcheck disable=SC2086 # three words
 	set -- $what
 	names=$(strings "$1" "$2")

@@ -362,8 +362,47 @@ if start "$tmp/reload.conf" "$tmp/reload.log"; then
 	grep -q "keeping the policy in force" "$tmp/reload.log" &&
 		ok "reload: the failed reload is logged" ||
 		not_ok "reload: the failed reload is logged"
+	! grep -q "takes effect at the next start" "$tmp/reload.log" &&
+		ok "reload: no setting changed, none reported" ||
+		not_ok "reload: no setting changed, none reported: $(grep 'next start' "$tmp/reload.log")"
 else
 	not_ok "reload: milter starts"
+fi
+
+# SIGHUP: settings read once at start (timeout, socket_mode, ...) do not
+# change on reload; each one the new file changes is logged, with the
+# value the milter keeps, and the new policy still applies.
+{
+	printf 'timeout = 30\nsocket_mode = "0660"\n'
+	cat "$cases/negotiate.conf"
+} >"$tmp/settings.conf"
+if start "$tmp/settings.conf" "$tmp/settings.log"; then
+	mode_before=$(stat -c %a "$sock")
+	sed -i 's/^timeout = 30$/timeout = 120/; s/^socket_mode = "0660"$/socket_mode = "0600"/; s/550 5.1.1/550 5.7.1/' \
+		"$tmp/settings.conf"
+	kill -HUP "$pid"
+	wait_log "$tmp/settings.log" "rules; new connections use it" 1
+	after=$("$client" -T "$T" -s "unix:$sock" "$tmp/reload.mt" | grep '^rcpt')
+	mode_after=$(stat -c %a "$sock")
+	stop "reload settings"
+	for want in \
+		"reload: timeout changed from \"30\" to \"120\" in $tmp/settings.conf: it takes effect at the next start; until then the milter keeps \"30\"" \
+		"reload: socket_mode changed from \"0660\" to \"0600\" in $tmp/settings.conf: it takes effect at the next start; until then the milter keeps \"0660\""; do
+		grep -qF -- "$want" "$tmp/settings.log" &&
+			ok "reload settings: logged: ${want%% in *}" ||
+			not_ok "reload settings: logged: $want; log: $(grep 'reload' "$tmp/settings.log")"
+	done
+	[ "$(grep -c 'takes effect at the next start' "$tmp/settings.log")" -eq 2 ] &&
+		ok "reload settings: only the changed settings are logged" ||
+		not_ok "reload settings: only the changed settings are logged: $(grep 'next start' "$tmp/settings.log")"
+	[[ "$after" == *"550 5.7.1"* ]] &&
+		ok "reload settings: the new policy applies" ||
+		not_ok "reload settings: the new policy applies: got $after"
+	[ "$mode_before" = 660 ] && [ "$mode_after" = 660 ] &&
+		ok "reload settings: the socket keeps its mode" ||
+		not_ok "reload settings: the socket keeps its mode: $mode_before, then $mode_after"
+else
+	not_ok "reload settings: milter starts"
 fi
 
 # A burst of SIGHUPs while a slow reload runs (a list of 300,000

@@ -1,5 +1,5 @@
 /*
- * check_codes.c - unit tests of the reply code registry (milter/codes.c):
+ * check_codes.c - unit tests of the reply code registry (milter/core/codes.c):
  * the tables row by row against IANA's CSV, the basic codes against
  * RFC 5321 4.3.2, reply spec parsing and defaults, and every pairing check.
  *
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
+#include "core/codes.h"
 
 /* ---- the IANA CSV ------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /*
- * check_config.c - unit tests for the config loader (milter/config.c).
+ * check_config.c - unit tests for the config loader (milter/config/).
  *
  * Each case writes a small config (and list files) into a fresh temporary
  * directory and loads it. A bad config must not load, and one diagnostic
@@ -23,10 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cond.h"
-#include "config.h"
-#include "explain.h"
-#include "policy.h"
+#include "config/config.h"
+#include "core/cond.h"
+#include "core/explain.h"
+#include "core/policy.h"
 
 #define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -398,7 +398,7 @@ START_TEST(test_bad)
 	write_file("test.conf", conf);
 	if (c->file != NULL)
 		write_file(c->file, c->file_text);
-	rc = config_load(cpath, &p, &d);
+	rc = config_load(cpath, &p, NULL, &d);
 	ck_assert_msg(rc == -1, "case %d: got rc %d, want -1; diags:%s", _i, rc,
 		      all_diags(&d));
 	ck_assert_msg(p == NULL, "case %d: got a policy, want NULL", _i);
@@ -483,7 +483,7 @@ START_TEST(test_warn)
 	int rc;
 
 	write_file("test.conf", c->conf);
-	rc = config_load(cpath, &p, &d);
+	rc = config_load(cpath, &p, NULL, &d);
 	ck_assert_msg(rc == 0, "case %d: got rc %d, want 0; diags:%s", _i, rc,
 		      all_diags(&d));
 	ck_assert_msg(p != NULL && p->refs == 1,
@@ -501,7 +501,7 @@ START_TEST(test_warn)
 	/* the same under strict = true: an error, and no policy */
 	snprintf(conf, sizeof(conf), "strict = true%s", strchr(c->conf, '\n'));
 	write_file("test.conf", conf);
-	rc = config_load(cpath, &p, &d);
+	rc = config_load(cpath, &p, NULL, &d);
 	ck_assert_msg(rc == -1 && p == NULL,
 		      "case %d strict: got rc %d, want -1; diags:%s", _i, rc,
 		      all_diags(&d));
@@ -523,7 +523,7 @@ START_TEST(test_hold_early_clean)
 	write_file("test.conf", "hold_early_verdicts = true\n" R(
 				    "  stage = connect\n  verdict = reject\n"
 				    "  client_address = { \"192.0.2.1\" }\n"));
-	rc = config_load(cpath, &p, &d);
+	rc = config_load(cpath, &p, NULL, &d);
 	ck_assert_msg(rc == 0 && d.count == 0,
 		      "got rc %d, diags:%s; want 0 and none", rc,
 		      all_diags(&d));
@@ -538,6 +538,9 @@ END_TEST
 
 /* --- configs that load: the compiled policy -------------------------- */
 
+/* The settings of the last config load_ok() loaded. */
+static struct settings set;
+
 static struct policy *load_ok(const char *conf)
 {
 	struct diags d = {0};
@@ -545,7 +548,8 @@ static struct policy *load_ok(const char *conf)
 	int rc;
 
 	write_file("test.conf", conf);
-	rc = config_load(cpath, &p, &d);
+	settings_free(&set);
+	rc = config_load(cpath, &p, &set, &d);
 	ck_assert_msg(rc == 0 && p != NULL, "got rc %d, want 0; diags:%s", rc,
 		      all_diags(&d));
 	ck_assert_msg(d.nerrors == 0 && d.nwarnings == 0,
@@ -578,16 +582,18 @@ START_TEST(test_defaults)
 	struct policy *p = load_ok("# nothing but defaults\n");
 
 	ck_assert_msg(
-	    strcmp(p->socket,
+	    strcmp(set.socket,
 		   "unix:/run/replycode-milter/replycode-milter.sock") == 0,
-	    "socket: got %s", p->socket);
-	ck_assert_msg(p->user == NULL && p->group == NULL && p->pidfile == NULL,
-		      "got user %s group %s pidfile %s, want NULL",
-		      p->user ? p->user : "NULL", p->group ? p->group : "NULL",
-		      p->pidfile ? p->pidfile : "NULL");
-	ck_assert_msg(p->socket_mode == 0660, "socket_mode: got %o, want 660",
-		      (unsigned)p->socket_mode);
-	ck_assert_msg(p->timeout == 30, "timeout: got %d, want 30", p->timeout);
+	    "socket: got %s", set.socket);
+	ck_assert_msg(
+	    set.user == NULL && set.group == NULL && set.pidfile == NULL,
+	    "got user %s group %s pidfile %s, want NULL",
+	    set.user ? set.user : "NULL", set.group ? set.group : "NULL",
+	    set.pidfile ? set.pidfile : "NULL");
+	ck_assert_msg(set.socket_mode == 0660, "socket_mode: got %o, want 660",
+		      (unsigned)set.socket_mode);
+	ck_assert_msg(set.timeout == 30, "timeout: got %d, want 30",
+		      set.timeout);
 	ck_assert_msg(p->body_span == 64 * 1024,
 		      "body_match_span: got %zu, want 65536", p->body_span);
 	ck_assert_msg(!p->strict && !p->hold_early &&
@@ -612,6 +618,7 @@ START_TEST(test_defaults)
 		      "need_stages: got 0x%x, want connect and eom",
 		      p->need_stages);
 	policy_free(&p);
+	settings_free(&set);
 }
 END_TEST
 
@@ -629,15 +636,15 @@ START_TEST(test_globals)
 		    "rule \"b\" {\n  stage = mail\n  verdict = reject\n"
 		    "  mode = enforce\n  sender = { \"<>\" }\n}\n");
 
-	ck_assert_msg(strcmp(p->socket, "inet:8890@127.0.0.1") == 0 &&
-			  strcmp(p->user, "mail") == 0 &&
-			  strcmp(p->group, "mail") == 0 &&
-			  strcmp(p->pidfile, "/run/x.pid") == 0,
-		      "got socket %s user %s group %s pidfile %s", p->socket,
-		      p->user, p->group, p->pidfile);
-	ck_assert_msg(p->socket_mode == 0600 && p->timeout == 120,
+	ck_assert_msg(strcmp(set.socket, "inet:8890@127.0.0.1") == 0 &&
+			  strcmp(set.user, "mail") == 0 &&
+			  strcmp(set.group, "mail") == 0 &&
+			  strcmp(set.pidfile, "/run/x.pid") == 0,
+		      "got socket %s user %s group %s pidfile %s", set.socket,
+		      set.user, set.group, set.pidfile);
+	ck_assert_msg(set.socket_mode == 0600 && set.timeout == 120,
 		      "got mode %o timeout %d, want 600 120",
-		      (unsigned)p->socket_mode, p->timeout);
+		      (unsigned)set.socket_mode, set.timeout);
 	ck_assert_msg(p->body_span == 1024 * 1024,
 		      "body_match_span: got %zu, want 1048576", p->body_span);
 	ck_assert_msg(p->default_mode == MODE_DRY_RUN,
@@ -654,6 +661,59 @@ START_TEST(test_globals)
 		      p->failure.rendered.nlines);
 	want_code(&p->failure.code, 550, 5, 3, 0, "failure code");
 	policy_free(&p);
+	settings_free(&set);
+}
+END_TEST
+
+/* What settings_diff() reports between two configs, in the config's order
+ * of the options, values as the config writes them. */
+static const struct {
+	const char *was, *now;
+	const char *want; /* "name:from:to;..." */
+} diff_cases[] = {
+    {"", "", ""},
+    {"timeout = 30\n", "", ""},
+    {"", "timeout = 120\nsocket_mode = \"0600\"\n",
+     "socket_mode:0660:0600;timeout:30:120;"},
+    {"user = \"mail\"\n", "group = \"mail\"\n", "user:mail:;group::mail;"},
+    {"socket_mode = \"\"\npidfile = \"/run/a.pid\"\n",
+     "socket = \"inet:8890@127.0.0.1\"\n",
+     "socket:unix:/run/replycode-milter/replycode-milter.sock:inet:8890@127.0."
+     "0.1;socket_mode::0660;pidfile:/run/a.pid:;"},
+    /* policy options are no settings: they take effect on reload */
+    {"",
+     "strict = true\nmode = dry-run\nhold_early_verdicts = true\n"
+     "body_match_span = \"1M\"\n",
+     ""},
+};
+
+START_TEST(test_settings_diff)
+{
+	struct settings was = {0};
+	struct setting_change c[SETTINGS_COUNT];
+	struct policy *p;
+	char got[1024] = "";
+	size_t n;
+
+	p = load_ok(diff_cases[_i].was);
+	policy_free(&p);
+	was = set;
+	memset(&set, 0, sizeof(set));
+	p = load_ok(diff_cases[_i].now);
+	policy_free(&p);
+	n = settings_diff(&was, &set, c);
+	for (size_t i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			 "%s:%s:%s;", c[i].name, c[i].from, c[i].to);
+	ck_assert_msg(strcmp(got, diff_cases[_i].want) == 0,
+		      "case %d: got \"%s\", want \"%s\"", _i, got,
+		      diff_cases[_i].want);
+	ck_assert_msg(settings_diff(&set, &set, c) == 0,
+		      "case %d: a config differs from itself", _i);
+	settings_free(&was);
+	settings_free(&set);
+	ck_assert_msg(was.socket == NULL && set.socket == NULL,
+		      "settings_free leaves a pointer");
 }
 END_TEST
 
@@ -935,7 +995,7 @@ START_TEST(test_shipped)
 		      "6 examples",
 		      nconf_files);
 	for (int i = 0; i < nconf_files; i++) {
-		rc = config_load(conf_files[i], &p, &d);
+		rc = config_load(conf_files[i], &p, NULL, &d);
 		ck_assert_msg(rc == 0 && d.nwarnings == 0 && d.nerrors == 0,
 			      "%s: got rc %d and diagnostics:%s; want 0, notes "
 			      "at most",
@@ -959,10 +1019,11 @@ START_TEST(test_shipped_is_safe)
 			       ? "conf/replycode-milter.conf"
 			       : "../../conf/replycode-milter.conf";
 
-	ck_assert_msg(config_load(path, &p, &d) == 0, "%s: diags:%s", path,
-		      all_diags(&d));
-	ck_assert_msg(strcmp(p->socket, PACKAGED_SOCKET) == 0,
-		      "socket: got %s, want " PACKAGED_SOCKET, p->socket);
+	settings_free(&set); /* an earlier test's */
+	ck_assert_msg(config_load(path, &p, &set, &d) == 0, "%s: diags:%s",
+		      path, all_diags(&d));
+	ck_assert_msg(strcmp(set.socket, PACKAGED_SOCKET) == 0,
+		      "socket: got %s, want " PACKAGED_SOCKET, set.socket);
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 		ck_assert_msg(r->mode == MODE_DRY_RUN ||
@@ -976,6 +1037,7 @@ START_TEST(test_shipped_is_safe)
 		      "failure verdict: got %s, want tempfail",
 		      verdict_name(p->failure.verdict));
 	policy_free(&p);
+	settings_free(&set);
 	diags_free(&d);
 }
 END_TEST
@@ -1041,7 +1103,7 @@ static void load_clean(struct text *t, const char *what)
 	int rc;
 
 	write_file("test.conf", t->buf);
-	rc = config_load(cpath, &p, &d);
+	rc = config_load(cpath, &p, NULL, &d);
 	ck_assert_msg(rc == 0 && d.nerrors == 0 && d.nwarnings == 0,
 		      "%s: got rc %d, %zu errors, %zu warnings:%.2500s; want "
 		      "none",
@@ -1243,7 +1305,7 @@ START_TEST(test_explain_agrees)
 			add_rule(&t, 0, &rc, st);
 			write_file("test.conf", t.buf);
 			free(t.buf);
-			ck_assert_msg(config_load(cpath, &p, &d) == 0,
+			ck_assert_msg(config_load(cpath, &p, NULL, &d) == 0,
 				      "%s at %s: does not load:%s", spec,
 				      stage_name(st), all_diags(&d));
 			loader_at(&d, want, sizeof(want));
@@ -1291,7 +1353,7 @@ START_TEST(test_lint_place_and_once)
 		struct policy *p = NULL;
 		bool found = cases[i].phrase == NULL;
 		write_file("test.conf", cases[i].conf);
-		ck_assert_msg(config_load(cpath, &p, &d) == 0,
+		ck_assert_msg(config_load(cpath, &p, NULL, &d) == 0,
 			      "case %zu: does not load:%s", i, all_diags(&d));
 		for (size_t k = 0; k < d.count; k++)
 			if (cases[i].phrase != NULL &&
@@ -1416,7 +1478,7 @@ START_TEST(test_text_fits)
 	text_rule(&t, c->stage, c->code, c->n, c->len, c->spaced, c->extra);
 	write_file("test.conf", t.buf);
 	free(t.buf);
-	rc = config_load(cpath, &p, &d);
+	rc = config_load(cpath, &p, NULL, &d);
 	if (c->phrase != NULL) {
 		ck_assert_msg(rc == -1 && has_diag(&d, true, 5, c->phrase),
 			      "case %d: got rc %d:%s; want an error at line 5 "
@@ -1449,6 +1511,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_hold_early_clean);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_globals);
+	tcase_add_loop_test(tc, test_settings_diff, 0, NCASES(diff_cases));
 	tcase_add_loop_test(tc, test_reply_defaults, 0, NCASES(reply_cases));
 	tcase_add_test(tc, test_conditions);
 	tcase_add_test(tc, test_comments_in_lists);

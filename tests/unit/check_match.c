@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "listfile.h"
-#include "match.h"
+#include "lib/listfile.h"
+#include "lib/match.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "policy.h"
-#include "stats.h"
+#include "config/config.h"
+#include "core/policy.h"
+#include "core/stats.h"
 
 static char tmpdir[] = "/tmp/rcm-policy.XXXXXX";
 
@@ -30,7 +30,7 @@ static struct policy *load_text(const char *text)
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
-	if (config_load(path, &p, &d) != 0) {
+	if (config_load(path, &p, NULL, &d) != 0) {
 		for (size_t i = 0; i < d.count; i++)
 			fprintf(stderr, "%s\n", d.item[i].text);
 		ck_abort_msg("config did not load:\n%s", text);
@@ -1206,7 +1206,7 @@ START_TEST(test_reload_keeps_policy)
 	ck_assert_ptr_nonnull(f);
 	fputs("rule \"x\" {\n stage = nowhere\n}\n", f);
 	fclose(f);
-	ck_assert_int_eq(config_load(path, &bad, &d), -1);
+	ck_assert_int_eq(config_load(path, &bad, NULL, &d), -1);
 	ck_assert_ptr_null(bad);
 	ck_assert_msg(d.nerrors > 0 && strstr(d.item[0].text, "bad.conf:2:"),
 		      "got \"%s\", want an error at bad.conf:2",

@@ -1,5 +1,5 @@
 /*
- * check_reply.c - unit tests for the reply renderer (milter/reply.c).
+ * check_reply.c - unit tests for the reply renderer (milter/core/reply.c).
  *
  * Every rendered reply is checked against what libmilter and RFC 5321
  * accept: 1..32 lines, each wire line ("NNN-X.Y.Z " + text + CRLF) at most
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
-#include "reply.h"
+#include "core/codes.h"
+#include "core/reply.h"
 
 #define SAMPLE_571 "Delivery not authorized, message refused"
 #define SAMPLE_511 "Bad destination mailbox address"

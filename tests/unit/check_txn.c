@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "stats.h"
-#include "txn.h"
+#include "config/config.h"
+#include "core/stats.h"
+#include "core/txn.h"
 
 static char tmpdir[] = "/tmp/rcm-txn.XXXXXX";
 
@@ -28,7 +28,7 @@ static struct policy *load_text(const char *text)
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
-	if (config_load(path, &p, &d) != 0) {
+	if (config_load(path, &p, NULL, &d) != 0) {
 		for (size_t i = 0; i < d.count; i++)
 			fprintf(stderr, "%s\n", d.item[i].text);
 		ck_abort_msg("config did not load:\n%s", text);

@@ -1,0 +1,331 @@
+/*
+ * conds.c - the conditions of a rule, as the condition kinds build them
+ * (core/cond.h): what a kind sees of the rule being compiled (struct
+ * cond_builder: its options, where to report, the entries of a list
+ * option gathered from inline entries, named lists and files, and a
+ * matcher built from them, each bad entry reported where it was written).
+ *
+ * Uses diag.c, parse.c and lists.c; never logs, never exits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/loader.h"
+#include "core/cond.h"
+
+/*
+ * Gather the entries of list condition opt: inline entries, "list:NAME"
+ * and "file:PATH". Returns 0, or -1 when an error was reported (or
+ * memory ran out: then *nomem).
+ */
+static int gather(struct rctx *x, const char *opt, enum list_type want,
+		  struct entries *es, bool *nomem)
+{
+	struct loader *L = x->L;
+	unsigned n = cfg_size(x->rs, opt);
+	int bad = 0;
+
+	if (n == 0) {
+		error_at(L, opt_line(&L->sc, x->sec, opt, x->line), x->name,
+			 "%s = {} has no entries: it would never match", opt);
+		return -1;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		const char *s = cfg_getnstr(x->rs, opt, k);
+		int line = val_line(&L->sc, x->sec, opt, k, x->line);
+		char err[400];
+		if (strncmp(s, "list:", 5) == 0) {
+			struct nlist *nl = nlist_find(L, s + 5);
+			if (nl == NULL) {
+				error_at(L, line, x->name,
+					 "%s: \"%s\": no list \"%s\" is "
+					 "defined",
+					 opt, s, s + 5);
+				bad++;
+				continue;
+			}
+			nl->used = true;
+			if (nl->bad) {
+				bad++; /* reported with the list */
+				continue;
+			}
+			if (nl->type != want) {
+				error_at(L, line, x->name,
+					 "%s wants %s %s list, but list \"%s\" "
+					 "is %s %s list",
+					 opt, a_an(list_type_names[want]),
+					 list_type_names[want], nl->name,
+					 a_an(list_type_names[nl->type]),
+					 list_type_names[nl->type]);
+				bad++;
+				continue;
+			}
+			if (nlist_entries(L, nl, x->cfg, es) != 0) {
+				*nomem = true;
+				return -1;
+			}
+		} else if (strncmp(s, "file:", 5) == 0) {
+			struct loaded_file *lf =
+			    file_load(L, s + 5, err, sizeof(err));
+			if (lf == NULL) {
+				error_at(L, line, x->name, "%s: %s", opt, err);
+				bad++;
+				continue;
+			}
+			for (size_t j = 0; j < lf->lf->n; j++)
+				if (entries_add(es, lf->lf->entries[j].text,
+						lf->path,
+						lf->lf->entries[j].line, false,
+						NULL) != 0) {
+					*nomem = true;
+					return -1;
+				}
+		} else if (entries_add(es, s, NULL, line, false, NULL) != 0) {
+			*nomem = true;
+			return -1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* Report a bad entry where it was written. */
+static void entry_error(struct rctx *x, const char *opt,
+			const struct entries *es, size_t i, const char *err)
+{
+	const struct entry *e = &es->e[i];
+	struct nlist *from = es->from[i];
+	char q[80]; /* the entry, control bytes masked */
+
+	match_quote(q, sizeof(q), e->text, strlen(e->text));
+	if (from != NULL) {
+		if (e->file != NULL)
+			report_in(x->L, true, from->file_line, "list",
+				  from->name, "%s:%d: \"%s\": %s", e->file,
+				  e->line, q, err);
+		else
+			report_in(x->L, true, e->line, "list", from->name,
+				  "\"%s\": %s", q, err);
+	} else if (e->file != NULL) {
+		error_at(x->L, opt_line(&x->L->sc, x->sec, opt, x->line),
+			 x->name, "%s: %s:%d: \"%s\": %s", opt, e->file,
+			 e->line, q, err);
+	} else {
+		error_at(x->L, e->line, x->name, "%s: \"%s\": %s", opt, q, err);
+	}
+}
+
+/*
+ * Build matcher l from its entries. Every bad entry is reported. Returns
+ * 0, -1 when an entry was bad, -2 when memory ran out.
+ */
+static int lists_build(struct rctx *x, const char *opt, struct cond_lists *l,
+		       unsigned flags, const struct entries *es)
+{
+	char err[400];
+	int bad = 0;
+	bool cs = es->n > 0;
+
+	/* local parts compare with case when every entry's list says so */
+	for (size_t i = 0; i < es->n; i++)
+		cs = cs && es->e[i].case_sensitive;
+	switch (l->matcher) {
+	case MATCH_ADDR:
+		if ((l->addrs = addr_set_new()) == NULL)
+			return -2;
+		break;
+	case MATCH_DOMAIN:
+		if ((l->domains = domain_set_new()) == NULL)
+			return -2;
+		break;
+	case MATCH_EMAIL:
+		if ((l->emails = email_set_new(cs)) == NULL)
+			return -2;
+		break;
+	default:
+		if ((l->regexes = regex_list_new()) == NULL)
+			return -2;
+		break;
+	}
+	for (size_t i = 0; i < es->n; i++) {
+		const struct entry *e = &es->e[i];
+		int rc;
+		if ((flags & COND_LIST_UNKNOWN) && l->matcher == MATCH_DOMAIN &&
+		    strcmp(e->text, "unknown") == 0) {
+			l->match_unknown = true;
+			continue;
+		}
+		switch (l->matcher) {
+		case MATCH_ADDR:
+			rc = addr_set_add(l->addrs, e->text, err, sizeof(err));
+			break;
+		case MATCH_DOMAIN:
+			rc = domain_set_add_entry(l->domains, e->text, err,
+						  sizeof(err));
+			break;
+		case MATCH_EMAIL:
+			rc =
+			    email_set_add(l->emails, e->text, err, sizeof(err));
+			break;
+		default:
+			rc = regex_list_add(
+			    l->regexes, e->text,
+			    (e->case_sensitive ? 0 : REGEX_CASELESS) |
+				((flags & COND_LIST_STREAM) ? REGEX_STREAM : 0),
+			    err, sizeof(err));
+			break;
+		}
+		if (rc == 0)
+			continue;
+		if (rc < -1)
+			return -2;
+		if (es->from[i] == NULL || !es->from[i]->bad)
+			entry_error(x, opt, es, i, err);
+		bad++;
+	}
+	if (l->matcher == MATCH_EMAIL && !cs && bad == 0)
+		for (size_t i = 0; i < es->n; i++)
+			if (es->e[i].case_sensitive) {
+				warn_at(
+				    x->L,
+				    opt_line(&x->L->sc, x->sec, opt, x->line),
+				    x->name,
+				    "%s mixes the case_sensitive list "
+				    "\"%s\" with other entries: local "
+				    "parts compare without case",
+				    opt, es->from[i]->name);
+				break;
+			}
+	/* a named list's errors are reported once, with the list */
+	for (size_t i = 0; bad && i < es->n; i++)
+		if (es->from[i] != NULL)
+			es->from[i]->bad = true;
+	return bad ? -1 : 0;
+}
+
+static enum list_type list_type_for(enum matcher m)
+{
+	switch (m) {
+	case MATCH_ADDR:
+		return LT_ADDRESS;
+	case MATCH_DOMAIN:
+		return LT_DOMAIN;
+	case MATCH_EMAIL:
+		return LT_EMAIL;
+	default:
+		return LT_REGEX;
+	}
+}
+
+/* --- what a condition kind sees of a rule (struct cond_builder) ------- */
+
+static bool b_given(void *ctx, const char *opt)
+{
+	struct rctx *x = ctx;
+
+	return opt_given(&x->L->sc, x->sec, opt) || cfg_size(x->rs, opt) > 0;
+}
+
+static const char *b_str(void *ctx, const char *opt)
+{
+	struct rctx *x = ctx;
+
+	return cfg_getstr(x->rs, opt);
+}
+
+static bool b_num(void *ctx, const char *opt, long *out)
+{
+	struct rctx *x = ctx;
+
+	if (cfg_size(x->rs, opt) == 0)
+		return false;
+	*out = cfg_getint(x->rs, opt);
+	return true;
+}
+
+static bool b_flag(void *ctx, const char *opt, bool *out)
+{
+	struct rctx *x = ctx;
+
+	if (cfg_size(x->rs, opt) == 0)
+		return false;
+	*out = cfg_getbool(x->rs, opt);
+	return true;
+}
+
+static void b_report(void *ctx, bool error, const char *opt, const char *msg)
+{
+	struct rctx *x = ctx;
+	int line = opt != NULL ? opt_line(&x->L->sc, x->sec, opt, x->line)
+			       : x->line;
+
+	if (error) {
+		error_at(x->L, line, x->name, "%s", msg);
+		x->errors++;
+	} else {
+		warn_at(x->L, line, x->name, "%s", msg);
+	}
+}
+
+static int b_entries(void *ctx, const char *opt, enum matcher m,
+		     unsigned flags, struct cond_lists *into)
+{
+	struct rctx *x = ctx;
+	struct entries es = {0};
+	bool nomem = false;
+	int rc;
+
+	if (gather(x, opt, list_type_for(m), &es, &nomem) != 0) {
+		entries_free(&es);
+		x->errors++;
+		return nomem ? -2 : -1;
+	}
+	rc = lists_build(x, opt, into, flags, &es);
+	entries_free(&es);
+	if (rc == -1)
+		x->errors++;
+	return rc;
+}
+
+static struct cond *b_add(void *ctx, const struct cond_kind *k, bool negate)
+{
+	struct rctx *x = ctx;
+	struct rule *r = x->r;
+	struct cond *c;
+
+	/* r->cond is sized for every option a rule can have */
+	c = &r->cond[r->ncond++];
+	memset(c, 0, sizeof(*c));
+	c->kind = k;
+	c->opt = k->name;
+	c->rule_stage = r->stage;
+	c->negate = negate;
+	c->state_at = COND_NO_STATE;
+	return c;
+}
+
+/* Every kind reads its options of the rule and adds its conditions. */
+int conds_compile(struct rctx *x)
+{
+	const struct cond_builder b = {
+		.ctx = x,
+		.stage = x->r->stage,
+		.stage_ok = x->stage_ok,
+		.given = b_given,
+		.str = b_str,
+		.num = b_num,
+		.flag = b_flag,
+		.report = b_report,
+		.entries = b_entries,
+		.add = b_add,
+	};
+
+	if ((x->r->cond = calloc(cond_max_per_rule(), sizeof(*x->r->cond))) ==
+	    NULL)
+		return -1;
+	for (size_t i = 0; i < cond_nkinds; i++)
+		if (cond_kinds[i]->build(cond_kinds[i], &b) == -2)
+			return -1;
+	return 0;
+}
+

@@ -1,0 +1,292 @@
+/*
+ * cond.c - the table of condition kinds, and what kinds share: list
+ * conditions built from entries, matching a text or an envelope address,
+ * stage checks, ranges, per-session state (cond.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cond.h"
+
+extern const struct cond_kind kind_client_address, kind_client_name,
+    kind_helo, kind_sender, kind_recipient, kind_body, kind_header,
+    kind_macro, kind_helo_literal, kind_authenticated, kind_tls,
+    kind_recipients, kind_size, kind_received;
+
+/* In the order a rule's conditions are tried. */
+const struct cond_kind *const cond_kinds[] = {
+	&kind_client_address,
+	&kind_client_name,
+	&kind_helo,
+	&kind_sender,
+	&kind_recipient,
+	&kind_body,
+	&kind_header,
+	&kind_macro,
+	&kind_helo_literal,
+	&kind_authenticated,
+	&kind_tls,
+	&kind_recipients,
+	&kind_size,
+	&kind_received,
+};
+const size_t cond_nkinds = sizeof(cond_kinds) / sizeof(cond_kinds[0]);
+
+size_t cond_max_per_rule(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cond_nkinds; i++)
+		for (const struct cond_opt *o = cond_kinds[i]->opts;
+		     o->name != NULL; o++)
+			n += o->negatable ? 2 : 1;
+	return n;
+}
+
+void cond_report(const struct cond_builder *b, bool error, const char *opt,
+		 const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	b->report(b->ctx, error, opt, msg);
+}
+
+bool cond_stage_ok(const struct cond_kind *k, const struct cond_builder *b,
+		   const char *opt)
+{
+	if (!b->stage_ok || (b->stage >= k->first && b->stage <= k->last))
+		return true;
+	cond_report(b, true, opt, "%s cannot be used at stage %s: %s", opt,
+		    stage_name(b->stage), k->known_when);
+	return false;
+}
+
+void cond_lists_free(void *data)
+{
+	struct cond_lists *l = data;
+
+	if (l == NULL)
+		return;
+	addr_set_free(&l->addrs);
+	domain_set_free(&l->domains);
+	email_set_free(&l->emails);
+	regex_list_free(&l->regexes);
+	free(l->name);
+	free(l);
+}
+
+/* One list option, positive or negated. Returns 0, or -2: no memory. */
+static int build_list(const struct cond_kind *k, const struct cond_builder *b,
+		      const struct cond_opt *o, bool negate, unsigned flags,
+		      const char *name)
+{
+	char opt[64];
+	struct cond_lists *l;
+	struct cond *c;
+	int rc;
+
+	snprintf(opt, sizeof(opt), "%s%s", negate ? "not_" : "", o->name);
+	if (!b->given(b->ctx, opt) || !cond_stage_ok(k, b, opt))
+		return 0;
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (name != NULL && (l->name = strdup(name)) == NULL)) {
+		cond_lists_free(l);
+		return -2;
+	}
+	l->matcher = o->matcher;
+	rc = b->entries(b->ctx, opt, o->matcher, flags, l);
+	if (rc != 0) {
+		cond_lists_free(l);
+		return rc == -2 ? -2 : 0;
+	}
+	if ((c = b->add(b->ctx, k, negate)) == NULL) {
+		cond_lists_free(l);
+		return -2;
+	}
+	c->opt = o->name;
+	c->data = l;
+	return 0;
+}
+
+int cond_build_lists(const struct cond_kind *k, const struct cond_builder *b,
+		     unsigned flags, const char *name)
+{
+	for (const struct cond_opt *o = k->opts; o->name != NULL; o++) {
+		if (o->type != COPT_LIST)
+			continue;
+		if (build_list(k, b, o, false, flags, name) != 0 ||
+		    (o->negatable &&
+		     build_list(k, b, o, true, flags, name) != 0))
+			return -2;
+	}
+	return 0;
+}
+
+int cond_build_named(const struct cond_kind *k, const struct cond_builder *b,
+		     bool (*name_ok)(const char *name), const char *why)
+{
+	const char *nameopt = k->opts[0].name, *reopt = k->opts[1].name;
+	const char *name = b->str(b->ctx, nameopt);
+	char nre[64];
+	bool pos, neg;
+
+	snprintf(nre, sizeof(nre), "not_%s", reopt);
+	pos = b->given(b->ctx, reopt);
+	neg = b->given(b->ctx, nre);
+	if (name == NULL && !pos && !neg)
+		return 0;
+	if (name == NULL) {
+		cond_report(b, true, pos ? reopt : nre,
+			    "%s needs %s: which one to look at",
+			    pos ? reopt : nre, nameopt);
+		return 0;
+	}
+	if (!pos && !neg) {
+		cond_report(b, true, nameopt,
+			    "%s needs %s (or %s): what to look for in it",
+			    nameopt, reopt, nre);
+		return 0;
+	}
+	if (!name_ok(name)) {
+		cond_report(b, true, nameopt, "%s \"%s\" %s", nameopt, name,
+			    why);
+		return 0;
+	}
+	return cond_build_lists(k, b, 0, name);
+}
+
+int cond_build_flag(const struct cond_kind *k, const struct cond_builder *b)
+{
+	const char *opt = k->opts[0].name;
+	bool want, *data;
+	struct cond *c;
+
+	if (!b->flag(b->ctx, opt, &want) || !cond_stage_ok(k, b, opt))
+		return 0;
+	if ((data = malloc(sizeof(*data))) == NULL)
+		return -2;
+	*data = want;
+	if ((c = b->add(b->ctx, k, false)) == NULL) {
+		free(data);
+		return -2;
+	}
+	c->opt = opt;
+	c->data = data;
+	return 0;
+}
+
+bool cond_flag_want(const struct cond *c)
+{
+	return *(const bool *)c->data;
+}
+
+int cond_build_count(const struct cond_kind *k, const struct cond_builder *b,
+		     const char *what)
+{
+	const char *omin = k->opts[0].name, *omax = k->opts[1].name;
+	long min = 0, max = 0;
+	bool has_min = b->num(b->ctx, omin, &min);
+	bool has_max = b->num(b->ctx, omax, &max);
+	const char *opt = has_min ? omin : omax;
+	struct cond_range *data;
+	struct cond *c;
+
+	if (!has_min && !has_max)
+		return 0;
+	if (!cond_stage_ok(k, b, opt))
+		return 0;
+	if (min < 0 || max < 0) {
+		cond_report(b, true, min < 0 ? omin : omax,
+			    "%s cannot be negative", what);
+		return 0;
+	}
+	if (has_min && has_max && min > max) {
+		cond_report(b, true, omax,
+			    "%s %ld is less than %s %ld: the rule would never "
+			    "match",
+			    omax, max, omin, min);
+		return 0;
+	}
+	if ((data = malloc(sizeof(*data))) == NULL)
+		return -2;
+	data->min = (uint64_t)min;
+	data->max = has_max ? (uint64_t)max : UINT64_MAX;
+	if ((c = b->add(b->ctx, k, false)) == NULL) {
+		free(data);
+		return -2;
+	}
+	c->opt = opt;
+	c->data = data;
+	return 0;
+}
+
+int cond_match_text(const struct cond_lists *l, const char *v, size_t len)
+{
+	switch (l->matcher) {
+	case MATCH_DOMAIN:
+		return domain_set_match(l->domains, v) ? 1 : 0;
+	case MATCH_REGEX:
+		return regex_list_match(l->regexes, v, len);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Match an envelope address by the matcher, in its normal form: every
+ * spelling of an address matches alike, and one that could not be read
+ * or was cut never counts as "no match".
+ */
+int cond_match_address(const struct cond_lists *l, const struct addr_fact *a)
+{
+	switch (a->state) {
+	case ADDR_NONE:
+		return 0;
+	case ADDR_TOO_LONG:
+		return COND_TOO_LONG;
+	case ADDR_BAD:
+		return COND_UNREADABLE;
+	case ADDR_OK:
+		break;
+	}
+	switch (l->matcher) {
+	case MATCH_EMAIL:
+		return email_set_match(l->emails, &a->norm) ? 1 : 0;
+	case MATCH_DOMAIN:
+		return domain_set_match(l->domains, envaddr_domain(&a->norm))
+			   ? 1
+			   : 0;
+	case MATCH_REGEX:
+		return regex_list_match(l->regexes, a->norm.text, a->norm.len);
+	default:
+		return 0;
+	}
+}
+
+const char *cond_macro(const struct session *s, const char *name)
+{
+	const char *v;
+
+	if (s->macro == NULL)
+		return NULL;
+	v = s->macro(s->macro_arg, name);
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void *cond_state(const struct cond *c, const struct session *s)
+{
+	return s->state + c->state_at;
+}
+
+bool cond_in_range(const struct cond *c, uint64_t v)
+{
+	const struct cond_range *r = c->data;
+
+	return v >= r->min && v <= r->max;
+}

@@ -1,0 +1,685 @@
+/*
+ * txn.c - the transaction core (txn.h): a connection's and its message's
+ * facts, what a stage's decision becomes, and the report of every
+ * decision, for every front end alike.
+ *
+ * Rules it keeps (see the notes on reply codes):
+ *   - a reply leaves here only with the reject or tempfail it belongs to;
+ *   - the message context is reset at end of message AND at abort;
+ *   - any internal failure becomes the failure policy's verdict, reported;
+ *     never a silent accept;
+ *   - mail data reaches report lines only sanitised.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/txn.h"
+
+#define PENDING_HEADERS_MAX 16 /* add_header effects per scope */
+#define LOG_VALUE_MAX 200      /* octets of a fact in a report line */
+#define NSCOPES 3	       /* connect, HELO, message */
+#define EFFECTS_MAX (NSCOPES * (PENDING_HEADERS_MAX + 1))
+
+/* Effects from the rules of one scope: connection, HELO or message. */
+struct effects {
+	size_t nheaders;
+	size_t dropped; /* headers over PENDING_HEADERS_MAX, reported */
+	struct txn_effect header[PENDING_HEADERS_MAX];
+	bool quarantine;
+	struct txn_effect reason;
+};
+
+enum scope { SCOPE_CONNECT, SCOPE_HELO, SCOPE_MESSAGE };
+
+struct txn {
+	struct session s;
+	struct txn_io io;
+	unsigned long id;  /* connection number, for reports */
+	bool accepted;	   /* a connect/helo accept: no more rules */
+	enum stage accepted_at;
+	bool held;	   /* a connect/helo verdict held until RCPT */
+	enum stage held_at;
+	enum verdict held_verdict;
+	const struct rule *held_rule;
+	struct reply *held_reply; /* owned; allocated only when held */
+	struct decision *d;	  /* owned; allocated at the first rule */
+	struct effects fx[NSCOPES];
+	const struct txn_effect *out[EFFECTS_MAX]; /* txn_eom's effects */
+};
+
+static unsigned long next_id;
+
+/* --- facts ----------------------------------------------------------- */
+
+static const char *macro_lookup(void *arg, const char *name)
+{
+	struct txn *t = arg;
+
+	return t->io.macro != NULL ? t->io.macro(t->io.arg, name) : NULL;
+}
+
+/*
+ * Copy an untrusted string into a bounded fact buffer; a value that does
+ * not fit is marked with bit in *too_long, so that no rule matches a part.
+ */
+static void set_fact(char *dst, size_t dstlen, const char *src,
+		     unsigned *too_long, unsigned bit)
+{
+	size_t n = src != NULL ? strnlen(src, dstlen) : 0;
+
+	*too_long &= ~bit;
+	if (n == dstlen) {
+		*too_long |= bit;
+		n = dstlen - 1;
+	}
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void refresh_queue_id(struct txn *t)
+{
+	const char *qid = macro_lookup(t, "i");
+
+	if (qid != NULL && qid[0] != '\0')
+		snprintf(t->s.msg.queue_id, sizeof(t->s.msg.queue_id), "%s", qid);
+}
+
+/* SIZE= among the ESMTP parameters of MAIL; 0 when not given or bad. */
+static uint64_t size_param(char *const *argv)
+{
+	for (size_t i = 1; argv != NULL && argv[0] != NULL && argv[i] != NULL;
+	     i++) {
+		if (strncasecmp(argv[i], "SIZE=", 5) == 0) {
+			char *end;
+			unsigned long long v = strtoull(argv[i] + 5, &end, 10);
+			if (end != argv[i] + 5 && *end == '\0')
+				return v;
+		}
+	}
+	return 0;
+}
+
+/* --- reports --------------------------------------------------------- */
+
+/* A sanitised copy for report lines. */
+static const char *clean(const char *v, char *buf, size_t buflen)
+{
+	if (v == NULL || v[0] == '\0')
+		return "-";
+	reply_sanitize_value(v, strlen(v), buf, buflen, LOG_VALUE_MAX);
+	return buf;
+}
+
+/* "NOQUEUE" style prefix: the queue id when known, else the connection. */
+static void line_prefix(const struct txn *t, char *buf, size_t buflen)
+{
+	if (t->s.msg.queue_id[0] != '\0') {
+		char q[80];
+		snprintf(buf, buflen, "%s", clean(t->s.msg.queue_id, q, sizeof(q)));
+	} else {
+		snprintf(buf, buflen, "conn%lu", t->id);
+	}
+}
+
+/*
+ * " from_read=<...> to_read=<...>": how the rules read the addresses, for
+ * each one whose normal form is not the raw value the line shows (which
+ * stays as the MTA gave it, for forensics); "" when both are.
+ */
+static void read_as(const struct txn *t, char *out, size_t outlen)
+{
+	const struct addr_fact *a[2] = {&t->s.msg.sender, &t->s.msg.rcpt};
+	static const char *const key[2] = {"from_read", "to_read"};
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < 2; i++) {
+		char shown[ADDR_SHOW_MAX], v[LOG_VALUE_MAX + 4];
+		int n;
+		if (a[i]->state != ADDR_OK ||
+		    strcmp(addr_fact_show(a[i], shown, sizeof(shown)),
+			   a[i]->raw) == 0)
+			continue;
+		n = snprintf(out + o, outlen - o, " %s=%s", key[i],
+			     clean(shown, v, sizeof(v)));
+		if (n < 0 || (size_t)n >= outlen - o)
+			break;
+		o += (size_t)n;
+	}
+}
+
+static void emit(struct txn *t, struct txn_report *r, const char *line)
+{
+	r->line = line;
+	if (t->io.report != NULL)
+		t->io.report(t->io.arg, r);
+	r->line = NULL; /* it was the caller's */
+}
+
+/*
+ * One line a decision. The reply's text may be long: it is cut to
+ * REPORT_REPLY_MAX octets, and the cut is said, so that the facts after it
+ * (client, sender, recipient and how the rules read them, each at most
+ * LOG_VALUE_MAX) always fit the line.
+ */
+#define REPORT_REPLY_MAX 2400
+
+static void report_decision(struct txn *t, struct txn_report *r,
+			    const char *note)
+{
+	char pfx[96], wire[REPLY_WIRE_MAX * REPLY_MAX_LINES];
+	char cn[LOG_VALUE_MAX + 4], ca[80], from[LOG_VALUE_MAX + 4],
+	    to[LOG_VALUE_MAX + 4], as[2 * LOG_VALUE_MAX + 40];
+	char line[TXN_LINE_MAX];
+	size_t n = 1;
+
+	line_prefix(t, pfx, sizeof(pfx));
+	if (r->reply != NULL)
+		n = (size_t)reply_format_wire(r->reply, wire, sizeof(wire));
+	else
+		snprintf(wire, sizeof(wire), "-");
+	if (n > REPORT_REPLY_MAX) {
+		char mark[64];
+		int m = snprintf(mark, sizeof(mark),
+				 "...[cut: %zu more octets]",
+				 n - REPORT_REPLY_MAX + sizeof(mark));
+		memcpy(wire + REPORT_REPLY_MAX - sizeof(mark), mark,
+		       (size_t)m + 1);
+	}
+	read_as(t, as, sizeof(as));
+	snprintf(line, sizeof(line),
+		 "%s: %s%s stage=%s rule=%s verdict=%s reply=\"%.2400s\" "
+		 "client=%s[%s] from=%s to=%s%s%s",
+		 pfx, r->dry_run ? "would " : "",
+		 r->dry_run ? verdict_name(r->verdict) : "decision",
+		 stage_name(r->stage), r->rule != NULL ? r->rule->name : "-",
+		 verdict_name(r->verdict), wire,
+		 clean(t->s.client_name, cn, sizeof(cn)),
+		 clean(t->s.client_addr, ca, sizeof(ca)),
+		 clean(t->s.msg.sender.raw, from, sizeof(from)),
+		 clean(t->s.msg.rcpt.raw, to, sizeof(to)), as,
+		 note != NULL ? note : "");
+	r->kind = TXN_R_DECISION;
+	emit(t, r, line);
+}
+
+/* A report about rule r other than a decision: "PFX: rule=NAME what". */
+static void report_rule(struct txn *t, enum txn_report_kind kind,
+			const struct rule *r, enum stage st, bool dry,
+			const char *text, const char *what)
+{
+	struct txn_report rep = {0};
+	char pfx[96], line[TXN_LINE_MAX];
+
+	line_prefix(t, pfx, sizeof(pfx));
+	snprintf(line, sizeof(line), "%s: rule=%s %s", pfx, r->name, what);
+	rep.kind = kind;
+	rep.rule = r;
+	rep.stage = st;
+	rep.verdict = r->verdict;
+	rep.dry_run = dry;
+	rep.text = text;
+	emit(t, &rep, line);
+}
+
+/* --- effects --------------------------------------------------------- */
+
+static struct effects *scope_of(struct txn *t, enum stage st)
+{
+	if (st == STAGE_CONNECT)
+		return &t->fx[SCOPE_CONNECT];
+	return st == STAGE_HELO ? &t->fx[SCOPE_HELO] : &t->fx[SCOPE_MESSAGE];
+}
+
+static void queue_header(struct txn *t, struct effects *fx,
+			 const struct rule *r, size_t i)
+{
+	struct txn_effect *h;
+
+	if (fx->nheaders >= PENDING_HEADERS_MAX) {
+		fx->dropped++;
+		return;
+	}
+	h = &fx->header[fx->nheaders++];
+	h->kind = TXN_ADD_HEADER;
+	snprintf(h->name, sizeof(h->name), "%s", r->hdr_name[i]);
+	policy_expand(r->hdr_t[i], r, &t->s, h->value, sizeof(h->value));
+}
+
+static void queue_quarantine(struct txn *t, struct effects *fx,
+			     const struct rule *r)
+{
+	char *reason = fx->reason.value;
+
+	fx->quarantine = true;
+	fx->reason.kind = TXN_QUARANTINE;
+	reason[0] = '\0';
+	if (r->ntext > 0)
+		policy_expand(r->text_t[0], r, &t->s, reason,
+			      sizeof(fx->reason.value));
+	/* libmilter refuses an empty reason */
+	if (reason[strspn(reason, " ")] == '\0')
+		snprintf(reason, sizeof(fx->reason.value),
+			 "quarantined by rule %s", r->name);
+}
+
+/* The engine reports each matching rule here: effects and reports. */
+static void on_match(void *arg, const struct match_event *ev,
+		     struct session *s)
+{
+	struct txn *t = arg;
+	const struct rule *r = ev->rule;
+	struct effects *fx = scope_of(t, ev->stage);
+	(void)s;
+
+	if (ev->dry_run || r->verdict == VERDICT_CONTINUE) {
+		struct txn_report rep = {0};
+		rep.rule = r;
+		rep.stage = ev->stage;
+		rep.verdict = r->verdict;
+		rep.dry_run = ev->dry_run;
+		rep.reply = ev->reply;
+		report_decision(t, &rep, NULL);
+	}
+	if (r->log_t != NULL) {
+		char text[1024], what[1100];
+		policy_expand(r->log_t, r, &t->s, text, sizeof(text));
+		snprintf(what, sizeof(what), "%s%s",
+			 ev->dry_run ? "would log: " : "", text);
+		report_rule(t, TXN_R_RULE_LOG, r, ev->stage, ev->dry_run, text,
+			    what);
+	}
+	for (size_t i = 0; i < r->nheaders; i++) {
+		if (ev->dry_run) {
+			char what[200];
+			snprintf(what, sizeof(what), "would add header %s",
+				 r->hdr_name[i]);
+			report_rule(t, TXN_R_WOULD_HEADER, r, ev->stage, true,
+				    r->hdr_name[i], what);
+			continue;
+		}
+		queue_header(t, fx, r, i);
+	}
+	if (!ev->dry_run && r->verdict == VERDICT_QUARANTINE)
+		queue_quarantine(t, fx, r);
+}
+
+static bool has_effects(const struct txn *t)
+{
+	for (int i = 0; i < NSCOPES; i++)
+		if (t->fx[i].nheaders > 0 || t->fx[i].quarantine)
+			return true;
+	return false;
+}
+
+/* The effects of every scope, in order, for txn_eom's outcome. */
+static void gather_effects(struct txn *t, struct txn_outcome *o)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < NSCOPES; i++) {
+		const struct effects *fx = &t->fx[i];
+		for (size_t k = 0; k < fx->nheaders; k++)
+			t->out[n++] = &fx->header[k];
+		if (fx->quarantine)
+			t->out[n++] = &fx->reason;
+		if (fx->dropped > 0) {
+			struct txn_report rep = {0};
+			char pfx[96], line[256];
+			line_prefix(t, pfx, sizeof(pfx));
+			snprintf(line, sizeof(line),
+				 "%s: %zu headers not added: at most %d a "
+				 "message",
+				 pfx, fx->dropped, PENDING_HEADERS_MAX);
+			rep.kind = TXN_R_DROPPED;
+			rep.severity = TXN_WARNING;
+			rep.stage = STAGE_EOM;
+			emit(t, &rep, line);
+		}
+	}
+	o->neffects = n;
+	o->effect = t->out;
+}
+
+/* --- decisions ------------------------------------------------------- */
+
+static void outcome(struct txn_outcome *o, enum txn_action a,
+		    const struct reply *r)
+{
+	o->action = a;
+	o->reply = r;
+	o->neffects = 0;
+	o->effect = NULL;
+}
+
+static void outcome_failure(const struct policy *p, struct txn_outcome *o)
+{
+	if (p == NULL)
+		outcome(o, TXN_TEMPFAIL, NULL);
+	else if (p->failure.verdict == VERDICT_ACCEPT)
+		outcome(o, TXN_ACCEPT, NULL);
+	else
+		outcome(o,
+			p->failure.verdict == VERDICT_REJECT ? TXN_REJECT
+							     : TXN_TEMPFAIL,
+			&p->failure.rendered);
+}
+
+void txn_fail(struct txn *t, const struct policy *p, struct txn_outcome *o)
+{
+	outcome_failure(t != NULL ? t->s.policy : p, o);
+}
+
+/* An internal failure of the core itself: reported, failure policy. */
+static void fail_internal(struct txn *t, enum stage st, const char *what,
+			  struct txn_outcome *o)
+{
+	struct txn_report rep = {0};
+	char pfx[96], line[TXN_LINE_MAX];
+
+	outcome_failure(t->s.policy, o);
+	line_prefix(t, pfx, sizeof(pfx));
+	snprintf(line, sizeof(line),
+		 "%s: stage=%s internal error: %s; failure policy gives %s",
+		 pfx, stage_name(st), what,
+		 verdict_name(t->s.policy->failure.verdict));
+	rep.kind = TXN_R_INTERNAL;
+	rep.severity = TXN_ERROR;
+	rep.stage = st;
+	rep.verdict = t->s.policy->failure.verdict;
+	rep.text = what;
+	emit(t, &rep, line);
+}
+
+static enum txn_action action_of(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_REJECT:
+		return TXN_REJECT;
+	case VERDICT_TEMPFAIL:
+		return TXN_TEMPFAIL;
+	case VERDICT_ACCEPT:
+		return TXN_ACCEPT;
+	case VERDICT_DISCARD:
+		return TXN_DISCARD;
+	default:
+		return TXN_CONTINUE;
+	}
+}
+
+/* Keep a connect or HELO reject or tempfail until the first RCPT. */
+static void hold(struct txn *t, enum stage st, struct txn_outcome *o)
+{
+	struct decision *d = t->d;
+
+	if (t->held_reply == NULL)
+		t->held_reply = malloc(sizeof(*t->held_reply));
+	if (t->held_reply == NULL) {
+		fail_internal(t, st, "out of memory while holding a verdict",
+			      o);
+		return;
+	}
+	*t->held_reply = *d->reply;
+	t->held = true;
+	t->held_at = st;
+	t->held_verdict = d->verdict;
+	t->held_rule = d->rule;
+	outcome(o, TXN_CONTINUE, NULL);
+}
+
+/* Turn the decision in t->d into the outcome for stage st. */
+static void finish(struct txn *t, enum stage st, struct txn_outcome *o)
+{
+	const struct policy *p = t->s.policy;
+	struct decision *d = t->d;
+	bool hold_it = st <= STAGE_HELO && p->hold_early &&
+		       !d->internal_error &&
+		       (d->verdict == VERDICT_REJECT ||
+			d->verdict == VERDICT_TEMPFAIL);
+	struct txn_report rep = {0};
+
+	rep.stage = st;
+	rep.verdict = d->verdict;
+	rep.reply = d->reply;
+	if (d->internal_error) {
+		fail_internal(t, st, d->error, o);
+		report_decision(t, &rep, " (internal error)");
+	} else if (d->rule != NULL) {
+		rep.rule = d->rule;
+		rep.held = hold_it;
+		report_decision(t, &rep, hold_it ? " (held until RCPT)" : NULL);
+	}
+
+	outcome(o, action_of(d->verdict), d->reply);
+	switch (d->verdict) {
+	case VERDICT_REJECT:
+	case VERDICT_TEMPFAIL:
+		if (hold_it)
+			hold(t, st, o);
+		return;
+	case VERDICT_ACCEPT:
+		if (st <= STAGE_HELO) {
+			t->accepted = true;
+			t->accepted_at = st;
+			if (has_effects(t))
+				o->action = TXN_CONTINUE;
+			return;
+		}
+		if (st == STAGE_EOM || !has_effects(t))
+			return;
+		/* Keep the header and quarantine of earlier rules: stop
+		 * trying rules but stay for the end of the message. */
+		t->s.msg.accepted = true;
+		o->action = TXN_CONTINUE;
+		return;
+	default:
+		return;
+	}
+}
+
+static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
+{
+	const struct policy *p = t->s.policy;
+
+	outcome(o, TXN_CONTINUE, NULL);
+	refresh_queue_id(t);
+	if (t->accepted || t->s.msg.accepted)
+		return;
+	/* A held verdict wins: nothing before RCPT may replace or undo it. */
+	if (t->held && st < STAGE_RCPT)
+		return;
+	/* With no rule at this stage there is still work when conditions
+	 * of later rules observe it: body scanners, recipients seen. */
+	if (p->nstage[st] == 0 && !(p->watch & (1u << st)))
+		return;
+	if (t->d == NULL && (t->d = malloc(sizeof(*t->d))) == NULL) {
+		fail_internal(t, st, "out of memory", o);
+		return;
+	}
+	policy_eval(p, st, &t->s, on_match, t, t->d);
+	finish(t, st, o);
+}
+
+/*
+ * Give a held connect/HELO verdict at RCPT, rendered again for RCPT (room
+ * for Sendmail's "<address>... ", $recipient filled in); the copy made
+ * when it was held serves if that fails.
+ */
+static void answer_held(struct txn *t, struct txn_outcome *o)
+{
+	const struct reply *r = t->held_reply;
+	struct txn_report rep = {0};
+
+	refresh_queue_id(t);
+	if (t->d == NULL)
+		t->d = malloc(sizeof(*t->d));
+	if (t->d != NULL && t->held_rule != NULL &&
+	    policy_render(t->held_rule, STAGE_RCPT, &t->s, t->d) == 0)
+		r = t->d->reply;
+	rep.rule = t->held_rule;
+	rep.stage = STAGE_RCPT;
+	rep.verdict = t->held_verdict;
+	rep.from_hold = true;
+	rep.reply = r;
+	report_decision(t, &rep, " (held from connect/helo)");
+	outcome(o, action_of(t->held_verdict), r);
+}
+
+/* --- the connection -------------------------------------------------- */
+
+struct txn *txn_new(const struct policy *p, const struct txn_io *io)
+{
+	struct txn *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	if (session_begin(&t->s, p) != 0) {
+		free(t);
+		return NULL;
+	}
+	if (io != NULL)
+		t->io = *io;
+	t->s.macro = macro_lookup;
+	t->s.macro_arg = t;
+	t->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	return t;
+}
+
+void txn_free(struct txn **tp)
+{
+	struct txn *t = *tp;
+
+	if (t == NULL)
+		return;
+	session_end(&t->s);
+	free(t->held_reply);
+	free(t->d);
+	free(t);
+	*tp = NULL;
+}
+
+unsigned txn_events(const struct txn *t)
+{
+	return t->s.policy->need_stages;
+}
+
+const char *txn_label(const struct txn *t, char *buf, size_t buflen)
+{
+	line_prefix(t, buf, buflen);
+	return buf;
+}
+
+static void message_done(struct txn *t)
+{
+	session_reset_message(&t->s);
+	memset(&t->fx[SCOPE_MESSAGE], 0, sizeof(t->fx[SCOPE_MESSAGE]));
+}
+
+void txn_connect(struct txn *t, const char *host, const struct sockaddr *sa,
+		 struct txn_outcome *o)
+{
+	if (host == NULL || host[0] == '\0' || host[0] == '[')
+		host = "unknown";
+	set_fact(t->s.client_name, sizeof(t->s.client_name), host,
+		 &t->s.too_long, FACT_CLIENT_NAME);
+	session_set_client(&t->s, sa);
+	eval(t, STAGE_CONNECT, o);
+}
+
+void txn_helo(struct txn *t, const char *helo, struct txn_outcome *o)
+{
+	set_fact(t->s.helo, sizeof(t->s.helo), helo, &t->s.too_long,
+		 FACT_HELO);
+	t->s.have_helo = true;
+	/* A new HELO (a client may send several; Postfix repeats it after
+	 * STARTTLS) replaces what the last one decided. */
+	memset(&t->fx[SCOPE_HELO], 0, sizeof(t->fx[SCOPE_HELO]));
+	if (t->held && t->held_at == STAGE_HELO)
+		t->held = false;
+	if (t->accepted && t->accepted_at == STAGE_HELO)
+		t->accepted = false;
+	eval(t, STAGE_HELO, o);
+}
+
+void txn_mail(struct txn *t, char *const *argv, struct txn_outcome *o)
+{
+	message_done(t);
+	addr_fact_set(&t->s.msg.sender, argv != NULL ? argv[0] : NULL);
+	t->s.msg.size_param = size_param(argv);
+	eval(t, STAGE_MAIL, o);
+}
+
+void txn_rcpt(struct txn *t, char *const *argv, struct txn_outcome *o)
+{
+	struct addr_fact prev = t->s.msg.rcpt;
+
+	addr_fact_set(&t->s.msg.rcpt, argv != NULL ? argv[0] : NULL);
+	if (t->held) {
+		answer_held(t, o);
+		return;
+	}
+	t->s.msg.rcpt_count++;
+	eval(t, STAGE_RCPT, o);
+	if (o->action == TXN_REJECT || o->action == TXN_TEMPFAIL) {
+		/* Later stages see the last recipient that was taken. */
+		t->s.msg.rcpt_count--;
+		t->s.msg.rcpt = prev;
+	}
+}
+
+void txn_data(struct txn *t, struct txn_outcome *o)
+{
+	eval(t, STAGE_DATA, o);
+}
+
+void txn_header(struct txn *t, const char *name, const char *value,
+		struct txn_outcome *o)
+{
+	t->s.msg.hdr_name = name != NULL ? name : "";
+	t->s.msg.hdr_value = value != NULL ? value : "";
+	t->s.msg.hdr_value_len = strlen(t->s.msg.hdr_value);
+	t->s.msg.size += strlen(t->s.msg.hdr_name) + 2 + t->s.msg.hdr_value_len + 2;
+	eval(t, STAGE_HEADER, o);
+	t->s.msg.hdr_name = NULL;
+	t->s.msg.hdr_value = NULL;
+}
+
+void txn_eoh(struct txn *t, struct txn_outcome *o)
+{
+	t->s.msg.size += 2;
+	eval(t, STAGE_EOH, o);
+}
+
+void txn_body(struct txn *t, const unsigned char *chunk, size_t len,
+	      struct txn_outcome *o)
+{
+	t->s.msg.size += len;
+	t->s.msg.chunk = chunk;
+	t->s.msg.chunk_len = len;
+	eval(t, STAGE_BODY, o);
+	t->s.msg.chunk = NULL;
+	t->s.msg.chunk_len = 0;
+}
+
+void txn_eom(struct txn *t, struct txn_outcome *o)
+{
+	/* The end of the body first: matches that needed it, for the body
+	 * rules too (policy.h). */
+	t->s.msg.body_end = true;
+	eval(t, STAGE_BODY, o);
+	if (o->action == TXN_CONTINUE)
+		eval(t, STAGE_EOM, o);
+	if (o->action == TXN_CONTINUE || o->action == TXN_ACCEPT)
+		gather_effects(t, o);
+	/* The message's facts go now; its effects, which the outcome points
+	 * to, at the next MAIL or abort (message_done). */
+	session_reset_message(&t->s);
+}
+
+void txn_abort(struct txn *t)
+{
+	message_done(t);
+}

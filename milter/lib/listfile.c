@@ -1,0 +1,264 @@
+/*
+ * listfile.c - read list files (one entry a line) for the config loader.
+ * The format is described in listfile.h.
+ *
+ * The file is read whole and split in place, so a million-line file costs
+ * one read and one pass. Used at config load only; never logs, never
+ * exits, reports "PATH:LINE: message" through the caller's buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/listfile.h"
+
+static void seterr(char *err, size_t errlen, const char *path, int line,
+		   const char *msg)
+{
+	if (errlen == 0)
+		return;
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", path, msg);
+}
+
+/* Read the whole file into a NUL-terminated buffer. */
+static char *slurp(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	char *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		seterr(err, errlen, path, 0, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		seterr(err, errlen, path, 0, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, path, 0, strerror(EISDIR));
+		close(fd);
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > LISTFILE_SIZE_MAX) {
+		seterr(err, errlen, path, 0, "file too large");
+		close(fd);
+		return NULL;
+	}
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	buf = malloc(cap);
+	if (buf == NULL) {
+		seterr(err, errlen, path, 0, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r;
+		if (len + 1 >= cap) {
+			char *nb;
+			size_t ncap = cap * 2;
+			if (len > LISTFILE_SIZE_MAX) {
+				seterr(err, errlen, path, 0, "file too large");
+				goto fail;
+			}
+			/* never more than the limit and room to see it passed */
+			if (ncap > LISTFILE_SIZE_MAX + 2)
+				ncap = LISTFILE_SIZE_MAX + 2;
+			nb = realloc(buf, ncap);
+			if (nb == NULL) {
+				seterr(err, errlen, path, 0, "out of memory");
+				goto fail;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, path, 0, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > LISTFILE_SIZE_MAX) {
+		seterr(err, errlen, path, 0, "file too large");
+		goto fail;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Split buf in place and call each(ctx, entry, line) per entry; each
+ * returns 0 or -1 (stop, with err already filled). Returns the number of
+ * entries or -1.
+ */
+typedef int (*each_fn)(void *ctx, char *entry, int line, char *err,
+		       size_t errlen);
+
+static int parse(const char *path, char *buf, size_t len, each_fn each,
+		 void *ctx, char *err, size_t errlen)
+{
+	char *p = buf, *end = buf + len;
+	int line = 0, count = 0;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl != NULL ? nl : end;
+		line++;
+		if (e > p && e[-1] == '\r')
+			e--;
+		if ((size_t)(e - p) > LISTFILE_LINE_MAX) {
+			char msg[64];
+			snprintf(msg, sizeof(msg), "line longer than %d octets",
+				 LISTFILE_LINE_MAX);
+			seterr(err, errlen, path, line, msg);
+			return -1;
+		}
+		if (memchr(p, '\0', (size_t)(e - p)) != NULL) {
+			seterr(err, errlen, path, line,
+			       "line contains a NUL octet");
+			return -1;
+		}
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (p < e && *p != '#') {
+			*e = '\0';
+			if (each(ctx, p, line, err, errlen) < 0)
+				return -1;
+			count++;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return count;
+}
+
+/* listfile_read: hand each entry to the caller's add. */
+struct read_ctx {
+	const char *path;
+	listfile_add_fn add;
+	void *ctx;
+};
+
+static int read_each(void *arg, char *entry, int line, char *err, size_t errlen)
+{
+	struct read_ctx *rc = arg;
+	char msg[512];
+
+	msg[0] = '\0';
+	if (rc->add(rc->ctx, entry, msg, sizeof(msg)) == 0)
+		return 0;
+	seterr(err, errlen, rc->path, line,
+	       msg[0] != '\0' ? msg : "invalid entry");
+	return -1;
+}
+
+int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
+		  size_t errlen)
+{
+	struct read_ctx rc = {path, add, ctx};
+	size_t len;
+	char *buf;
+	int n;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || add == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "no list file");
+		return -1;
+	}
+	buf = slurp(path, &len, err, errlen);
+	if (buf == NULL)
+		return -1;
+	n = parse(path, buf, len, read_each, &rc, err, errlen);
+	free(buf);
+	return n;
+}
+
+/* listfile_load: keep the entries. */
+static int load_each(void *arg, char *entry, int line, char *err, size_t errlen)
+{
+	struct listfile *lf = arg;
+	struct listfile_entry *ne;
+	size_t ncap;
+
+	/* Grow at powers of two: n is one when n & (n - 1) is 0. */
+	if (lf->n == 0 || (lf->n >= 16 && (lf->n & (lf->n - 1)) == 0)) {
+		ncap = lf->n == 0 ? 16 : lf->n * 2;
+		ne = realloc(lf->entries, ncap * sizeof(*ne));
+		if (ne == NULL) {
+			seterr(err, errlen, lf->path, line, "out of memory");
+			return -1;
+		}
+		lf->entries = ne;
+	}
+	lf->entries[lf->n].text = entry;
+	lf->entries[lf->n].line = line;
+	lf->n++;
+	return 0;
+}
+
+struct listfile *listfile_load(const char *path, char *err, size_t errlen)
+{
+	struct listfile *lf;
+	size_t len;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (path == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "no list file");
+		return NULL;
+	}
+	lf = calloc(1, sizeof(*lf));
+	if (lf == NULL || (lf->path = strdup(path)) == NULL) {
+		free(lf);
+		seterr(err, errlen, path, 0, "out of memory");
+		return NULL;
+	}
+	lf->data = slurp(path, &len, err, errlen);
+	if (lf->data == NULL ||
+	    parse(path, lf->data, len, load_each, lf, err, errlen) < 0) {
+		listfile_free(&lf);
+		return NULL;
+	}
+	return lf;
+}
+
+void listfile_free(struct listfile **lf)
+{
+	if (lf == NULL || *lf == NULL)
+		return;
+	free((*lf)->entries);
+	free((*lf)->data);
+	free((*lf)->path);
+	free(*lf);
+	*lf = NULL;
+}

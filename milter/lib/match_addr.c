@@ -1,0 +1,419 @@
+/*
+ * match_addr.c - sets of IPv4 and IPv6 prefixes (CIDR) and address
+ * parsing.
+ *
+ * Two open-addressing hash tables keyed by (prefix length, network): one
+ * for IPv4 (as IPv4-mapped IPv6 from the outside, 32 bits inside) and one
+ * for the rest of IPv6. A lookup masks the address once per prefix length
+ * present and probes. Built at config load, then read-only: lookups never
+ * write. Never logs, never exits.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/match.h"
+
+#define ADDR_TEXT_MAX 100
+#define EMPTY4	      UINT64_MAX
+
+struct key6 {
+	uint64_t hi, lo;
+};
+
+struct addr_set {
+	/* IPv4: key (len << 32) | network; EMPTY4 marks a free slot */
+	uint64_t *t4;
+	size_t cap4, n4;
+	uint64_t lens4; /* bit L: some IPv4 entry of prefix length L */
+	/* IPv6 (not IPv4-mapped): len6[i] is 0 for a free slot, else len+1 */
+	struct key6 *t6;
+	unsigned char *len6;
+	size_t cap6, n6;
+	uint64_t lens6[3]; /* bit L (0-128) */
+};
+
+static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0,	  0,
+						0, 0, 0, 0, 0xff, 0xff};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash6(uint64_t hi, uint64_t lo, unsigned len)
+{
+	return mix64(hi ^ mix64(lo ^ ((uint64_t)len << 56)));
+}
+
+static uint64_t load_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void store_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+static uint32_t mask32(unsigned len)
+{
+	return len == 0 ? 0 : (uint32_t)(0xffffffffu << (32 - len));
+}
+
+/* Mask a 128-bit address to len bits. */
+static struct key6 mask128(struct key6 a, unsigned len)
+{
+	if (len == 0) {
+		a.hi = a.lo = 0;
+	} else if (len < 64) {
+		a.hi &= ~0ULL << (64 - len);
+		a.lo = 0;
+	} else if (len == 64) {
+		a.lo = 0;
+	} else if (len < 128) {
+		a.lo &= ~0ULL << (128 - len);
+	}
+	return a;
+}
+
+struct addr_set *addr_set_new(void)
+{
+	return calloc(1, sizeof(struct addr_set));
+}
+
+static int grow4(struct addr_set *s)
+{
+	size_t ncap = s->cap4 ? s->cap4 * 2 : 64;
+	uint64_t *nt = malloc(ncap * sizeof(*nt));
+
+	if (nt == NULL)
+		return -1;
+	for (size_t i = 0; i < ncap; i++)
+		nt[i] = EMPTY4;
+	for (size_t i = 0; i < s->cap4; i++) {
+		uint64_t k = s->t4[i];
+		size_t j;
+		if (k == EMPTY4)
+			continue;
+		j = mix64(k) & (ncap - 1);
+		while (nt[j] != EMPTY4)
+			j = (j + 1) & (ncap - 1);
+		nt[j] = k;
+	}
+	free(s->t4);
+	s->t4 = nt;
+	s->cap4 = ncap;
+	return 0;
+}
+
+static int add4(struct addr_set *s, uint32_t net, unsigned len)
+{
+	uint64_t k = ((uint64_t)len << 32) | net;
+	size_t j;
+
+	if ((s->n4 + 1) * 4 > s->cap4 * 3 && grow4(s) < 0)
+		return -1;
+	j = mix64(k) & (s->cap4 - 1);
+	while (s->t4[j] != EMPTY4) {
+		if (s->t4[j] == k)
+			return 0;
+		j = (j + 1) & (s->cap4 - 1);
+	}
+	s->t4[j] = k;
+	s->n4++;
+	s->lens4 |= 1ULL << len;
+	return 0;
+}
+
+static bool has4(const struct addr_set *s, uint32_t net, unsigned len)
+{
+	uint64_t k = ((uint64_t)len << 32) | net;
+	size_t j = mix64(k) & (s->cap4 - 1);
+
+	while (s->t4[j] != EMPTY4) {
+		if (s->t4[j] == k)
+			return true;
+		j = (j + 1) & (s->cap4 - 1);
+	}
+	return false;
+}
+
+static int grow6(struct addr_set *s)
+{
+	size_t ncap = s->cap6 ? s->cap6 * 2 : 16;
+	struct key6 *nt = malloc(ncap * sizeof(*nt));
+	unsigned char *nl = calloc(ncap, 1);
+
+	if (nt == NULL || nl == NULL) {
+		free(nt);
+		free(nl);
+		return -1;
+	}
+	for (size_t i = 0; i < s->cap6; i++) {
+		size_t j;
+		if (s->len6[i] == 0)
+			continue;
+		j = hash6(s->t6[i].hi, s->t6[i].lo, s->len6[i] - 1) &
+		    (ncap - 1);
+		while (nl[j] != 0)
+			j = (j + 1) & (ncap - 1);
+		nt[j] = s->t6[i];
+		nl[j] = s->len6[i];
+	}
+	free(s->t6);
+	free(s->len6);
+	s->t6 = nt;
+	s->len6 = nl;
+	s->cap6 = ncap;
+	return 0;
+}
+
+static int add6(struct addr_set *s, struct key6 net, unsigned len)
+{
+	size_t j;
+
+	if ((s->n6 + 1) * 4 > s->cap6 * 3 && grow6(s) < 0)
+		return -1;
+	j = hash6(net.hi, net.lo, len) & (s->cap6 - 1);
+	while (s->len6[j] != 0) {
+		if (s->len6[j] == len + 1 && s->t6[j].hi == net.hi &&
+		    s->t6[j].lo == net.lo)
+			return 0;
+		j = (j + 1) & (s->cap6 - 1);
+	}
+	s->t6[j] = net;
+	s->len6[j] = (unsigned char)(len + 1);
+	s->n6++;
+	s->lens6[len / 64] |= 1ULL << (len % 64);
+	return 0;
+}
+
+static bool has6(const struct addr_set *s, struct key6 net, unsigned len)
+{
+	size_t j = hash6(net.hi, net.lo, len) & (s->cap6 - 1);
+
+	while (s->len6[j] != 0) {
+		if (s->len6[j] == len + 1 && s->t6[j].hi == net.hi &&
+		    s->t6[j].lo == net.lo)
+			return true;
+		j = (j + 1) & (s->cap6 - 1);
+	}
+	return false;
+}
+
+/*
+ * Parse the address part of an entry: optional [ ], optional "IPv6:".
+ * *v4text tells whether it was written as IPv4. Returns 0 / -1.
+ */
+static int parse_addr(const char *text, size_t n, unsigned char out[16],
+		      bool *v4text)
+{
+	char buf[ADDR_TEXT_MAX + 1];
+	struct in_addr a4;
+	bool tagged = false;
+
+	if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
+		text++;
+		n -= 2;
+	}
+	if (n >= 5 && strncasecmp(text, "IPv6:", 5) == 0) {
+		text += 5;
+		n -= 5;
+		tagged = true;
+	}
+	if (n == 0 || n > ADDR_TEXT_MAX)
+		return -1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (!tagged && inet_pton(AF_INET, buf, &a4) == 1) {
+		memcpy(out, mapped_prefix, 12);
+		memcpy(out + 12, &a4, 4);
+		*v4text = true;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, out) == 1) {
+		*v4text = false;
+		return 0;
+	}
+	return -1;
+}
+
+int addr_parse(const char *text, unsigned char out[16])
+{
+	bool v4;
+	size_t n;
+
+	if (text == NULL)
+		return -1;
+	n = strnlen(text, ADDR_TEXT_MAX + 1);
+	if (n > ADDR_TEXT_MAX)
+		return -1;
+	return parse_addr(text, n, out, &v4);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int addr_set_add(struct addr_set *s, const char *text, char *err, size_t errlen)
+{
+	unsigned char a[16];
+	char q[96], hint[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	size_t n, alen;
+	unsigned len, max;
+	bool v4text, mapped;
+	struct key6 k, m;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (text == NULL || text[0] == '\0') {
+		seterr(err, errlen, "empty address");
+		return -1;
+	}
+	n = strnlen(text, ADDR_TEXT_MAX + 1);
+	match_quote(q, sizeof(q), text, n);
+	if (n > ADDR_TEXT_MAX) {
+		seterr(err, errlen, "\"%s\": too long for an address", q);
+		return -1;
+	}
+	slash = memchr(text, '/', n);
+	alen = slash != NULL ? (size_t)(slash - text) : n;
+	if (parse_addr(text, alen, a, &v4text) < 0) {
+		seterr(err, errlen, "\"%s\": not an IP address%s", q,
+		       slash != NULL ? " with a prefix length" : "");
+		return -1;
+	}
+	max = v4text ? 32 : 128;
+	len = max;
+	if (slash != NULL) {
+		const char *p = slash + 1;
+		size_t plen = n - alen - 1;
+		if (plen == 0 || plen > 3 || (p[0] == '0' && plen > 1)) {
+			seterr(err, errlen,
+			       "\"%s\": bad prefix length (want 0-%s)", q,
+			       v4text ? "32" : "128");
+			return -1;
+		}
+		len = 0;
+		for (size_t i = 0; i < plen; i++) {
+			if (!isdigit((unsigned char)p[i])) {
+				seterr(err, errlen,
+				       "\"%s\": bad prefix length (want 0-%s)",
+				       q, v4text ? "32" : "128");
+				return -1;
+			}
+			len = len * 10 + (unsigned)(p[i] - '0');
+		}
+		if (len > max) {
+			seterr(err, errlen,
+			       "\"%s\": bad prefix length (want 0-%s)", q,
+			       v4text ? "32" : "128");
+			return -1;
+		}
+	}
+	/* On the 128-bit scale. */
+	if (v4text)
+		len += 96;
+	k.hi = load_be64(a);
+	k.lo = load_be64(a + 8);
+	m = mask128(k, len);
+	if (m.hi != k.hi || m.lo != k.lo) {
+		unsigned char net[16];
+		char txt[INET6_ADDRSTRLEN];
+		store_be64(net, m.hi);
+		store_be64(net + 8, m.lo);
+		if (v4text)
+			inet_ntop(AF_INET, net + 12, txt, sizeof(txt));
+		else
+			inet_ntop(AF_INET6, net, txt, sizeof(txt));
+		snprintf(hint, sizeof(hint), "%s/%u", txt,
+			 v4text ? len - 96 : len);
+		seterr(err, errlen, "%s has host bits set; did you mean %s?", q,
+		       hint);
+		return -1;
+	}
+	mapped = len >= 96 && memcmp(a, mapped_prefix, 12) == 0;
+	if (mapped) {
+		uint32_t net = ((uint32_t)a[12] << 24) |
+			       ((uint32_t)a[13] << 16) |
+			       ((uint32_t)a[14] << 8) | a[15];
+		if (add4(s, net, len - 96) == 0)
+			return 0;
+	} else if (add6(s, m, len) == 0) {
+		return 0;
+	}
+	seterr(err, errlen, "out of memory");
+	return -1;
+}
+
+bool addr_set_match(const struct addr_set *s, const unsigned char addr[16])
+{
+	struct key6 k;
+
+	if (s == NULL || addr == NULL)
+		return false;
+	if (s->n4 > 0 && memcmp(addr, mapped_prefix, 12) == 0) {
+		uint32_t a = ((uint32_t)addr[12] << 24) |
+			     ((uint32_t)addr[13] << 16) |
+			     ((uint32_t)addr[14] << 8) | addr[15];
+		for (uint64_t b = s->lens4; b != 0; b &= b - 1) {
+			unsigned len = (unsigned)__builtin_ctzll(b);
+			if (has4(s, a & mask32(len), len))
+				return true;
+		}
+	}
+	if (s->n6 == 0)
+		return false;
+	k.hi = load_be64(addr);
+	k.lo = load_be64(addr + 8);
+	for (unsigned w = 0; w < 3; w++) {
+		for (uint64_t b = s->lens6[w]; b != 0; b &= b - 1) {
+			unsigned len = w * 64 + (unsigned)__builtin_ctzll(b);
+			if (has6(s, mask128(k, len), len))
+				return true;
+		}
+	}
+	return false;
+}
+
+size_t addr_set_count(const struct addr_set *s)
+{
+	return s != NULL ? s->n4 + s->n6 : 0;
+}
+
+void addr_set_free(struct addr_set **s)
+{
+	if (s == NULL || *s == NULL)
+		return;
+	free((*s)->t4);
+	free((*s)->t6);
+	free((*s)->len6);
+	free(*s);
+	*s = NULL;
+}

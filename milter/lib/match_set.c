@@ -1,0 +1,469 @@
+/*
+ * match_set.c - string sets (open-addressing hash), and on top of them
+ * domain-name sets and e-mail address sets (kept in the normal form of
+ * match_envaddr.c).
+ *
+ * Sets are filled at config load and then only read, from many threads:
+ * lookups never write. Input looked up is from the wire: bounded, never
+ * copied past its buffer, never trusted to be well formed. Never logs,
+ * never exits.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/match.h"
+
+/* --- string sets ------------------------------------------------------ */
+
+#define ARENA_BLOCK 65536
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	char data[];
+};
+
+struct slot {
+	const char *s; /* NULL: free slot */
+	uint32_t len;
+	uint32_t hash;
+};
+
+struct str_set {
+	bool nocase;
+	size_t count, cap; /* cap: a power of two, or 0 */
+	struct slot *slots;
+	struct arena_block *arena;
+};
+
+static inline unsigned char fold(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static uint32_t hash_bytes(const char *s, size_t len, bool nocase)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		h ^= nocase ? fold(c) : c;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+static bool same(const struct str_set *set, const char *a, const char *b,
+		 size_t len)
+{
+	if (!set->nocase)
+		return memcmp(a, b, len) == 0;
+	for (size_t i = 0; i < len; i++) {
+		if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+			return false;
+	}
+	return true;
+}
+
+struct str_set *str_set_new(bool nocase)
+{
+	struct str_set *set = calloc(1, sizeof(*set));
+
+	if (set != NULL)
+		set->nocase = nocase;
+	return set;
+}
+
+static char *arena_copy(struct str_set *set, const char *s, size_t len)
+{
+	struct arena_block *b = set->arena;
+	char *p;
+
+	if (b == NULL || b->size - b->used < len + 1) {
+		size_t size = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+		b->next = set->arena;
+		b->used = 0;
+		b->size = size;
+		set->arena = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
+static int grow(struct str_set *set)
+{
+	size_t ncap = set->cap ? set->cap * 2 : 16;
+	struct slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (size_t i = 0; i < set->cap; i++) {
+		size_t j;
+		if (set->slots[i].s == NULL)
+			continue;
+		j = set->slots[i].hash & (ncap - 1);
+		while (ns[j].s != NULL)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = set->slots[i];
+	}
+	free(set->slots);
+	set->slots = ns;
+	set->cap = ncap;
+	return 0;
+}
+
+/* Index of s in the table, or of the free slot where it would go. */
+static size_t find(const struct str_set *set, const char *s, size_t len,
+		   uint32_t h)
+{
+	size_t j = h & (set->cap - 1);
+
+	while (set->slots[j].s != NULL) {
+		const struct slot *sl = &set->slots[j];
+		if (sl->hash == h && sl->len == len && same(set, sl->s, s, len))
+			break;
+		j = (j + 1) & (set->cap - 1);
+	}
+	return j;
+}
+
+int str_set_add(struct str_set *set, const char *s, size_t len)
+{
+	uint32_t h;
+	size_t j;
+	char *copy;
+
+	if (set == NULL || len > UINT32_MAX || (s == NULL && len > 0))
+		return -1;
+	if (s == NULL)
+		s = "";
+	if ((set->count + 1) * 4 > set->cap * 3 && grow(set) < 0)
+		return -1;
+	h = hash_bytes(s, len, set->nocase);
+	j = find(set, s, len, h);
+	if (set->slots[j].s != NULL)
+		return 0;
+	copy = arena_copy(set, s, len);
+	if (copy == NULL)
+		return -1;
+	set->slots[j].s = copy;
+	set->slots[j].len = (uint32_t)len;
+	set->slots[j].hash = h;
+	set->count++;
+	return 0;
+}
+
+bool str_set_has(const struct str_set *set, const char *s, size_t len)
+{
+	if (set == NULL || set->count == 0 || len > UINT32_MAX ||
+	    (s == NULL && len > 0))
+		return false;
+	if (s == NULL)
+		s = "";
+	return set->slots[find(set, s, len, hash_bytes(s, len, set->nocase))]
+		   .s != NULL;
+}
+
+size_t str_set_count(const struct str_set *set)
+{
+	return set != NULL ? set->count : 0;
+}
+
+void str_set_free(struct str_set **set)
+{
+	struct arena_block *b, *next;
+
+	if (set == NULL || *set == NULL)
+		return;
+	for (b = (*set)->arena; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free((*set)->slots);
+	free(*set);
+	*set = NULL;
+}
+
+/* --- domain sets ------------------------------------------------------ */
+
+struct domain_set {
+	struct str_set *exact;
+	struct str_set *sub; /* names whose strict subdomains match */
+};
+
+/*
+ * Check a domain name of len octets (trailing dot already removed).
+ * Returns 0, or -1 with err filled.
+ */
+static int domain_check(const char *name, size_t len, char *err, size_t errlen)
+{
+	char q[96];
+	size_t label = 0;
+
+	match_quote(q, sizeof(q), name, len);
+	if (len == 0) {
+		snprintf(err, errlen, "empty domain name");
+		return -1;
+	}
+	if (len > DOMAIN_MAX) {
+		snprintf(err, errlen, "domain \"%s\": longer than %d octets", q,
+			 DOMAIN_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = i < len ? (unsigned char)name[i] : '.';
+		if (c == '.') {
+			if (label == 0) {
+				snprintf(err, errlen,
+					 "domain \"%s\": empty label", q);
+				return -1;
+			}
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_') {
+			if (c >= 0x20 && c < 0x7f)
+				snprintf(err, errlen,
+					 "domain \"%s\": invalid character "
+					 "'%c'",
+					 q, c);
+			else
+				snprintf(err, errlen,
+					 "domain \"%s\": invalid octet 0x%02x",
+					 q, c);
+			return -1;
+		}
+		if (++label > 63) {
+			snprintf(err, errlen,
+				 "domain \"%s\": a label is longer than 63 "
+				 "octets",
+				 q);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct domain_set *domain_set_new(void)
+{
+	struct domain_set *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->exact = str_set_new(true);
+	s->sub = str_set_new(true);
+	if (s->exact == NULL || s->sub == NULL)
+		domain_set_free(&s);
+	return s;
+}
+
+int domain_set_add(struct domain_set *s, const char *name, bool with_subdomains,
+		   char *err, size_t errlen)
+{
+	char dummy[1];
+	size_t len;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (name == NULL)
+		name = "";
+	len = strnlen(name, DOMAIN_MAX + 2);
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (domain_check(name, len, err, errlen) < 0)
+		return -1;
+	if (str_set_add(with_subdomains ? s->sub : s->exact, name, len) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int domain_set_add_entry(struct domain_set *s, const char *text, char *err,
+			 size_t errlen)
+{
+	if (text != NULL && text[0] == '*' && text[1] == '.')
+		return domain_set_add(s, text + 2, true, err, errlen);
+	if (text != NULL && text[0] == '.')
+		return domain_set_add(s, text + 1, true, err, errlen);
+	return domain_set_add(s, text, false, err, errlen);
+}
+
+bool domain_set_match(const struct domain_set *s, const char *domain)
+{
+	size_t len;
+
+	if (s == NULL || domain == NULL)
+		return false;
+	len = strnlen(domain, DOMAIN_MAX + 2);
+	if (len > 0 && domain[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DOMAIN_MAX)
+		return false;
+	if (str_set_has(s->exact, domain, len))
+		return true;
+	if (str_set_count(s->sub) == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (domain[i] == '.' && i + 1 < len &&
+		    str_set_has(s->sub, domain + i + 1, len - i - 1))
+			return true;
+	}
+	return false;
+}
+
+size_t domain_set_count(const struct domain_set *s)
+{
+	return s != NULL ? str_set_count(s->exact) + str_set_count(s->sub) : 0;
+}
+
+void domain_set_free(struct domain_set **s)
+{
+	if (s == NULL || *s == NULL)
+		return;
+	str_set_free(&(*s)->exact);
+	str_set_free(&(*s)->sub);
+	free(*s);
+	*s = NULL;
+}
+
+/* --- e-mail address sets ---------------------------------------------- */
+
+struct email_set {
+	bool local_cs;
+	struct str_set *set; /* keys "local@domain", normalised */
+};
+
+struct email_set *email_set_new(bool local_case_sensitive)
+{
+	struct email_set *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->local_cs = local_case_sensitive;
+	s->set = str_set_new(false);
+	if (s->set == NULL)
+		email_set_free(&s);
+	return s;
+}
+
+/*
+ * The key of an address in normal form: its text, the local part folded
+ * unless the set keeps its case (the domain is lower-case already). key
+ * holds sizeof(a->text) octets. Returns the key's length.
+ */
+static size_t email_key(const struct email_set *s, const struct envaddr *a,
+			char *key)
+{
+	for (size_t i = 0; i < a->len; i++)
+		key[i] = s->local_cs || i >= a->at
+			     ? a->text[i]
+			     : (char)fold((unsigned char)a->text[i]);
+	key[a->len] = '\0';
+	return a->len;
+}
+
+static bool addr_literal(const char *d)
+{
+	size_t n = strlen(d);
+	unsigned char a[16];
+
+	return n >= 3 && d[0] == '[' && d[n - 1] == ']' &&
+	       addr_parse(d, a) == 0;
+}
+
+int email_set_add(struct email_set *s, const char *addr, char *err,
+		  size_t errlen)
+{
+	struct envaddr a;
+	char key[sizeof(a.text)], q[96], why[96], dummy[1];
+	const char *domain;
+	size_t n;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (addr == NULL)
+		addr = "";
+	n = strnlen(addr, EMAIL_MAX + 1);
+	match_quote(q, sizeof(q), addr, n);
+	if (n > EMAIL_MAX) {
+		snprintf(err, errlen, "address \"%s\": longer than %d octets",
+			 q, EMAIL_MAX);
+		return -1;
+	}
+	if (envaddr_parse(addr, n, &a, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "address \"%s\": malformed (%s)", q, why);
+		return -1;
+	}
+	domain = envaddr_domain(&a);
+	if (a.at == 2 && a.text[0] == '"' && a.text[1] == '"') {
+		snprintf(err, errlen,
+			 "address \"%s\": malformed (an empty local part)", q);
+		return -1;
+	}
+	if (a.len > 0 && a.at == a.len &&
+	    strcasecmp(a.text, "postmaster") != 0) {
+		snprintf(err, errlen,
+			 "address \"%s\": no @domain (a domain goes in a "
+			 "domain list)",
+			 q);
+		return -1;
+	}
+	if (domain[0] != '\0' && !addr_literal(domain)) {
+		char derr[160];
+		if (domain_check(domain, strlen(domain), derr, sizeof(derr)) <
+		    0) {
+			snprintf(err, errlen, "address \"%s\": %s", q, derr);
+			return -1;
+		}
+	}
+	n = email_key(s, &a, key);
+	if (str_set_add(s->set, key, n) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+bool email_set_match(const struct email_set *s, const struct envaddr *a)
+{
+	char key[sizeof(a->text)];
+	size_t n;
+
+	if (s == NULL || a == NULL)
+		return false;
+	n = email_key(s, a, key);
+	return str_set_has(s->set, key, n);
+}
+
+size_t email_set_count(const struct email_set *s)
+{
+	return s != NULL ? str_set_count(s->set) : 0;
+}
+
+void email_set_free(struct email_set **s)
+{
+	if (s == NULL || *s == NULL)
+		return;
+	str_set_free(&(*s)->set);
+	free(*s);
+	*s = NULL;
+}
