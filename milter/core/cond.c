@@ -10,28 +10,30 @@
 
 #include "core/cond.h"
 
-extern const struct cond_kind kind_client_address, kind_client_name,
-    kind_helo, kind_sender, kind_recipient, kind_body, kind_header,
-    kind_macro, kind_helo_literal, kind_authenticated, kind_tls,
-    kind_recipients, kind_size, kind_received;
+/*
+ * Every kind, in the order a rule's conditions are tried: one row a kind
+ * (its file defines kind_NAME).
+ */
+#define COND_KINDS(X)                                                          \
+	X(client_address)                                                      \
+	X(client_name)                                                         \
+	X(helo)                                                                \
+	X(sender)                                                              \
+	X(recipient)                                                           \
+	X(body)                                                                \
+	X(header)                                                              \
+	X(macro)                                                               \
+	X(helo_literal)                                                        \
+	X(authenticated)                                                       \
+	X(tls)                                                                 \
+	X(recipients)                                                          \
+	X(size)                                                                \
+	X(received)
 
-/* In the order a rule's conditions are tried. */
-const struct cond_kind *const cond_kinds[] = {
-	&kind_client_address,
-	&kind_client_name,
-	&kind_helo,
-	&kind_sender,
-	&kind_recipient,
-	&kind_body,
-	&kind_header,
-	&kind_macro,
-	&kind_helo_literal,
-	&kind_authenticated,
-	&kind_tls,
-	&kind_recipients,
-	&kind_size,
-	&kind_received,
-};
+#define DECLARE(name) extern const struct cond_kind kind_##name;
+#define ROW(name) &kind_##name,
+COND_KINDS(DECLARE)
+const struct cond_kind *const cond_kinds[] = {COND_KINDS(ROW)};
 const size_t cond_nkinds = sizeof(cond_kinds) / sizeof(cond_kinds[0]);
 
 size_t cond_max_per_rule(void)

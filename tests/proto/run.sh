@@ -346,6 +346,10 @@ if start "$tmp/reload.conf" "$tmp/reload.log"; then
 	wait_log "$tmp/reload.log" "SIGHUP: reloading" 1
 	wait_log "$tmp/reload.log" "rules; new connections use it" 1
 	after=$("$client" -T "$T" -s "unix:$sock" "$tmp/reload.mt" | grep '^rcpt')
+	# the rule's counter outlives the reload: one hit before, one after
+	kill -USR1 "$pid"
+	wait_log "$tmp/reload.log" "counter: rule=rcpt-only " 1
+	counted=$(grep -o 'counter: rule=rcpt-only .*' "$tmp/reload.log" | tail -1)
 	echo 'rule "broken" { stage = nowhere }' >>"$tmp/reload.conf"
 	kill -HUP "$pid"
 	wait_log "$tmp/reload.log" "keeping the policy in force" 1
@@ -362,6 +366,9 @@ if start "$tmp/reload.conf" "$tmp/reload.log"; then
 	grep -q "keeping the policy in force" "$tmp/reload.log" &&
 		ok "reload: the failed reload is logged" ||
 		not_ok "reload: the failed reload is logged"
+	[[ "$counted" == *" hits=2" ]] &&
+		ok "reload: counters survive it (SIGUSR1: $counted)" ||
+		not_ok "reload: counters survive it: got \"$counted\", want hits=2"
 	! grep -q "takes effect at the next start" "$tmp/reload.log" &&
 		ok "reload: no setting changed, none reported" ||
 		not_ok "reload: no setting changed, none reported: $(grep 'next start' "$tmp/reload.log")"

@@ -408,18 +408,20 @@ START_TEST(test_counters_survive_reload)
 	const struct policy *cp = p, *cq;
 	struct txn_outcome o;
 	struct txn *t = txn_new(p, NULL);
+	/* this test's hits: other tests may have counted a rule "r" */
+	uint64_t h0 = stats_rule_hits(&p->rules[0]);
 
 	step(t, "connect 192.0.2.7 host.example", &o);
 	txn_free(&t);
-	ck_assert_uint_eq(stats_rule_hits(&p->rules[0]), 1);
+	ck_assert_uint_eq(stats_rule_hits(&p->rules[0]) - h0, 1);
 	q = load_text(conf);
 	cq = q;
 	policy_unref(&cp); /* the old policy goes */
-	ck_assert_uint_eq(stats_rule_hits(&q->rules[0]), 1);
+	ck_assert_uint_eq(stats_rule_hits(&q->rules[0]) - h0, 1);
 	t = txn_new(q, NULL);
 	step(t, "connect 192.0.2.7 host.example", &o);
 	txn_free(&t);
-	ck_assert_uint_eq(stats_rule_hits(&q->rules[0]), 2);
+	ck_assert_uint_eq(stats_rule_hits(&q->rules[0]) - h0, 2);
 	policy_unref(&cq);
 }
 END_TEST
