@@ -163,24 +163,32 @@ int cond_build_named(const struct cond_kind *k, const struct cond_builder *b,
 	return cond_build_lists(k, b, 0, name);
 }
 
-int cond_build_flag(const struct cond_kind *k, const struct cond_builder *b)
+int cond_add_copy(const struct cond_kind *k, const struct cond_builder *b,
+		  const char *opt, const void *data, size_t size)
 {
-	const char *opt = k->opts[0].name;
-	bool want, *data;
+	void *copy = malloc(size);
 	struct cond *c;
 
-	if (!b->flag(b->ctx, opt, &want) || !cond_stage_ok(k, b, opt))
-		return 0;
-	if ((data = malloc(sizeof(*data))) == NULL)
+	if (copy == NULL)
 		return -2;
-	*data = want;
+	memcpy(copy, data, size);
 	if ((c = b->add(b->ctx, k, false)) == NULL) {
-		free(data);
+		free(copy);
 		return -2;
 	}
 	c->opt = opt;
-	c->data = data;
+	c->data = copy;
 	return 0;
+}
+
+int cond_build_flag(const struct cond_kind *k, const struct cond_builder *b)
+{
+	const char *opt = k->opts[0].name;
+	bool want;
+
+	if (!b->flag(b->ctx, opt, &want) || !cond_stage_ok(k, b, opt))
+		return 0;
+	return cond_add_copy(k, b, opt, &want, sizeof(want));
 }
 
 bool cond_flag_want(const struct cond *c)
@@ -196,8 +204,7 @@ int cond_build_count(const struct cond_kind *k, const struct cond_builder *b,
 	bool has_min = b->num(b->ctx, omin, &min);
 	bool has_max = b->num(b->ctx, omax, &max);
 	const char *opt = has_min ? omin : omax;
-	struct cond_range *data;
-	struct cond *c;
+	struct cond_range r;
 
 	if (!has_min && !has_max)
 		return 0;
@@ -215,17 +222,9 @@ int cond_build_count(const struct cond_kind *k, const struct cond_builder *b,
 			    omax, max, omin, min);
 		return 0;
 	}
-	if ((data = malloc(sizeof(*data))) == NULL)
-		return -2;
-	data->min = (uint64_t)min;
-	data->max = has_max ? (uint64_t)max : UINT64_MAX;
-	if ((c = b->add(b->ctx, k, false)) == NULL) {
-		free(data);
-		return -2;
-	}
-	c->opt = opt;
-	c->data = data;
-	return 0;
+	r.min = (uint64_t)min;
+	r.max = has_max ? (uint64_t)max : UINT64_MAX;
+	return cond_add_copy(k, b, opt, &r, sizeof(r));
 }
 
 int cond_match_text(const struct cond_lists *l, const char *v, size_t len)
@@ -284,6 +283,12 @@ const char *cond_macro(const struct session *s, const char *name)
 void *cond_state(const struct cond *c, const struct session *s)
 {
 	return s->state + c->state_at;
+}
+
+unsigned cond_events(const struct cond *c)
+{
+	return c->kind->needs |
+	       (c->kind->events != NULL ? c->kind->events(c) : 0);
 }
 
 bool cond_in_range(const struct cond *c, uint64_t v)

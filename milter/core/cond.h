@@ -116,7 +116,9 @@ struct cond_kind {
 	int (*build)(const struct cond_kind *k, const struct cond_builder *b);
 	/* 1 holds, 0 not, or a COND_* failure; before negation. */
 	int (*eval)(const struct cond *c, enum stage st, struct session *s);
-	/* The events (1 << stage) it needs for a rule at c->rule_stage. */
+	/* The events (1 << stage) it needs from the MTA; events(), when
+	 * set, adds those that depend on c (its rule's stage, ...). */
+	unsigned needs;
 	unsigned (*events)(const struct cond *c);
 	/* Free c->data (NULL allowed). */
 	void (*free)(void *data);
@@ -128,7 +130,7 @@ struct cond_kind {
 	void (*state_reset)(const struct cond *c, void *st); /* new message */
 	void (*state_free)(const struct cond *c, void *st);
 	/* The stages (1 << stage) at which observe() wants the events. */
-	unsigned (*observes)(const struct cond *c);
+	unsigned observes;
 	/* See an event; 0, or a COND_* failure. */
 	int (*observe)(const struct cond *c, enum cond_moment when,
 		       enum stage st, struct session *s, void *st_data);
@@ -164,6 +166,13 @@ int cond_build_lists(const struct cond_kind *k, const struct cond_builder *b,
  */
 int cond_build_named(const struct cond_kind *k, const struct cond_builder *b,
 		     bool (*name_ok)(const char *name), const char *why);
+
+/*
+ * Add a condition of kind k (not negated, from option opt) whose data is
+ * a copy of size octets at data. Returns 0, or -2 when memory ran out.
+ */
+int cond_add_copy(const struct cond_kind *k, const struct cond_builder *b,
+		  const char *opt, const void *data, size_t size);
 
 /* A kind of one boolean option: its condition holds when the fact's
  * truth is the option's value (cond_flag_want()). */
@@ -202,6 +211,9 @@ const char *cond_macro(const struct session *s, const char *name);
 /* The state of c in session s (c must have state: state_at is not
  * COND_NO_STATE). */
 void *cond_state(const struct cond *c, const struct session *s);
+
+/* The events (1 << stage) condition c needs from the MTA. */
+unsigned cond_events(const struct cond *c);
 
 /* Conditions of a range kind: min <= value <= max. */
 struct cond_range {

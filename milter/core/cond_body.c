@@ -21,12 +21,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return body_scan_matched(cond_state(c, s));
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_BODY;
-}
-
 static size_t state_size(const struct cond *c)
 {
 	(void)c;
@@ -50,12 +44,6 @@ static void state_free(const struct cond *c, void *st)
 {
 	(void)c;
 	body_scan_free(st);
-}
-
-static unsigned observes(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_BODY | 1u << STAGE_EOM;
 }
 
 /* A chunk, or at end of message the end of the body. */
@@ -89,13 +77,13 @@ const struct cond_kind kind_body = {
 	.known_when = "the body is seen at stages body and eom only",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_BODY,
 	.free = cond_lists_free,
 	.state_size = state_size,
 	.state_init = state_init,
 	.state_reset = state_reset,
 	.state_free = state_free,
-	.observes = observes,
+	.observes = 1u << STAGE_BODY | 1u << STAGE_EOM,
 	.observe = observe,
 	.late = late,
 };

@@ -22,12 +22,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return s->have_ip && addr_set_match(l->addrs, s->client_ip);
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 0; /* known at connect, which is always asked for */
-}
-
 const struct cond_kind kind_client_address = {
 	.name = "client_address",
 	.opts = opts,
@@ -36,6 +30,5 @@ const struct cond_kind kind_client_address = {
 	.known_when = "the client is known from stage connect on",
 	.build = build,
 	.eval = eval,
-	.events = events,
 	.free = cond_lists_free,
 };

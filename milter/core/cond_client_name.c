@@ -30,12 +30,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return cond_match_text(l, s->client_name, strlen(s->client_name));
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 0;
-}
-
 const struct cond_kind kind_client_name = {
 	.name = "client_name",
 	.opts = opts,
@@ -44,6 +38,5 @@ const struct cond_kind kind_client_name = {
 	.known_when = "the client is known from stage connect on",
 	.build = build,
 	.eval = eval,
-	.events = events,
 	.free = cond_lists_free,
 };

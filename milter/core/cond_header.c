@@ -44,12 +44,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 				s->msg.hdr_value_len);
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_HEADER;
-}
-
 const struct cond_kind kind_header = {
 	.name = "header",
 	.opts = opts,
@@ -58,6 +52,6 @@ const struct cond_kind kind_header = {
 	.known_when = "headers are seen one by one at stage header only",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_HEADER,
 	.free = cond_lists_free,
 };

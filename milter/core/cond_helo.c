@@ -26,12 +26,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return cond_match_text(c->data, s->helo, strlen(s->helo));
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_HELO;
-}
-
 const struct cond_kind kind_helo = {
 	.name = "helo",
 	.opts = opts,
@@ -40,6 +34,6 @@ const struct cond_kind kind_helo = {
 	.known_when = "the HELO name is known from stage helo on",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_HELO,
 	.free = cond_lists_free,
 };

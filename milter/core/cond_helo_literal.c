@@ -23,12 +23,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return lit == cond_flag_want(c);
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_HELO;
-}
-
 const struct cond_kind kind_helo_literal = {
 	.name = "helo_literal",
 	.opts = opts,
@@ -37,6 +31,6 @@ const struct cond_kind kind_helo_literal = {
 	.known_when = "the HELO name is known from stage helo on",
 	.build = cond_build_flag,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_HELO,
 	.free = free,
 };

@@ -38,12 +38,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return regex_list_match(l->regexes, v, strlen(v));
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 0;
-}
-
 const struct cond_kind kind_macro = {
 	.name = "macro",
 	.opts = opts,
@@ -52,6 +46,5 @@ const struct cond_kind kind_macro = {
 	.known_when = "macros are known from stage connect on",
 	.build = build,
 	.eval = eval,
-	.events = events,
 	.free = cond_lists_free,
 };

@@ -27,12 +27,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return cond_in_range(c, *(const unsigned *)cond_state(c, s));
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_HEADER;
-}
-
 static size_t state_size(const struct cond *c)
 {
 	(void)c;
@@ -43,12 +37,6 @@ static void state_reset(const struct cond *c, void *st)
 {
 	(void)c;
 	*(unsigned *)st = 0;
-}
-
-static unsigned observes(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_HEADER;
 }
 
 static int observe(const struct cond *c, enum cond_moment when, enum stage st,
@@ -70,10 +58,10 @@ const struct cond_kind kind_received = {
 	.known_when = "Received: headers are counted from stage header on",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_HEADER,
 	.free = free,
 	.state_size = state_size,
 	.state_reset = state_reset,
-	.observes = observes,
+	.observes = 1u << STAGE_HEADER,
 	.observe = observe,
 };

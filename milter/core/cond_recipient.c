@@ -27,12 +27,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return 0;
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_RCPT;
-}
-
 /* A flag for a rule after stage rcpt: some recipient matched. */
 static size_t state_size(const struct cond *c)
 {
@@ -43,12 +37,6 @@ static void state_reset(const struct cond *c, void *st)
 {
 	(void)c;
 	*(bool *)st = false;
-}
-
-static unsigned observes(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_RCPT;
 }
 
 static int observe(const struct cond *c, enum cond_moment when, enum stage st,
@@ -82,11 +70,11 @@ const struct cond_kind kind_recipient = {
 	.known_when = "recipients are known from stage rcpt on",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_RCPT,
 	.free = cond_lists_free,
 	.state_size = state_size,
 	.state_reset = state_reset,
-	.observes = observes,
+	.observes = 1u << STAGE_RCPT,
 	.observe = observe,
 	.address = address,
 };

@@ -21,12 +21,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return cond_in_range(c, s->msg.rcpt_count);
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_RCPT;
-}
-
 const struct cond_kind kind_recipients = {
 	.name = "recipients",
 	.opts = opts,
@@ -35,6 +29,6 @@ const struct cond_kind kind_recipients = {
 	.known_when = "recipients are known from stage rcpt on",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_RCPT,
 	.free = free,
 };

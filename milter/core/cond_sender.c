@@ -22,12 +22,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return cond_match_address(c->data, &s->msg.sender);
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 1u << STAGE_MAIL;
-}
-
 static const struct addr_fact *address(const struct cond *c,
 				       const struct session *s)
 {
@@ -43,7 +37,7 @@ const struct cond_kind kind_sender = {
 	.known_when = "the sender is known from stage mail on",
 	.build = build,
 	.eval = eval,
-	.events = events,
+	.needs = 1u << STAGE_MAIL,
 	.free = cond_lists_free,
 	.address = address,
 };

@@ -52,8 +52,6 @@ static int build(const struct cond_kind *k, const struct cond_builder *b)
 	const char *smin = b->str(b->ctx, "min_size");
 	const char *smax = b->str(b->ctx, "max_size");
 	struct cond_range r = {0, UINT64_MAX};
-	struct cond_range *data;
-	struct cond *c;
 
 	if (smin == NULL && smax == NULL)
 		return 0;
@@ -79,16 +77,8 @@ static int build(const struct cond_kind *k, const struct cond_builder *b)
 			    "never match");
 		return 0;
 	}
-	if ((data = malloc(sizeof(*data))) == NULL)
-		return -2;
-	*data = r;
-	if ((c = b->add(b->ctx, k, false)) == NULL) {
-		free(data);
-		return -2;
-	}
-	c->opt = smin ? "min_size" : "max_size";
-	c->data = data;
-	return 0;
+	return cond_add_copy(k, b, smin ? "min_size" : "max_size", &r,
+			     sizeof(r));
 }
 
 static int eval(const struct cond *c, enum stage st, struct session *s)

@@ -15,12 +15,6 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	return (cond_macro(s, "{tls_version}") != NULL) == cond_flag_want(c);
 }
 
-static unsigned events(const struct cond *c)
-{
-	(void)c;
-	return 0;
-}
-
 const struct cond_kind kind_tls = {
 	.name = "tls",
 	.opts = opts,
@@ -29,6 +23,5 @@ const struct cond_kind kind_tls = {
 	.known_when = "TLS is known from stage helo on",
 	.build = cond_build_flag,
 	.eval = eval,
-	.events = events,
 	.free = free,
 };

@@ -253,7 +253,7 @@ static int observe(const struct policy *p, enum cond_moment when,
 		const struct cond *c = p->stateful[i];
 		const struct cond_kind *k = c->kind;
 		int rc;
-		if (k->observe == NULL || !(k->observes(c) & (1u << st)))
+		if (k->observe == NULL || !(k->observes & (1u << st)))
 			continue;
 		rc = k->observe(c, when, st, s, s->state + c->state_at);
 		if (rc < 0) {
@@ -511,7 +511,7 @@ unsigned policy_events(const struct policy *p)
 		    sends_reply(r->verdict))
 			ev |= BIT(STAGE_RCPT) | BIT(STAGE_MAIL);
 		for (size_t k = 0; k < r->ncond; k++)
-			ev |= r->cond[k].kind->events(&r->cond[k]);
+			ev |= cond_events(&r->cond[k]);
 	}
 	return ev;
 }
@@ -549,8 +549,7 @@ int policy_state_layout(struct policy *p)
 			c->state_at = p->state_size;
 			p->state_size += (size + align - 1) / align * align;
 			p->stateful[p->nstateful++] = c;
-			if (c->kind->observes != NULL)
-				p->watch |= c->kind->observes(c);
+			p->watch |= c->kind->observes;
 		}
 	return 0;
 }
