@@ -40,7 +40,7 @@ CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(PKG_CFLAGS) $(CFLAGS)
-ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
+ALL_CPPFLAGS = -Imilter -Imilter/lib -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 	-DDEFAULT_CONFIG='"$(SYSCONFDIR)/replycode-milter/replycode-milter.conf"' \
 	$(CPPFLAGS)
 
@@ -115,7 +115,7 @@ $(PROG): $(CORE_OBJS) $(MILTER_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CORE_OBJS) $(MILTER_OBJS) \
 		$(CORE_LIBS) $(MILTER_LIBS)
 
-milter/%.o: milter/%.c milter/*.h
+milter/%.o: milter/%.c milter/*.h milter/lib/*.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/%: tests/unit/%.c $(CORE_OBJS) milter/*.h
@@ -127,12 +127,13 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h \
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(FUZZ_COMMON) \
 		$(CORE_OBJS) $(CORE_LIBS)
 
-tests/proto/mtclient: tests/proto/mtclient.c
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+tests/proto/mtclient: tests/proto/mtclient.c milter/lib/script.o
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		milter/lib/script.o -lpthread
 
 san: $(SAN_BINS)
 
-$(SAN_DIR)/milter/%.o: milter/%.c milter/*.h
+$(SAN_DIR)/milter/%.o: milter/%.c milter/*.h milter/lib/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
@@ -145,10 +146,11 @@ $(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_CORE_OBJS) milter/*.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) \
 		$(LDFLAGS) -o $@ $< $(SAN_CORE_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
 
-$(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c
+$(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c \
+		$(SAN_DIR)/milter/lib/script.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
-		-lpthread
+		$(SAN_DIR)/milter/lib/script.o -lpthread
 
 # Set-up first (packages), then a fresh make so that pkg-config sees them.
 check: deps-check
@@ -262,7 +264,7 @@ deb: deps-deb
 	@packaging/build-deb.sh $(DEB_OUT)
 
 clean:
-	rm -f $(PROG) milter/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
+	rm -f $(PROG) milter/*.o milter/lib/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
 	rm -f replycode-milter*_*.deb replycode-milter_*.buildinfo \
 		replycode-milter_*.changes
 	rm -rf $(SAN_DIR)
