@@ -60,6 +60,9 @@ CORE_SRCS = \
 	milter/policy.c \
 	milter/stats.c \
 	milter/txn.c \
+	milter/mta.c \
+	milter/simulate.c \
+	milter/lib/script.c \
 	milter/config.c
 MILTER_SRCS = \
 	milter/log.c \
