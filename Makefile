@@ -11,6 +11,7 @@
 #   make uninstall  remove what make install added
 #   make deb        build the Debian package from a clean copy of the tree
 #   make check-unit the tests a package build runs (no root, no MTA)
+#   make check-simulate  the golden transactions of --simulate (tests/simulate)
 #   make bench      measure the milter (see tests/bench)
 #   make fuzz-regress  run every fuzz target over its corpus (plain $(CC))
 #   make fuzz       fuzz each target with clang's libFuzzer for FUZZ_SECONDS
@@ -174,6 +175,10 @@ check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS) $(SAN_BINS)
 check-unit: $(UNIT_TESTS) $(FUZZ_BINS)
 	@tests/run-all.sh --only $(UNIT_TESTS) tests/fuzz/regress.sh
 
+# The golden transactions of replycode-milter --simulate (also in check).
+check-simulate: $(PROG)
+	@tests/simulate/run.sh
+
 # Every fuzz target, built with the project's compiler and flags, run once
 # over each file of its corpus: the crashes found so far stay fixed.
 fuzz-regress: $(FUZZ_BINS)
@@ -272,5 +277,5 @@ clean:
 		replycode-milter_*.changes
 	rm -rf $(SAN_DIR)
 
-.PHONY: all check check-run check-unit fuzz-regress fuzz san run bench demo \
+.PHONY: all check check-run check-unit check-simulate fuzz-regress fuzz san run bench demo \
 	deps-build deps-check deps-deb install uninstall deb clean

@@ -67,7 +67,7 @@ for t in "$@"; do
 	run "$(basename "$t")" "$t"
 done
 suites=(tests/package/deps.sh tests/package/docs.sh tests/package/install.sh
-	tests/proto/run.sh tests/e2e/run.sh tests/package/deb.sh
+	tests/proto/run.sh tests/simulate/run.sh tests/e2e/run.sh tests/package/deb.sh
 	tests/reliability/sanitizers.sh tests/reliability/valgrind.sh
 	tests/reliability/load.sh tests/reliability/faults.sh
 	tests/fuzz/fuzz.sh)
