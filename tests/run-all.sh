@@ -2,7 +2,8 @@
 # run-all.sh - run every test suite: the Check unit tests given as
 # arguments, then the packaging tests that need no package (deps.sh, the
 # man pages, make install), the protocol tests against the real binary,
-# the end-to-end tests through a real Postfix and a real Sendmail, the
+# the golden transactions of replycode-milter --simulate, the end-to-end
+# tests through a real Postfix and a real Sendmail, the
 # Debian package's build, install, upgrade and purge, then the reliability
 # suites (RELIABILITY.md): sanitizers, valgrind, load, faults through
 # Postfix, and libFuzzer for a short while on each fuzz target.
