@@ -77,7 +77,9 @@ UNIT_TESTS = \
 	tests/unit/check_reply \
 	tests/unit/check_match \
 	tests/unit/check_config \
-	tests/unit/check_policy
+	tests/unit/check_policy \
+	tests/unit/check_mta \
+	tests/unit/check_script
 
 TEST_TOOLS = \
 	tests/proto/mtclient
