@@ -719,47 +719,19 @@ static void run_cmd(struct sim *s, const struct script_cmd *c)
 
 /* --- the transaction from the command line ------------------------------ */
 
-static struct script_cmd *new_cmd(struct script *sc, enum script_ev e)
-{
-	struct script_cmd *c;
-
-	if (sc->n == sc->cap) {
-		size_t n = sc->cap ? 2 * sc->cap : 16;
-		struct script_cmd *nv = realloc(sc->cmd, n * sizeof(*nv));
-		if (nv == NULL)
-			return NULL;
-		sc->cmd = nv;
-		sc->cap = n;
-	}
-	c = &sc->cmd[sc->n++];
-	memset(c, 0, sizeof(*c));
-	c->ev = e;
-	return c;
-}
-
-static int set_arg(struct script_arg *a, const char *p, size_t len)
-{
-	if ((a->p = malloc(len + 1)) == NULL)
-		return -1;
-	memcpy(a->p, p, len);
-	a->p[len] = '\0';
-	a->len = len;
-	return 0;
-}
-
-/* A command with arguments; NULL-terminated list of strings. */
+/* A command with n arguments (lens NULL: NUL-terminated strings). */
 static struct script_cmd *cmd_args(struct script *sc, enum script_ev e,
 				   size_t n, const char *const *args,
 				   const size_t *lens)
 {
-	struct script_cmd *c = new_cmd(sc, e);
+	struct script_cmd *c = script_append(sc, e);
 
 	if (c == NULL)
 		return NULL;
 	if (n > 0 && (c->arg = calloc(n, sizeof(*c->arg))) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (set_arg(&c->arg[i], args[i],
+		if (script_arg_set(&c->arg[i], args[i],
 			    lens != NULL ? lens[i] : strlen(args[i])) < 0)
 			return NULL;
 		c->nargs++;
@@ -883,7 +855,7 @@ static int message_cmds(struct script *sc, const char *path, char *err,
 			 path);
 		goto out;
 	}
-	if (new_cmd(sc, SCRIPT_EOH) == NULL)
+	if (script_append(sc, SCRIPT_EOH) == NULL)
 		goto oom;
 	{
 		const char *args[1] = {body != NULL ? body : ""};
@@ -939,9 +911,9 @@ static int script_from_options(const struct sim_options *o,
 				 o->macro[i]);
 			return -3;
 		}
-		if (set_arg(&c->macro[i].name, o->macro[i],
+		if (script_arg_set(&c->macro[i].name, o->macro[i],
 			    (size_t)(eq - o->macro[i])) < 0 ||
-		    set_arg(&c->macro[i].value, eq + 1, strlen(eq + 1)) < 0)
+		    script_arg_set(&c->macro[i].value, eq + 1, strlen(eq + 1)) < 0)
 			return -1;
 		c->nmacros++;
 	}
@@ -962,16 +934,16 @@ static int script_from_options(const struct sim_options *o,
 		}
 	if (o->nto == 0)
 		return 0;
-	if (new_cmd(sc, SCRIPT_DATA) == NULL)
+	if (script_append(sc, SCRIPT_DATA) == NULL)
 		return -1;
 	if (o->message != NULL) {
 		rc = message_cmds(sc, o->message, err, errlen);
 		if (rc < 0)
 			return rc == -2 ? -2 : -3;
-	} else if (new_cmd(sc, SCRIPT_EOH) == NULL) {
+	} else if (script_append(sc, SCRIPT_EOH) == NULL) {
 		return -1;
 	}
-	return new_cmd(sc, SCRIPT_EOM) != NULL ? 0 : -1;
+	return script_append(sc, SCRIPT_EOM) != NULL ? 0 : -1;
 }
 
 /* --- the run ------------------------------------------------------------- */

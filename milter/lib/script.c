@@ -265,15 +265,32 @@ struct pstate {
 	int seen_event;
 };
 
-static int take_arg(struct script_arg *dst, const char *p, size_t len)
+int script_arg_set(struct script_arg *a, const char *p, size_t len)
 {
-	dst->p = malloc(len + 1);
-	if (dst->p == NULL)
+	if ((a->p = malloc(len + 1)) == NULL)
 		return -1;
-	memcpy(dst->p, p, len);
-	dst->p[len] = '\0';
-	dst->len = len;
+	memcpy(a->p, p, len);
+	a->p[len] = '\0';
+	a->len = len;
 	return 0;
+}
+
+struct script_cmd *script_append(struct script *sc, enum script_ev e)
+{
+	struct script_cmd *c;
+
+	if (sc->n == sc->cap) {
+		size_t ncap = sc->cap ? sc->cap * 2 : 32;
+		struct script_cmd *nv = realloc(sc->cmd, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return NULL;
+		sc->cmd = nv;
+		sc->cap = ncap;
+	}
+	c = &sc->cmd[sc->n++];
+	memset(c, 0, sizeof(*c));
+	c->ev = e;
+	return c;
 }
 
 static void free_macros(struct script_macro *m, size_t n)
@@ -315,9 +332,9 @@ static int add_macros(struct pstate *ps, const struct words *w, char *err,
 		m = &nv[ps->npending[e]];
 		memset(m, 0, sizeof(*m));
 		ps->npending[e]++;
-		if (take_arg(&m->name, w->v[i].p, (size_t)(eq - w->v[i].p)) <
+		if (script_arg_set(&m->name, w->v[i].p, (size_t)(eq - w->v[i].p)) <
 			0 ||
-		    take_arg(&m->value, eq + 1,
+		    script_arg_set(&m->value, eq + 1,
 			     w->v[i].len - (size_t)(eq + 1 - w->v[i].p)) < 0)
 			goto oom;
 	}
@@ -405,17 +422,8 @@ static int add_cmd(struct script *sc, struct pstate *ps, struct words *w,
 	if (e == SCRIPT_NEGOTIATE)
 		NEED(!ps->seen_event, "must come before every event");
 	ps->seen_event = 1;
-	if (sc->n == sc->cap) {
-		size_t ncap = sc->cap ? sc->cap * 2 : 32;
-		struct script_cmd *nv = realloc(sc->cmd, ncap * sizeof(*nv));
-		if (nv == NULL)
-			goto oom;
-		sc->cmd = nv;
-		sc->cap = ncap;
-	}
-	c = &sc->cmd[sc->n++];
-	memset(c, 0, sizeof(*c));
-	c->ev = e;
+	if ((c = script_append(sc, e)) == NULL)
+		goto oom;
 	c->line = line;
 	if (check_args(c, w, err, errlen) < 0)
 		return -1;

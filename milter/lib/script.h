@@ -84,6 +84,16 @@ struct script {
 int script_read(FILE *fp, struct script *sc, int *errline, char *err,
 		size_t errlen);
 
+/*
+ * Append a command of kind e to sc, zeroed but for its kind (for a front
+ * end that builds a script itself); NULL when memory runs out.
+ */
+struct script_cmd *script_append(struct script *sc, enum script_ev e);
+
+/* Set *a to a copy of p[0..len) with a NUL after it; 0, or -1 out of
+ * memory. */
+int script_arg_set(struct script_arg *a, const char *p, size_t len);
+
 /* Free what sc owns; sc may then be read into again. */
 void script_free(struct script *sc);
 

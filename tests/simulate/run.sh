@@ -6,24 +6,21 @@
 # "exit N" (the exit status) must equal CASE.want line for line.
 # Each .want was written from the policy and the table of Postfix's and
 # Sendmail's differences (milter/mta.c), then checked against the program.
-# Prints "N passed, N failed"; exits non-zero on any failure.
+# Also: the exit statuses of errors. Uses tests/e2e/lib.sh's assertions;
+# prints "N passed, N failed"; exits non-zero on any failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+
+. tests/e2e/lib.sh
 
 bin=${MILTER_BIN:-./replycode-milter}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcm-sim.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
+e2e_tmpdir
+tmp=$E2E_DIR
 
 for dir in tests/simulate/*/; do
 	ex=$(basename "$dir")
 	conf=conf/examples/$ex.conf
-	if [ ! -f "$conf" ]; then
-		echo "not ok - $ex: no $conf"
-		fail=$((fail + 1))
-		continue
-	fi
+	assert_eq "$ex: a policy in conf/examples" "$([ -f "$conf" ] && echo yes)" yes
 	for want in "$dir"*.want; do
 		name=$(basename "$want" .want)
 		out=$tmp/$ex-$name.out
@@ -34,59 +31,41 @@ for dir in tests/simulate/*/; do
 			"$bin" -c "$conf" --simulate "${args[@]}" >"$out" 2>&1
 		fi
 		echo "exit $?" >>"$out"
-		if diff -u "$want" "$out" >"$tmp/diff"; then
-			pass=$((pass + 1))
-			echo "ok - $ex/$name"
-		else
-			fail=$((fail + 1))
-			echo "not ok - $ex/$name (want -, got +)"
-			cat "$tmp/diff"
-		fi
+		assert_eq "$ex/$name: the output is $want (want +, got -)" \
+			"$(diff -u "$out" "$want")" ""
 	done
 done
-# Every example policy has transactions here.
 for conf in conf/examples/*.conf; do
 	ex=$(basename "$conf" .conf)
-	if compgen -G "tests/simulate/$ex/*.want" >/dev/null; then
-		pass=$((pass + 1))
-		echo "ok - $ex: has golden transactions"
-	else
-		fail=$((fail + 1))
-		echo "not ok - $ex: has golden transactions"
-	fi
+	assert_match "$ex: has golden transactions" \
+		"$(compgen -G "tests/simulate/$ex/*.want")" .
 done
 
-# Exit statuses of the errors: usage 64, a bad script 65 naming the line,
-# a file that cannot be read 66, a config with errors 78.
+# status DESC WANT_RC REGEX COMMAND...: the exit status and a line of the
+# output.
 status() {
-	local desc=$1 want=$2 pattern=$3 out rc
+	local desc=$1 want=$2 pattern=$3 out
 	shift 3
 	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
-		pass=$((pass + 1))
-		echo "ok - $desc"
-	else
-		fail=$((fail + 1))
-		echo "not ok - $desc: exit $rc (want $want): $out"
-	fi
+	assert_eq "$desc: exit status" "$?" "$want"
+	assert_match "$desc: says so" "$out" "$pattern"
 }
 c=conf/examples/relay-probes.conf
-status "a script and --to at once: usage, 64" 64 usage \
+status "a script and --to at once (usage)" 64 usage \
 	"$bin" -c "$c" --simulate --to a@b "$0"
-status "--to without --simulate: usage, 64" 64 usage "$bin" -c "$c" --to a@b
+status "--to without --simulate (usage)" 64 usage "$bin" -c "$c" --to a@b
 printf 'connect a 192.0.2.1\nhelo\n' >"$tmp/bad.mt"
-status "a bad script: 65, file and line named" 65 "^$tmp/bad.mt:2: helo: needs exactly one argument$" \
+status "a bad script, file and line named" 65 \
+	"^$tmp/bad.mt:2: helo: needs exactly one argument$" \
 	"$bin" -c "$c" --simulate "$tmp/bad.mt"
-status "a missing script: 66" 66 "nowhere.mt" \
+status "a missing script" 66 "nowhere.mt" \
 	"$bin" -c "$c" --simulate "$tmp/nowhere.mt"
-status "a missing --message: 66" 66 "nowhere.eml" \
+status "a missing --message" 66 "nowhere.eml" \
 	"$bin" -c "$c" --simulate --from a@b --to c@d --message "$tmp/nowhere.eml"
 printf 'rule "x" {\n\tstage = rcpt\n\tverdict = reject\n\treply = "550 4.7.1"\n}\n' >"$tmp/bad.conf"
-status "a config with errors: 78" 78 "^$tmp/bad.conf:4:" \
+status "a config with errors" 78 "^$tmp/bad.conf:4:" \
 	"$bin" -c "$tmp/bad.conf" --simulate --to a@b --from c@d
 status "the script from standard input" 0 "^result: <b@c> accept$" \
 	"$bin" -c "$c" --simulate < <(printf 'connect a 192.0.2.1\nmail <a@b>\nrcpt <b@c>\neom\n')
 
-echo "simulate: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish
