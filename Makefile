@@ -62,12 +62,14 @@ CORE_SRCS = \
 	milter/stats.c \
 	milter/txn.c \
 	milter/mta.c \
-	milter/simulate.c \
 	milter/lib/script.c \
 	milter/config.c
+# The front ends: libmilter's glue (milter.c), --simulate (simulate.c,
+# no libmilter either) and the process (main.c).
 MILTER_SRCS = \
 	milter/log.c \
 	milter/milter.c \
+	milter/simulate.c \
 	milter/main.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 MILTER_OBJS = $(MILTER_SRCS:.c=.o)
@@ -190,7 +192,7 @@ fuzz-regress: $(FUZZ_BINS)
 # the repo: new inputs and crashes go to FUZZ_OUT).
 FUZZ_ENV = FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_JOBS='$(FUZZ_JOBS)' \
 	FUZZ_OUT="$(FUZZ_OUT)" FUZZ_LIBS='$(CORE_LIBS)' FUZZ_CORE='$(CORE_SRCS)' \
-	FUZZ_CFLAGS='-std=gnu11 $(WARNINGS) $(PKG_CFLAGS) -Imilter -D_GNU_SOURCE'
+	FUZZ_CFLAGS='-std=gnu11 $(WARNINGS) $(PKG_CFLAGS) -Imilter -Imilter/lib -D_GNU_SOURCE'
 
 fuzz: deps-build
 	@$(FUZZ_ENV) tests/fuzz/fuzz.sh $(FUZZ_TARGETS)

@@ -26,9 +26,9 @@ cc=${FUZZ_CC:-clang}
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
 out=${FUZZ_OUT:-${TMPDIR:-/tmp}/replycode-milter-fuzz}
-cflags=${FUZZ_CFLAGS:--std=gnu11 -Imilter -D_GNU_SOURCE}
+cflags=${FUZZ_CFLAGS:--std=gnu11 -Imilter -Imilter/lib -D_GNU_SOURCE}
 libs=${FUZZ_LIBS:-$(pkg-config --libs libconfuse libpcre2-8) -lpthread}
-core=${FUZZ_CORE:-$(ls milter/*.c | grep -v -x -e milter/main.c -e milter/milter.c -e milter/log.c)}
+core=${FUZZ_CORE:-$(ls milter/*.c milter/lib/*.c | grep -v -x -e milter/main.c -e milter/milter.c -e milter/simulate.c -e milter/log.c)}
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 names=("$@")
