@@ -11,6 +11,7 @@
 #   make uninstall  remove what make install added
 #   make deb        build the Debian package from a clean copy of the tree
 #   make check-unit the tests a package build runs (no root, no MTA)
+#   make check-simulate  the golden transactions of --simulate (tests/simulate)
 #   make bench      measure the milter (see tests/bench)
 #   make fuzz-regress  run every fuzz target over its corpus (plain $(CC))
 #   make fuzz       fuzz each target with clang's libFuzzer for FUZZ_SECONDS
@@ -64,6 +65,7 @@ LIB_SRCS = \
 	milter/lib/match_regex.c \
 	milter/lib/match_body.c \
 	milter/lib/listfile.c \
+	milter/lib/script.c \
 	milter/lib/log.c
 # milter/core/: the policy core (reply codes, replies, the policy engine).
 CORE_SRCS = \
@@ -90,7 +92,8 @@ CORE_SRCS = \
 	milter/core/cond_received.c \
 	milter/core/policy.c \
 	milter/core/stats.c \
-	milter/core/txn.c
+	milter/core/txn.c \
+	milter/core/mta.c
 # milter/config/: reads the config file into a policy (libconfuse).
 CONFIG_SRCS = \
 	milter/config/diag.c \
@@ -102,9 +105,11 @@ CONFIG_SRCS = \
 	milter/config/rules.c \
 	milter/config/settings.c \
 	milter/config/load.c
-# The front ends: the libmilter glue and the process.
+# The front ends: libmilter's glue (milter.c), --simulate (simulate.c,
+# no libmilter either) and the process (main.c).
 MILTER_SRCS = \
 	milter/milter.c \
+	milter/simulate.c \
 	milter/main.c
 # Everything but the front ends: what the unit tests and fuzz targets use.
 POLICY_SRCS = $(LIB_SRCS) $(CORE_SRCS) $(CONFIG_SRCS)
@@ -130,7 +135,9 @@ UNIT_TESTS = \
 	tests/unit/check_match \
 	tests/unit/check_config \
 	tests/unit/check_policy \
-	tests/unit/check_txn
+	tests/unit/check_txn \
+	tests/unit/check_mta \
+	tests/unit/check_script
 
 TEST_TOOLS = \
 	tests/proto/mtclient
@@ -183,9 +190,9 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h \
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(FUZZ_COMMON) \
 		$(POLICY_OBJS) $(CORE_LIBS)
 
-tests/proto/mtclient: tests/proto/mtclient.c
+tests/proto/mtclient: tests/proto/mtclient.c milter/lib/script.o
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(LDFLAGS) -o $@ \
-		$< -lpthread
+		$< milter/lib/script.o -lpthread
 
 san: $(SAN_BINS)
 
@@ -203,10 +210,11 @@ $(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_POLICY_OBJS) $(HDRS)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) \
 		$(LDFLAGS) -o $@ $< $(SAN_POLICY_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
 
-$(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c
+$(SAN_DIR)/tests/proto/mtclient: tests/proto/mtclient.c \
+		$(SAN_DIR)/milter/lib/script.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(SAN_FLAGS) \
-		$(LDFLAGS) -o $@ $< -lpthread
+		$(LDFLAGS) -o $@ $< $(SAN_DIR)/milter/lib/script.o -lpthread
 
 # Set-up first (packages), then a fresh make so that pkg-config sees them.
 check: deps-check
@@ -226,6 +234,10 @@ check-run: $(PROG) $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS) $(SAN_BINS)
 # fuzz corpus regression, which need no root, no MTA and no network.
 check-unit: $(UNIT_TESTS) $(FUZZ_BINS)
 	@tests/run-all.sh --only $(UNIT_TESTS) tests/fuzz/regress.sh
+
+# The golden transactions of replycode-milter --simulate (also in check).
+check-simulate: $(PROG)
+	@tests/simulate/run.sh
 
 # Every fuzz target, built with the project's compiler and flags, run once
 # over each file of its corpus: the crashes found so far stay fixed.
@@ -326,5 +338,5 @@ clean:
 		replycode-milter_*.changes
 	rm -rf $(SAN_DIR)
 
-.PHONY: all check check-run check-unit fuzz-regress fuzz san run bench demo \
+.PHONY: all check check-run check-unit check-simulate fuzz-regress fuzz san run bench demo \
 	deps-build deps-check deps-deb install uninstall deb clean

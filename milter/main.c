@@ -37,6 +37,7 @@
 #include "core/stats.h"
 #include "lib/log.h"
 #include "milter.h"
+#include "simulate.h"
 
 #ifndef VERSION
 #define VERSION "0.1"
@@ -52,6 +53,12 @@ static void usage(FILE *f)
 		"[-P PIDFILE]\n"
 		"       replycode-milter -t [-c FILE]\n"
 		"       replycode-milter --explain \"550 5.7.1\"\n"
+		"       replycode-milter [-c FILE] --simulate [SCRIPT]\n"
+		"       replycode-milter [-c FILE] --simulate [--client ADDR[,NAME]] "
+		"[--helo NAME]\n"
+		"           [--from \"ADDR [SIZE=N]\"] [--to ADDR]... "
+		"[--macro NAME=VALUE]...\n"
+		"           [--message FILE]\n"
 		"  -c FILE     config file (default %s)\n"
 		"  -p SOCKET   socket, libmilter syntax: unix:/path or "
 		"inet:PORT@HOST\n"
@@ -63,6 +70,23 @@ static void usage(FILE *f)
 		"  --explain C say what a reply code pair means, who sends it, "
 		"and how the\n"
 		"              config check judges it at every stage\n"
+		"  --simulate  replay a transaction (a .mt script, - or none: "
+		"standard\n"
+		"              input; or the options below) through the policy "
+		"and print\n"
+		"              each decision and what Postfix and Sendmail "
+		"answer; exit 0\n"
+		"              accept, 2 reject, 3 tempfail, 4 discard, 5 "
+		"quarantine\n"
+		"  --client A[,N] the client's address and name (default "
+		"127.0.0.1,localhost)\n"
+		"  --helo N    the HELO name\n"
+		"  --from S    MAIL FROM: the address, then ESMTP "
+		"parameters (SIZE=N)\n"
+		"  --to A      RCPT TO (repeatable)\n"
+		"  --macro N=V an MTA macro ({auth_authen}=alice; "
+		"repeatable)\n"
+		"  --message F an RFC 5322 message: its headers and body\n"
 		"  -V          print the version\n"
 		"  -h          this help\n",
 		DEFAULT_CONFIG);
@@ -480,13 +504,21 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"explain", required_argument, NULL, 'E'},
+		{"simulate", no_argument, NULL, 'S'},
+		{"client", required_argument, NULL, 'C'},
+		{"helo", required_argument, NULL, 'H'},
+		{"from", required_argument, NULL, 'F'},
+		{"to", required_argument, NULL, 'R'},
+		{"macro", required_argument, NULL, 'M'},
+		{"message", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = DEFAULT_CONFIG, *sock = NULL, *user = NULL,
 		   *pidfile = NULL;
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, simulate = false;
+	static struct sim_options sim;
 	struct policy *p;
 	const char *upath;
 	struct identity id;
@@ -518,6 +550,40 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			return explain_write(stdout, optarg);
+		case 'S':
+			simulate = true;
+			break;
+		case 'C':
+			sim.client = optarg;
+			sim.given++;
+			break;
+		case 'H':
+			sim.helo = optarg;
+			sim.given++;
+			break;
+		case 'F':
+			sim.from = optarg;
+			sim.given++;
+			break;
+		case 'G':
+			sim.message = optarg;
+			sim.given++;
+			break;
+		case 'R':
+		case 'M':
+			if ((opt == 'R' ? sim.nto : sim.nmacro) >=
+			    SIM_LIST_MAX) {
+				fprintf(stderr, "at most %d of --to and of "
+						"--macro\n",
+					SIM_LIST_MAX);
+				return EX_USAGE;
+			}
+			if (opt == 'R')
+				sim.to[sim.nto++] = optarg;
+			else
+				sim.macro[sim.nmacro++] = optarg;
+			sim.given++;
+			break;
 		case 'V':
 			printf("replycode-milter %s\n", VERSION);
 			return 0;
@@ -529,7 +595,18 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (simulate) {
+		/* a script, or the transaction's options, not both */
+		if (argc - optind > 1 || (optind < argc && sim.given > 0)) {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		sim.script = optind < argc	? argv[optind]
+			     : sim.given == 0 ? "-"
+					      : NULL;
+		return simulate_run(path, &sim);
+	}
+	if (optind != argc || sim.given > 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}

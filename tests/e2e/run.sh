@@ -250,6 +250,55 @@ pf_greet="220 $E2E_HOSTNAME ESMTP Postfix"
 ok_to=(--to ok@example.test)
 ehlo=(--ehlo client.test)
 
+# simulate NAME CONF ARGS...: what replycode-milter --simulate predicts for
+# the transaction of case NAME under the policy CONF (NAME.sim).
+simulate() {
+	local name=$1 conf=$2
+	shift 2
+	"$bin" -c "$conf" --simulate --client 127.0.0.1,localhost "$@" \
+		>"$E2E_DIR/$name.sim" 2>&1
+}
+
+# sim_agrees NAME MTA: every reply --simulate predicts for MTA (pf, sm),
+# HOST as the MTA's name, is what the client saw in case NAME: each
+# command's lines, in order and whole, among the reply lines the client
+# saw; a greeting as the first of them; where the MTA closes the
+# connection, the last of them.
+sim_agrees() {
+	local name=$1 m=$2 mta sim seen blocks="" block="" when="" w l last=""
+	local missing="" closes=no
+	mta=$([ "$m" = pf ] && echo postfix || echo sendmail)
+	sim=$E2E_DIR/$name.sim
+	seen="|$(tr '\n' '|' <"$E2E_DIR/$name.$m")"
+	grep -qx "  $mta: closes the connection" "$sim" && closes=yes
+	while IFS=$'\t' read -r w l; do
+		l=${l//HOST/$E2E_HOSTNAME}
+		if [ "$w" != "$when" ] && [ -n "$block" ]; then
+			blocks="$blocks$when"$'\t'"$block"$'\n'
+			block=""
+		fi
+		when=$w
+		block="$block$l|"
+		last=$l
+	done < <(sed -n -E "s/^  $mta ([A-Za-z-]+): (.*)\$/\1\t\2/p" "$sim")
+	[ -n "$block" ] && blocks="$blocks$when"$'\t'"$block"$'\n'
+	[ -n "$blocks" ] || missing=" (no reply predicted: $(head -n 3 "$sim" | tr '\n' '|'))"
+	while IFS=$'\t' read -r w block; do
+		[ -n "$w" ] || continue
+		if [ "$w" = greeting ]; then
+			[ "$(head -n 1 "$E2E_DIR/$name.$m")|" = "$block" ] ||
+				missing="$missing greeting:|$block"
+		elif [[ $seen != *"|$block"* ]]; then
+			missing="$missing $w:|$block"
+		fi
+	done <<<"$blocks"
+	if [ "$closes" = yes ] && [ "$(last_line "$E2E_DIR/$name.$m")" != "$last" ]; then
+		missing="$missing closes after:$last"
+	fi
+	on "$m" assert_eq "$mta, $name: --simulate predicts what the client saw" \
+		"${missing:+not seen:}$missing" ""
+}
+
 # ------------------------------------------------------------ connect
 
 # Connect reject from 127.0.0.2. Postfix: its own 554 greeting, then the
@@ -669,6 +718,47 @@ for ((i = 1; i <= sp_n; i++)); do
 		"$(sink_subject "e2e spelled sender $i")" 0
 done
 
+# ------------------------------------------------------------ --simulate
+
+# What replycode-milter --simulate predicts for each case above where the
+# milter decides is what the real MTAs answered, line for line.
+conf1=$here/policy.conf
+printf 'Subject: e2e Lottery winner\n\nhello\n' >"$E2E_DIR/lottery.eml"
+printf 'Subject: e2e body\n\na casino bonus for you\n' >"$E2E_DIR/casino.eml"
+printf 'Subject: e2e\n\nhello\n' >"$E2E_DIR/plain.eml"
+simulate connect "$conf1" --client 127.0.0.2 --helo client.test \
+	--from a@sender.test --to ok@example.test
+simulate connect421 "$conf1" --client 127.0.0.3 --helo client.test
+simulate helo "$conf1" --helo blocked.helo.test --from a@sender.test "${ok_to[@]}"
+simulate helo-rcpt "$conf1" --helo blocked.helo.test --from a@sender.test "${ok_to[@]}"
+simulate hostile "$conf1" --helo "evil%s%n.$long.test" --from hostile@sender.test "${ok_to[@]}"
+simulate hostile2 "$conf1" --helo "$(printf 'y%.0s' $(seq 250))" \
+	--from hostile@sender.test "${ok_to[@]}"
+simulate sender-block "$conf1" --helo client.test --from '50%off@spam.test' "${ok_to[@]}"
+simulate sender-busy "$conf1" --helo client.test --from busy@sender.test "${ok_to[@]}"
+simulate rcpt-mixed "$conf1" --helo client.test --from a@sender.test \
+	--to ok@example.test --to blocked@example.test
+simulate rcpt-busy "$conf1" --helo client.test --from a@sender.test --to busy@example.test
+simulate rcpt-close "$conf1" --helo client.test --from a@sender.test \
+	--to close@example.test --to ok@example.test
+simulate data "$conf1" --helo client.test --from datablock@sender.test "${ok_to[@]}"
+simulate header "$conf1" --helo client.test --from a@sender.test "${ok_to[@]}" \
+	--message "$E2E_DIR/lottery.eml"
+simulate eoh "$conf1" --helo client.test --from slow@sender.test "${ok_to[@]}" \
+	--message "$E2E_DIR/plain.eml"
+simulate body "$conf1" --helo client.test --from a@sender.test "${ok_to[@]}" \
+	--message "$E2E_DIR/casino.eml"
+simulate eom "$conf1" --helo client.test --from a@sender.test --to eomreject@example.test \
+	--message "$E2E_DIR/plain.eml"
+for c in connect connect421 helo sender-block sender-busy rcpt-mixed \
+	rcpt-busy rcpt-close data header eoh body eom; do
+	sim_agrees "$c" pf
+	sim_agrees "$c" sm
+done
+sim_agrees helo-rcpt sm
+sim_agrees hostile pf
+sim_agrees hostile2 sm
+
 # ------------------------------------------------------------ hold_early_verdicts
 
 sed 's/^hold_early_verdicts = false$/hold_early_verdicts = true/' \
@@ -724,6 +814,16 @@ for m in pf sm; do
 done
 assert_contains "milter log: the connect verdict held until RCPT" "$MILTER_LOG" \
 	'decision stage=connect rule=connect-block verdict=reject reply="550 5\.7\.1 Client \[127\.0\.0\.2\] refused by rule connect-block" client=unknown\[127\.0\.0\.2\] from=- to=- \(held until RCPT\)$'
+simulate held "$policy" --client 127.0.0.2 --helo client.test \
+	--from a@sender.test --to ok@example.test
+simulate held-helo "$policy" --helo blocked.helo.test --from a@sender.test \
+	--to ok@example.test
+simulate held421 "$policy" --client 127.0.0.3 --helo client.test \
+	--from a@sender.test --to ok@example.test
+for c in held held-helo held421; do
+	sim_agrees "$c" pf
+	sim_agrees "$c" sm
+done
 
 # ------------------------------------------------------------ milter gone
 

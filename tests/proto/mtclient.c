@@ -37,8 +37,9 @@
 
 #include <libmilter/mfdef.h> /* protocol constants only: no libmilter */
 
+#include "lib/script.h" /* the script language, shared with --simulate */
+
 #define MAX_REPLY    (1024 * 1024)	/* cap on one reply's data */
-#define MAX_TOKEN    (64 * 1024 * 1024) /* cap on one script argument */
 #define MAX_SESSIONS 1000000000L
 #define MAX_PARALLEL 1024
 #define MAX_SCRIPTS  4096	   /* load mode: script files, used in turn */
@@ -62,24 +63,6 @@ static const char *const symlist_stage[] = {
 	 SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |         \
 	 SMFIP_HDR_LEADSPC)
 
-enum ev {
-	EV_NONE,
-	EV_NEGOTIATE,
-	EV_MACRO,
-	EV_CONNECT,
-	EV_HELO,
-	EV_MAIL,
-	EV_RCPT,
-	EV_DATA,
-	EV_HEADER,
-	EV_EOH,
-	EV_BODY,
-	EV_EOM,
-	EV_ABORT,
-	EV_QUIT,
-	EV_UNKNOWN,
-	EV_COUNT
-};
 
 /* Per event: its name, command letter, and the flags that turn it off. */
 static const struct evinfo {
@@ -87,22 +70,21 @@ static const struct evinfo {
 	char cmd;
 	unsigned long nosend;  /* SMFIP_NO*: milter does not want it */
 	unsigned long noreply; /* SMFIP_NR_*: milter will not answer */
-} evtab[EV_COUNT] = {
-    [EV_NONE] = {"", 0, 0, 0},
-    [EV_NEGOTIATE] = {"negotiate", SMFIC_OPTNEG, 0, 0},
-    [EV_MACRO] = {"macro", SMFIC_MACRO, 0, 0},
-    [EV_CONNECT] = {"connect", SMFIC_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN},
-    [EV_HELO] = {"helo", SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO},
-    [EV_MAIL] = {"mail", SMFIC_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL},
-    [EV_RCPT] = {"rcpt", SMFIC_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT},
-    [EV_DATA] = {"data", SMFIC_DATA, SMFIP_NODATA, SMFIP_NR_DATA},
-    [EV_HEADER] = {"header", SMFIC_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR},
-    [EV_EOH] = {"eoh", SMFIC_EOH, SMFIP_NOEOH, SMFIP_NR_EOH},
-    [EV_BODY] = {"body", SMFIC_BODY, SMFIP_NOBODY, SMFIP_NR_BODY},
-    [EV_EOM] = {"eom", SMFIC_BODYEOB, 0, 0},
-    [EV_ABORT] = {"abort", SMFIC_ABORT, 0, 0},
-    [EV_QUIT] = {"quit", SMFIC_QUIT, 0, 0},
-    [EV_UNKNOWN] = {"unknown", SMFIC_UNKNOWN, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN},
+} evtab[SCRIPT_EV_COUNT] = {
+    [SCRIPT_NONE] = {"", 0, 0, 0},
+    [SCRIPT_NEGOTIATE] = {"negotiate", SMFIC_OPTNEG, 0, 0},
+    [SCRIPT_CONNECT] = {"connect", SMFIC_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN},
+    [SCRIPT_HELO] = {"helo", SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO},
+    [SCRIPT_MAIL] = {"mail", SMFIC_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL},
+    [SCRIPT_RCPT] = {"rcpt", SMFIC_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT},
+    [SCRIPT_DATA] = {"data", SMFIC_DATA, SMFIP_NODATA, SMFIP_NR_DATA},
+    [SCRIPT_HEADER] = {"header", SMFIC_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR},
+    [SCRIPT_EOH] = {"eoh", SMFIC_EOH, SMFIP_NOEOH, SMFIP_NR_EOH},
+    [SCRIPT_BODY] = {"body", SMFIC_BODY, SMFIP_NOBODY, SMFIP_NR_BODY},
+    [SCRIPT_EOM] = {"eom", SMFIC_BODYEOB, 0, 0},
+    [SCRIPT_ABORT] = {"abort", SMFIC_ABORT, 0, 0},
+    [SCRIPT_QUIT] = {"quit", SMFIC_QUIT, 0, 0},
+    [SCRIPT_UNKNOWN] = {"unknown", SMFIC_UNKNOWN, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN},
 };
 
 /* A growable byte buffer; owns p.  len never exceeds cap. */
@@ -114,18 +96,18 @@ struct buf {
 
 /* One script command, its packets built once at parse time. */
 struct cmd {
-	enum ev ev;
+	enum script_ev ev;
 	int line;
 	struct buf pkt;	   /* the event's packet; body: the raw text */
 	struct buf macros; /* SMFIC_MACRO packet to send first, or empty */
 	unsigned long version, actions, protocol; /* negotiate */
 };
 
-/* A parsed script; owns cmds.  Read-only once parsed (shared by threads). */
-struct script {
+/* A script's commands as packets; owns cmds.  Read-only once built
+ * (shared by threads). */
+struct plan {
 	struct cmd *cmds;
 	size_t n;
-	size_t cap;
 };
 
 /* Where the milter listens, resolved once. */
@@ -150,8 +132,8 @@ struct session {
 	int stream; /* print after every command */
 	int oom;    /* text could not grow: session fails */
 	unsigned long version, actions, protocol; /* negotiated */
-	enum ev skip; /* milter replied skip to this event */
-	enum ev cur;  /* event being run, for error lines */
+	enum script_ev skip; /* milter replied skip to this event */
+	enum script_ev cur;  /* event being run, for error lines */
 	int quit_sent;
 	enum errkind ekind;
 	char err[512];
@@ -280,493 +262,115 @@ static int pkt_str(struct buf *b, const char *p, size_t n)
 	return 0;
 }
 
-/* ---- script parsing ---- */
+/* ---- packets from the parsed script (milter/lib/script.h) ---- */
 
-/* One argument of a script line; p is NUL-terminated, len excludes it. */
-struct tok {
-	char *p;
-	size_t len;
-};
-
-struct toks {
-	struct tok *v;
-	size_t n;
-	size_t cap;
-};
-
-static void toks_clear(struct toks *t)
+/* A macro list's pairs on the wire: name NUL value NUL ... */
+static int macro_pkt(struct buf *b, enum script_ev e,
+		     const struct script_cmd *sc)
 {
-	size_t i;
-
-	for (i = 0; i < t->n; i++)
-		free(t->v[i].p);
-	t->n = 0;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Read a quoted segment starting after the opening quote at *pp; append
- * its bytes, repeated if "..."*N follows, to b.  Leaves *pp after it.
- */
-static int quoted(const char **pp, const char *end, struct buf *b, char *err,
-		  size_t errlen)
-{
-	const char *p = *pp;
-	struct buf seg = {0};
-	unsigned long rep = 1, i;
-	int hi, lo;
-	unsigned char c;
-
-	for (;;) {
-		if (p >= end) {
-			snprintf(err, errlen, "unterminated quoted string");
-			goto fail;
-		}
-		c = (unsigned char)*p++;
-		if (c == '"')
-			break;
-		if (c == '\\') {
-			if (p >= end) {
-				snprintf(err, errlen, "\\ at end of line");
-				goto fail;
-			}
-			switch (*p++) {
-			case 'r':
-				c = '\r';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case '\\':
-				c = '\\';
-				break;
-			case '"':
-				c = '"';
-				break;
-			case 'x':
-				if (end - p < 2 || (hi = hexval(p[0])) < 0 ||
-				    (lo = hexval(p[1])) < 0) {
-					snprintf(err, errlen,
-						 "\\x needs two hex digits");
-					goto fail;
-				}
-				c = (unsigned char)(hi * 16 + lo);
-				p += 2;
-				break;
-			default:
-				snprintf(err, errlen, "unknown escape \\%c",
-					 p[-1]);
-				goto fail;
-			}
-		}
-		if (buf_addc(&seg, c) < 0)
-			goto oom;
-	}
-	if (p < end && *p == '*' && p + 1 < end && p[1] >= '0' && p[1] <= '9') {
-		rep = 0;
-		for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-			rep = rep * 10 + (unsigned long)(*p - '0');
-			if (rep > MAX_TOKEN) {
-				snprintf(err, errlen, "repeat count too big");
-				goto fail;
-			}
-		}
-	}
-	if (seg.len && rep > (MAX_TOKEN - b->len) / seg.len) {
-		snprintf(err, errlen, "argument longer than %d bytes",
-			 MAX_TOKEN);
-		goto fail;
-	}
-	if (buf_reserve(b, seg.len * rep) < 0)
-		goto oom;
-	for (i = 0; i < rep; i++)
-		buf_add(b, seg.p, seg.len);
-	buf_free(&seg);
-	*pp = p;
-	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-fail:
-	buf_free(&seg);
-	return -1;
-}
-
-/* Split a script line into arguments. */
-static int tokenize(const char *line, size_t n, struct toks *t, char *err,
-		    size_t errlen)
-{
-	const char *p = line, *end = line + n;
-	struct buf b = {0};
-	struct tok *nv;
-
-	toks_clear(t);
-	for (;;) {
-		while (p < end &&
-		       (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-			p++;
-		if (p >= end || *p == '#')
-			return 0;
-		b.len = 0;
-		while (p < end && *p != ' ' && *p != '\t' && *p != '\r' &&
-		       *p != '\n') {
-			if (*p == '"') {
-				p++;
-				if (quoted(&p, end, &b, err, errlen) < 0)
-					goto fail;
-			} else if (b.len >= MAX_TOKEN) {
-				snprintf(err, errlen,
-					 "argument longer than %d bytes",
-					 MAX_TOKEN);
-				goto fail;
-			} else if (buf_addc(&b, (unsigned char)*p++) < 0) {
-				goto oom;
-			}
-		}
-		if (buf_addc(&b, 0) < 0)
-			goto oom;
-		if (t->n == t->cap) {
-			nv = realloc(t->v,
-				     (t->cap ? t->cap * 2 : 16) * sizeof(*nv));
-			if (nv == NULL)
-				goto oom;
-			t->v = nv;
-			t->cap = t->cap ? t->cap * 2 : 16;
-		}
-		t->v[t->n].p = (char *)b.p;
-		t->v[t->n].len = b.len - 1;
-		t->n++;
-		b.p = NULL;
-		b.len = b.cap = 0;
-	}
-oom:
-	snprintf(err, errlen, "out of memory");
-fail:
-	buf_free(&b);
-	return -1;
-}
-
-static int parse_hex(const char *s, unsigned long *v)
-{
-	char *e;
-	unsigned long long x;
-
-	if (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)
-		s += 2;
-	if (*s == '\0' || hexval((unsigned char)*s) < 0)
-		return -1;
-	errno = 0;
-	x = strtoull(s, &e, 16);
-	if (errno || *e || x > UINT32_MAX)
-		return -1;
-	*v = (unsigned long)x;
-	return 0;
-}
-
-static enum ev ev_byname(const char *s)
-{
-	int i;
-
-	for (i = EV_NEGOTIATE; i < EV_COUNT; i++)
-		if (strcmp(evtab[i].name, s) == 0)
-			return (enum ev)i;
-	return EV_NONE;
-}
-
-/* Events that macros may be given for. */
-static int macro_stage_ok(enum ev e)
-{
-	switch (e) {
-	case EV_CONNECT:
-	case EV_HELO:
-	case EV_MAIL:
-	case EV_RCPT:
-	case EV_DATA:
-	case EV_HEADER:
-	case EV_EOH:
-	case EV_BODY:
-	case EV_EOM:
-	case EV_UNKNOWN:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* State carried across lines while parsing. */
-struct pstate {
-	struct buf pending[EV_COUNT]; /* macro name NUL value NUL ... */
-	int pending_line[EV_COUNT];
-	int seen_event;
-};
-
-static int script_add(struct script *sc, struct cmd **cp)
-{
-	struct cmd *nv;
-
-	if (sc->n == sc->cap) {
-		nv = realloc(sc->cmds,
-			     (sc->cap ? sc->cap * 2 : 32) * sizeof(*nv));
-		if (nv == NULL)
-			return -1;
-		sc->cmds = nv;
-		sc->cap = sc->cap ? sc->cap * 2 : 32;
-	}
-	*cp = &sc->cmds[sc->n++];
-	memset(*cp, 0, sizeof(**cp));
-	return 0;
-}
-
-#define NEED(cond, msg)                                                        \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			snprintf(err, errlen, "%s: %s", t->v[0].p, (msg));     \
-			return -1;                                             \
-		}                                                              \
-	} while (0)
-
-/* Turn one tokenized line into a command appended to sc. */
-static int parse_cmd(struct script *sc, struct pstate *ps, const struct toks *t,
-		     int line, char *err, size_t errlen)
-{
-	struct cmd *c;
-	enum ev e;
-	size_t i, start;
-	const char *eq;
-	struct buf *b;
+	size_t start;
 	int r = 0;
 
-	e = ev_byname(t->v[0].p);
-	if (e == EV_NONE) {
-		snprintf(err, errlen, "unknown command \"%s\"", t->v[0].p);
+	r |= pkt_begin(b, SMFIC_MACRO, &start);
+	r |= buf_addc(b, (unsigned char)evtab[e].cmd);
+	for (size_t i = 0; i < sc->nmacros; i++) {
+		r |= pkt_str(b, sc->macro[i].name.p, sc->macro[i].name.len);
+		r |= pkt_str(b, sc->macro[i].value.p, sc->macro[i].value.len);
+	}
+	r |= pkt_end(b, start);
+	return r ? -1 : 0;
+}
+
+/* Build one command's packets, once, before anything is sent. */
+static int build_cmd(struct cmd *c, const struct script_cmd *sc)
+{
+	const struct script_arg *a = sc->arg;
+	struct buf *b = &c->pkt;
+	size_t i, start;
+	int r = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->ev = sc->ev;
+	c->line = sc->line;
+	if (sc->nmacros > 0 && macro_pkt(&c->macros, sc->ev, sc) < 0)
 		return -1;
-	}
-	if (e == EV_MACRO) {
-		NEED(t->n >= 3, "needs a stage and name=value pairs");
-		e = ev_byname(t->v[1].p);
-		NEED(macro_stage_ok(e), "unknown stage");
-		b = &ps->pending[e];
-		for (i = 2; i < t->n; i++) {
-			eq = memchr(t->v[i].p, '=', t->v[i].len);
-			NEED(eq != NULL && eq != t->v[i].p,
-			     "arguments must be name=value");
-			if (pkt_str(b, t->v[i].p, (size_t)(eq - t->v[i].p)) <
-				0 ||
-			    pkt_str(b, eq + 1,
-				    t->v[i].len -
-					(size_t)(eq + 1 - t->v[i].p)) < 0)
-				goto oom;
-		}
-		if (ps->pending_line[e] == 0)
-			ps->pending_line[e] = line;
-		return 0;
-	}
-	if (e == EV_NEGOTIATE)
-		NEED(!ps->seen_event, "must come before every event");
-	ps->seen_event = 1;
-	if (script_add(sc, &c) < 0)
-		goto oom;
-	c->ev = e;
-	c->line = line;
-	b = &c->pkt;
-
-	/* Macros given for this stage go right before it. */
-	if (e != EV_NEGOTIATE && e != EV_ABORT && e != EV_QUIT &&
-	    ps->pending[e].len) {
-		if (pkt_begin(&c->macros, SMFIC_MACRO, &start) < 0 ||
-		    buf_addc(&c->macros, (unsigned char)evtab[e].cmd) < 0 ||
-		    buf_add(&c->macros, ps->pending[e].p, ps->pending[e].len) <
-			0 ||
-		    pkt_end(&c->macros, start) < 0)
-			goto oom;
-		ps->pending[e].len = 0;
-		ps->pending_line[e] = 0;
-	}
-
-	switch (e) {
-	case EV_NEGOTIATE:
-		c->version = OFFER_VERSION;
-		c->actions = OFFER_ACTIONS;
-		c->protocol = OFFER_PROTOCOL;
-		for (i = 1; i < t->n; i++) {
-			const char *a = t->v[i].p;
-			char *end;
-
-			if (strncmp(a, "actions=", 8) == 0) {
-				NEED(parse_hex(a + 8, &c->actions) == 0,
-				     "bad hexadecimal number");
-			} else if (strncmp(a, "protocol=", 9) == 0) {
-				NEED(parse_hex(a + 9, &c->protocol) == 0,
-				     "bad hexadecimal number");
-			} else if (strncmp(a, "version=", 8) == 0) {
-				a += 8;
-				errno = 0;
-				c->version = strtoul(a, &end, 10);
-				NEED(*a >= '0' && *a <= '9' && !*end &&
-					 !errno && c->version >= 2 &&
-					 c->version <= 6,
-				     "version must be 2 to 6");
-			} else {
-				NEED(0, "arguments are version=N, "
-					"actions=HEX, protocol=HEX");
-			}
-		}
+	switch (sc->ev) {
+	case SCRIPT_NEGOTIATE:
+		c->version = sc->neg_set & SCRIPT_NEG_VERSION ? sc->version
+							      : OFFER_VERSION;
+		c->actions = sc->neg_set & SCRIPT_NEG_ACTIONS ? sc->actions
+							      : OFFER_ACTIONS;
+		c->protocol = sc->neg_set & SCRIPT_NEG_PROTOCOL
+				  ? sc->protocol
+				  : OFFER_PROTOCOL;
 		r |= pkt_begin(b, SMFIC_OPTNEG, &start);
 		r |= buf_add32(b, c->version);
 		r |= buf_add32(b, c->actions);
 		r |= buf_add32(b, c->protocol);
 		r |= pkt_end(b, start);
 		break;
-	case EV_CONNECT: {
-		unsigned long port = 0;
-		const char *a;
+	case SCRIPT_CONNECT: {
 		char fam;
 
-		NEED(t->n == 3 || t->n == 4, "needs HOSTNAME ADDRESS [PORT]");
-		if (t->n == 4) {
-			char *end;
-
-			errno = 0;
-			port = strtoul(t->v[3].p, &end, 10);
-			NEED(t->v[3].p[0] >= '0' && t->v[3].p[0] <= '9' &&
-				 !*end && !errno && port <= 65535,
-			     "port must be 0 to 65535");
-		}
-		a = t->v[2].p;
-		if (strcmp(a, "-") == 0)
+		if (strcmp(a[1].p, "-") == 0)
 			fam = SMFIA_UNKNOWN;
-		else if (a[0] == '/')
+		else if (a[1].p[0] == '/')
 			fam = SMFIA_UNIX;
-		else if (memchr(a, ':', t->v[2].len) != NULL)
+		else if (memchr(a[1].p, ':', a[1].len) != NULL)
 			fam = SMFIA_INET6;
 		else
 			fam = SMFIA_INET;
 		r |= pkt_begin(b, SMFIC_CONNECT, &start);
-		r |= pkt_str(b, t->v[1].p, t->v[1].len);
+		r |= pkt_str(b, a[0].p, a[0].len);
 		r |= buf_addc(b, (unsigned char)fam);
 		if (fam != SMFIA_UNKNOWN) {
-			r |= buf_addc(b, (port >> 8) & 0xff);
-			r |= buf_addc(b, port & 0xff);
-			r |= pkt_str(b, a, t->v[2].len);
+			r |= buf_addc(b, (sc->port >> 8) & 0xff);
+			r |= buf_addc(b, sc->port & 0xff);
+			r |= pkt_str(b, a[1].p, a[1].len);
 		}
 		r |= pkt_end(b, start);
 		break;
 	}
-	case EV_HELO:
-	case EV_UNKNOWN:
-		NEED(t->n == 2, "needs exactly one argument");
-		r |= pkt_begin(b, evtab[e].cmd, &start);
-		r |= pkt_str(b, t->v[1].p, t->v[1].len);
-		r |= pkt_end(b, start);
-		break;
-	case EV_MAIL:
-	case EV_RCPT:
-		NEED(t->n >= 2, "needs an address");
-		r |= pkt_begin(b, evtab[e].cmd, &start);
-		for (i = 1; i < t->n; i++)
-			r |= pkt_str(b, t->v[i].p, t->v[i].len);
-		r |= pkt_end(b, start);
-		break;
-	case EV_HEADER:
-		NEED(t->n == 3, "needs NAME VALUE");
-		r |= pkt_begin(b, SMFIC_HEADER, &start);
-		r |= pkt_str(b, t->v[1].p, t->v[1].len);
-		r |= pkt_str(b, t->v[2].p, t->v[2].len);
-		r |= pkt_end(b, start);
-		break;
-	case EV_BODY:
+	case SCRIPT_BODY:
 		/* Kept raw: cut into chunks when sent. */
-		NEED(t->n == 2, "needs exactly one argument");
-		r |= buf_add(b, t->v[1].p, t->v[1].len);
+		r |= buf_add(b, a[0].p, a[0].len);
 		break;
 	default:
-		NEED(t->n == 1, "takes no arguments");
-		r |= pkt_begin(b, evtab[e].cmd, &start);
+		/* helo, unknown, mail, rcpt, header: each argument a string */
+		r |= pkt_begin(b, evtab[sc->ev].cmd, &start);
+		for (i = 0; i < sc->nargs; i++)
+			r |= pkt_str(b, a[i].p, a[i].len);
 		r |= pkt_end(b, start);
 		break;
 	}
-	if (r)
-		goto oom;
-	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-	return -1;
+	return r ? -1 : 0;
 }
 
-static void script_free(struct script *sc)
+static void plan_free(struct plan *pl)
 {
 	size_t i;
 
-	for (i = 0; i < sc->n; i++) {
-		buf_free(&sc->cmds[i].pkt);
-		buf_free(&sc->cmds[i].macros);
+	for (i = 0; i < pl->n; i++) {
+		buf_free(&pl->cmds[i].pkt);
+		buf_free(&pl->cmds[i].macros);
 	}
-	free(sc->cmds);
-	sc->cmds = NULL;
-	sc->n = sc->cap = 0;
+	free(pl->cmds);
+	pl->cmds = NULL;
+	pl->n = 0;
 }
 
-/*
- * Read a whole script from fp.  On error returns -1 with the line number
- * in *errline (0 when no line is to blame) and the message in err.
- */
-static int script_read(FILE *fp, struct script *sc, int *errline, char *err,
-		       size_t errlen)
+/* Every command of a parsed script as packets; 0, or -1 out of memory. */
+static int plan_build(struct plan *pl, const struct script *sc)
 {
-	struct pstate ps;
-	struct toks t = {0};
-	char *line = NULL;
-	size_t lcap = 0;
-	ssize_t n;
-	int lineno = 0, rc = -1, i;
-
-	memset(&ps, 0, sizeof(ps));
-	*errline = 0;
-	while ((n = getline(&line, &lcap, fp)) >= 0) {
-		lineno++;
-		if (tokenize(line, (size_t)n, &t, err, errlen) < 0)
-			goto out;
-		if (t.n == 0)
-			continue;
-		if (parse_cmd(sc, &ps, &t, lineno, err, errlen) < 0)
-			goto out;
-	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "read error: %s", strerror(errno));
-		goto out;
-	}
-	for (i = 0; i < EV_COUNT; i++) {
-		if (ps.pending[i].len) {
-			lineno = ps.pending_line[i];
-			snprintf(err, errlen,
-				 "macros for stage %s are never "
-				 "sent: no %s command follows",
-				 evtab[i].name, evtab[i].name);
-			goto out;
+	pl->cmds = calloc(sc->n ? sc->n : 1, sizeof(*pl->cmds));
+	if (pl->cmds == NULL)
+		return -1;
+	for (pl->n = 0; pl->n < sc->n; pl->n++)
+		if (build_cmd(&pl->cmds[pl->n], &sc->cmd[pl->n]) < 0) {
+			pl->n++;
+			return -1;
 		}
-	}
-	rc = 0;
-out:
-	if (rc < 0)
-		*errline = lineno;
-	for (i = 0; i < EV_COUNT; i++)
-		buf_free(&ps.pending[i]);
-	toks_clear(&t);
-	free(t.v);
-	free(line);
-	return rc;
+	return 0;
 }
 
 /* ---- output ---- */
@@ -832,7 +436,7 @@ static void text_esc(struct session *s, const unsigned char *p, size_t n)
 }
 
 /* Start an output line "event: ". */
-static void text_event(struct session *s, enum ev e)
+static void text_event(struct session *s, enum script_ev e)
 {
 	text_str(s, evtab[e].name);
 	text_add(s, ": ", 2);
@@ -1106,7 +710,7 @@ static const char *reply_name(unsigned char c)
  * Read and print the milter's replies to event e up to its final one:
  * modifications, progress and quarantine come before it.
  */
-static int read_replies(struct session *s, enum ev e)
+static int read_replies(struct session *s, enum script_ev e)
 {
 	const unsigned char *d, *str[2];
 	size_t len, sl[2];
@@ -1305,7 +909,7 @@ static int negotiate(struct session *s, const struct cmd *c)
 	return 0;
 }
 
-static void not_sent(struct session *s, enum ev e, const char *why)
+static void not_sent(struct session *s, enum script_ev e, const char *why)
 {
 	if (s->quiet)
 		return;
@@ -1314,7 +918,7 @@ static void not_sent(struct session *s, enum ev e, const char *why)
 }
 
 /* Send one event packet (already queued) and print its replies. */
-static int event_replies(struct session *s, enum ev e)
+static int event_replies(struct session *s, enum script_ev e)
 {
 	if (s->protocol & evtab[e].noreply) {
 		if (!s->quiet) {
@@ -1334,11 +938,11 @@ static int run_body(struct session *s, const struct cmd *c)
 	size_t off = 0, n;
 
 	do {
-		if (s->skip == EV_BODY) {
-			not_sent(s, EV_BODY, "to skip");
+		if (s->skip == SCRIPT_BODY) {
+			not_sent(s, SCRIPT_BODY, "to skip");
 			return 0;
 		}
-		s->skip = EV_NONE;
+		s->skip = SCRIPT_NONE;
 		n = c->pkt.len - off;
 		if (n > MILTER_CHUNK_SIZE)
 			n = MILTER_CHUNK_SIZE;
@@ -1348,7 +952,7 @@ static int run_body(struct session *s, const struct cmd *c)
 		hdr[3] = (n + 1) & 0xff;
 		hdr[4] = SMFIC_BODY;
 		if (queue(s, hdr, 5) < 0 || queue(s, c->pkt.p + off, n) < 0 ||
-		    event_replies(s, EV_BODY) < 0)
+		    event_replies(s, SCRIPT_BODY) < 0)
 			return -1;
 		off += n;
 	} while (off < c->pkt.len);
@@ -1361,13 +965,13 @@ static int run_cmd(struct session *s, const struct cmd *c)
 
 	s->cur = c->ev;
 	switch (c->ev) {
-	case EV_NEGOTIATE:
+	case SCRIPT_NEGOTIATE:
 		return negotiate(s, c);
-	case EV_ABORT:
-	case EV_QUIT:
+	case SCRIPT_ABORT:
+	case SCRIPT_QUIT:
 		if (queue(s, c->pkt.p, c->pkt.len) < 0 || flush_out(s) < 0)
 			return -1;
-		if (c->ev == EV_QUIT)
+		if (c->ev == SCRIPT_QUIT)
 			s->quit_sent = 1;
 		if (!s->quiet) {
 			text_event(s, c->ev);
@@ -1379,12 +983,12 @@ static int run_cmd(struct session *s, const struct cmd *c)
 	}
 
 	/* After a skip reply, Postfix sends no more events of that type. */
-	if (s->skip != EV_NONE) {
+	if (s->skip != SCRIPT_NONE) {
 		if (s->skip == c->ev) {
 			not_sent(s, c->ev, "to skip");
 			return 0;
 		}
-		s->skip = EV_NONE;
+		s->skip = SCRIPT_NONE;
 	}
 	/* Macros go even when the event itself does not, as in Postfix. */
 	if (c->macros.len && queue(s, c->macros.p, c->macros.len) < 0)
@@ -1393,7 +997,7 @@ static int run_cmd(struct session *s, const struct cmd *c)
 		not_sent(s, c->ev, "for no");
 		return 0;
 	}
-	if (c->ev == EV_BODY)
+	if (c->ev == SCRIPT_BODY)
 		return run_body(s, c);
 	if (queue(s, c->pkt.p, c->pkt.len) < 0)
 		return -1;
@@ -1410,7 +1014,7 @@ static void text_flush(struct session *s, FILE *fp)
 }
 
 static const struct cmd auto_negotiate = {
-    .ev = EV_NEGOTIATE,
+    .ev = SCRIPT_NEGOTIATE,
     .version = OFFER_VERSION,
     .actions = OFFER_ACTIONS,
     .protocol = OFFER_PROTOCOL,
@@ -1420,7 +1024,7 @@ static const struct cmd auto_negotiate = {
 static struct buf auto_pkt;
 
 /* Run the whole script on a new connection.  0 ok, -1 s->err says. */
-static int run_session(struct session *s, const struct script *sc,
+static int run_session(struct session *s, const struct plan *sc,
 		       const struct target *tg)
 {
 	struct cmd neg = auto_negotiate;
@@ -1429,14 +1033,14 @@ static int run_session(struct session *s, const struct script *sc,
 
 	s->ekind = E_NONE;
 	s->err[0] = '\0';
-	s->skip = EV_NONE;
+	s->skip = SCRIPT_NONE;
 	s->quit_sent = 0;
 	s->protocol = s->actions = s->version = 0;
 	s->in.len = s->in_off = s->out.len = 0;
-	s->cur = EV_NEGOTIATE;
+	s->cur = SCRIPT_NEGOTIATE;
 	if (sock_connect(s, tg) < 0)
 		goto err;
-	if (sc->n == 0 || sc->cmds[0].ev != EV_NEGOTIATE) {
+	if (sc->n == 0 || sc->cmds[0].ev != SCRIPT_NEGOTIATE) {
 		neg.pkt = auto_pkt;
 		if (negotiate(s, &neg) < 0)
 			goto err;
@@ -1585,7 +1189,7 @@ static int target_parse(const char *spec, struct target *tg, char *err,
 /* ---- load mode ---- */
 
 struct load {
-	const struct script *sc; /* nsc scripts, used in turn */
+	const struct plan *sc; /* nsc scripts, used in turn */
 	long nsc;
 	const struct target *tg;
 	long total;
@@ -1649,7 +1253,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int run_load(const struct script *sc, long nsc,
+static int run_load(const struct plan *sc, long nsc,
 		    const struct target *tg, long n, int j, int quiet,
 		    int timeout_ms)
 {
@@ -1710,8 +1314,9 @@ static int parse_long(const char *s, long min, long max, long *v)
 
 /* Read one script file ("-": standard input); 0, or 2 with the error
  * printed. */
-static int read_script_file(const char *file, struct script *sc)
+static int read_script_file(const char *file, struct plan *pl)
 {
+	struct script sc = {0};
 	char err[512];
 	int errline, rc;
 	FILE *fp;
@@ -1722,7 +1327,7 @@ static int read_script_file(const char *file, struct script *sc)
 		fprintf(stderr, "mtclient: %s: %s\n", file, strerror(errno));
 		return 2;
 	}
-	rc = script_read(fp, sc, &errline, err, sizeof(err));
+	rc = script_read(fp, &sc, &errline, err, sizeof(err));
 	if (fp != stdin)
 		fclose(fp);
 	if (rc < 0) {
@@ -1730,6 +1335,13 @@ static int read_script_file(const char *file, struct script *sc)
 			fprintf(stderr, "%s:%d: %s\n", file, errline, err);
 		else
 			fprintf(stderr, "%s: %s\n", file, err);
+		script_free(&sc);
+		return 2;
+	}
+	rc = plan_build(pl, &sc);
+	script_free(&sc);
+	if (rc < 0) {
+		fprintf(stderr, "%s: out of memory\n", file);
 		return 2;
 	}
 	return 0;
@@ -1740,7 +1352,7 @@ int main(int argc, char **argv)
 	const char *sock = NULL;
 	char *stdin_only[] = {"-"};
 	char **files;
-	struct script *sc;
+	struct plan *sc;
 	struct target tg;
 	struct session s;
 	double timeout = DEF_TIMEOUT;
@@ -1834,7 +1446,7 @@ int main(int argc, char **argv)
 		session_free(&s);
 	}
 	for (i = 0; i < nsc; i++)
-		script_free(&sc[i]);
+		plan_free(&sc[i]);
 	free(sc);
 	buf_free(&auto_pkt);
 	return rc;
