@@ -151,6 +151,7 @@ FUZZ_TARGETS = \
 	listfile \
 	config \
 	expand \
+	script \
 	regex
 FUZZ_BINS = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_COMMON = tests/fuzz/standalone.c tests/fuzz/fuzz_util.c

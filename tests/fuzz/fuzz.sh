@@ -33,7 +33,7 @@ san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] ||
-	names=(spec reply addr sets listfile config expand regex)
+	names=(spec reply addr sets listfile config expand script regex)
 
 # The longest input worth trying, per target.
 max_len() {

@@ -917,9 +917,6 @@ START_TEST(test_body_rule_once)
 	for (size_t k = 0; k < sizeof(conf) / sizeof(conf[0]); k++) {
 		struct policy *p = load_text(conf[k]);
 		const struct policy *cp = p;
-		/* counters outlive a policy, by rule name: other tests of the
-		 * same process (CK_FORK=no) may have counted "tag" already */
-		uint64_t before = stats_rule_hits(&p->rules[0]);
 		struct decision *d = malloc(sizeof(*d));
 		/* counters belong to the rule's name for the whole process
 		 * (core/stats.h): count this test's hits */

@@ -1,0 +1,2 @@
+connect a 192.0.2.1
+helo

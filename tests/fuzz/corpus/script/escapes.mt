@@ -1,0 +1,2 @@
+body "a"*3"\x00\r\n"
+header X "\q"

@@ -1,0 +1,2 @@
+macro mail {auth}=x
+connect a -
