@@ -182,7 +182,7 @@ $(PROG): $(POLICY_OBJS) $(MILTER_OBJS)
 milter/%.o: milter/%.c $(HDRS)
 	$(CC) $(ALL_CPPFLAGS) $(FLOOR_FLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/%: tests/unit/%.c $(POLICY_OBJS) $(HDRS)
+tests/unit/%: tests/unit/%.c $(POLICY_OBJS) $(HDRS) tests/unit/load.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
 		$< $(POLICY_OBJS) $(CHECK_LIBS) $(CORE_LIBS)
 
@@ -206,7 +206,8 @@ $(SAN_DIR)/$(PROG): $(SAN_POLICY_OBJS) $(SAN_MILTER_OBJS)
 	$(CC) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ \
 		$(SAN_POLICY_OBJS) $(SAN_MILTER_OBJS) $(CORE_LIBS) $(MILTER_LIBS)
 
-$(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_POLICY_OBJS) $(HDRS)
+$(SAN_DIR)/tests/unit/%: tests/unit/%.c $(SAN_POLICY_OBJS) $(HDRS) \
+		tests/unit/load.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) \
 		$(LDFLAGS) -o $@ $< $(SAN_POLICY_OBJS) $(CHECK_LIBS) $(CORE_LIBS)

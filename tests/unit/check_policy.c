@@ -13,31 +13,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "load.h"
 #include "core/policy.h"
 #include "core/stats.h"
-
-static char tmpdir[] = "/tmp/rcm-policy.XXXXXX";
-
-static struct policy *load_text(const char *text)
-{
-	char path[256];
-	struct diags d = {0};
-	struct policy *p = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	if (config_load(path, &p, NULL, &d) != 0) {
-		for (size_t i = 0; i < d.count; i++)
-			fprintf(stderr, "%s\n", d.item[i].text);
-		ck_abort_msg("config did not load:\n%s", text);
-	}
-	diags_free(&d);
-	return p;
-}
 
 struct macro {
 	const char *name, *value;
@@ -1247,7 +1225,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	if (mkdtemp(tmpdir) == NULL)
+	if (unit_dir_make() != 0)
 		return 2;
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_conditions, 0,
@@ -1281,11 +1259,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			failed++;
-	}
+	if (unit_dir_remove() != 0)
+		failed++;
 	return failed == 0 ? 0 : 1;
 }

@@ -11,31 +11,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "load.h"
 #include "core/stats.h"
 #include "core/txn.h"
-
-static char tmpdir[] = "/tmp/rcm-txn.XXXXXX";
-
-static struct policy *load_text(const char *text)
-{
-	char path[256];
-	struct diags d = {0};
-	struct policy *p = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	if (config_load(path, &p, NULL, &d) != 0) {
-		for (size_t i = 0; i < d.count; i++)
-			fprintf(stderr, "%s\n", d.item[i].text);
-		ck_abort_msg("config did not load:\n%s", text);
-	}
-	diags_free(&d);
-	return p;
-}
 
 /* Every report line, joined by newlines. */
 struct seen {
@@ -426,21 +404,6 @@ START_TEST(test_counters_survive_reload)
 }
 END_TEST
 
-static void setup(void)
-{
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char path[300];
-
-	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-	unlink(path);
-	rmdir(tmpdir);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/rcm-txn.XXXXXX");
-}
-
 int main(void)
 {
 	Suite *s = suite_create("txn");
@@ -448,7 +411,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	if (unit_dir_make() != 0)
+		return 2;
 	tcase_add_loop_test(tc, test_txn_case, 0,
 			    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_dropped_headers);
@@ -459,5 +423,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (unit_dir_remove() != 0)
+		failed++;
 	return failed == 0 ? 0 : 1;
 }
