@@ -5,7 +5,7 @@
 # shell quoting), replayed with --simulate; the output and then a line
 # "exit N" (the exit status) must equal CASE.want line for line.
 # Each .want was written from the policy and the table of Postfix's and
-# Sendmail's differences (milter/mta.c), then checked against the program.
+# Sendmail's differences (milter/core/mta.c), then checked against the program.
 # Also: the exit statuses of errors. Uses tests/e2e/lib.sh's assertions;
 # prints "N passed, N failed"; exits non-zero on any failure.
 set -u

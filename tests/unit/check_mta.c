@@ -1,6 +1,6 @@
 /*
  * check_mta.c - unit tests for the table of what Postfix and Sendmail put
- * on the wire (milter/mta.c): each row a verdict at a stage, and the exact
+ * on the wire (milter/core/mta.c): each row a verdict at a stage, and the exact
  * lines each MTA shows, flattened to "WHEN: LINE" lines. The rows that
  * tests/e2e/run.sh sees with the real MTAs are marked (e2e).
  *
