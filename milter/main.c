@@ -33,6 +33,7 @@
 
 #include "config/config.h"
 #include "core/codes.h"
+#include "core/cond.h"
 #include "core/explain.h"
 #include "core/stats.h"
 #include "lib/log.h"
@@ -52,6 +53,7 @@ static void usage(FILE *f)
 		"usage: replycode-milter [-f] [-c FILE] [-p SOCKET] [-u USER] "
 		"[-P PIDFILE]\n"
 		"       replycode-milter -t [-c FILE]\n"
+		"       replycode-milter -n [-c FILE]\n"
 		"       replycode-milter --explain \"550 5.7.1\"\n"
 		"       replycode-milter [-c FILE] --simulate [SCRIPT]\n"
 		"       replycode-milter [-c FILE] --simulate [--client ADDR[,NAME]] "
@@ -65,6 +67,9 @@ static void usage(FILE *f)
 		"  -f          stay in the foreground and log to stderr\n"
 		"  -u USER     run as this user after opening the socket\n"
 		"  -P PIDFILE  write the process id here\n"
+		"  -n          print the effective settings, defaults filled in, "
+		"each with\n"
+		"              the line that sets it, and a line a rule\n"
 		"  -t          check the config, print findings and a summary, "
 		"exit 0 or 78\n"
 		"  --explain C say what a reply code pair means, who sends it, "
@@ -120,6 +125,80 @@ static struct policy *load(const char *path, bool to_log,
 	report(&d, to_log);
 	diags_free(&d);
 	return p;
+}
+
+/* -n: where a value came from. */
+static void source(char *buf, size_t len, int line)
+{
+	if (line > 0)
+		snprintf(buf, len, "line %d", line);
+	else
+		snprintf(buf, len, "default");
+}
+
+/* -n: one line a rule: where it is, what it does, on what. */
+static void print_rule(const struct rule *r)
+{
+	char code[32] = "", conds[1024] = "", one[200];
+	size_t o = 0;
+
+	if (r->verdict == VERDICT_REJECT || r->verdict == VERDICT_TEMPFAIL) {
+		code[0] = ' ';
+		codes_format(&r->code, code + 1, sizeof(code) - 1);
+	}
+	for (size_t k = 0; k < r->ncond && o < sizeof(conds); k++) {
+		cond_describe(&r->cond[k], one, sizeof(one));
+		o += (size_t)snprintf(conds + o, sizeof(conds) - o, "%s%s",
+				      k > 0 ? ", " : "", one);
+	}
+	printf("# rule \"%s\", line %d: at %s, %s%s%s, %s\n", r->name, r->line,
+	       stage_name(r->stage), verdict_name(r->verdict), code,
+	       r->mode == MODE_DRY_RUN ? " (dry-run)" : "",
+	       r->ncond > 0 ? conds : "always");
+}
+
+/*
+ * -n: the effective settings, defaults filled in, each with where it came
+ * from, then a line a rule, like postconf -n. Exit 0, or 78 when the
+ * config does not load (its findings on stderr).
+ */
+static int print_effective(const char *path)
+{
+	struct diags d = {0};
+	struct policy *p = NULL;
+	struct config_values v = {0};
+	char src[32];
+	bool in_on_error = false;
+
+	if (config_load_values(path, &p, &v, &d) != 0) {
+		report(&d, false);
+		diags_free(&d);
+		return EX_CONFIG;
+	}
+	diags_free(&d);
+	printf("# %s: the effective settings; after each, the line that "
+	       "sets it or \"default\"\n",
+	       path);
+	for (size_t i = 0; i < v.n; i++) {
+		const char *dot = strchr(v.v[i].name, '.');
+		source(src, sizeof(src), v.v[i].line);
+		if (dot != NULL && !in_on_error) {
+			printf("%.*s {\n", (int)(dot - v.v[i].name), v.v[i].name);
+			in_on_error = true;
+		}
+		printf("%s%s = %s # %s\n", dot != NULL ? "\t" : "",
+		       dot != NULL ? dot + 1 : v.v[i].name, v.v[i].value, src);
+	}
+	if (in_on_error)
+		printf("}\n");
+	printf("# %zu rules, in file order (at each stage the first that "
+	       "decides wins)\n",
+	       p->nrules);
+	for (size_t i = 0; i < p->nrules; i++)
+		print_rule(&p->rules[i]);
+	config_values_free(&v);
+	policy_free(&p);
+	return 0;
 }
 
 static int check_only(const char *path)
@@ -517,7 +596,8 @@ int main(int argc, char **argv)
 	};
 	const char *path = DEFAULT_CONFIG, *sock = NULL, *user = NULL,
 		   *pidfile = NULL;
-	bool foreground = false, check = false, simulate = false;
+	bool foreground = false, check = false, simulate = false,
+	     effective = false;
 	static struct sim_options sim;
 	struct policy *p;
 	const char *upath;
@@ -527,7 +607,7 @@ int main(int argc, char **argv)
 	int opt, milter_rc = 0, sig;
 	char why[512];
 
-	while ((opt = getopt_long(argc, argv, "c:p:fu:P:tVh", longopts,
+	while ((opt = getopt_long(argc, argv, "c:p:fu:P:tnVh", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -547,6 +627,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			check = true;
+			break;
+		case 'n':
+			effective = true;
 			break;
 		case 'E':
 			return explain_write(stdout, optarg);
@@ -612,6 +695,8 @@ int main(int argc, char **argv)
 	}
 	if (check)
 		return check_only(path);
+	if (effective)
+		return print_effective(path);
 
 	/* Nothing the parent left open is ours to keep. */
 	closefrom(STDERR_FILENO + 1);

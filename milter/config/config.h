@@ -43,4 +43,30 @@ int config_load(const char *path, struct policy **out, struct settings *set,
 
 void diags_free(struct diags *d);
 
+/*
+ * The effective value of a global option or of on_error ("on_error.reply"),
+ * as the config language writes it (strings quoted), and the line of the
+ * file that set it; 0: the default, filled in.
+ */
+struct config_value {
+	char name[40];
+	char value[1200];
+	int line;
+};
+
+struct config_values {
+	size_t n;
+	struct config_value *v; /* owned; in the order of the option table */
+};
+
+/*
+ * config_load(), and when it loads, the effective value of every global
+ * option and of on_error into *vals (zeroed by the caller; free it with
+ * config_values_free). Returns 0, or -1 as config_load does.
+ */
+int config_load_values(const char *path, struct policy **out,
+		       struct config_values *vals, struct diags *d);
+
+void config_values_free(struct config_values *vals);
+
 #endif

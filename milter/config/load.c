@@ -107,8 +107,8 @@ static void nomem(struct loader *L)
 	error_at(L, 0, NULL, "out of memory while loading the config");
 }
 
-int config_load(const char *path, struct policy **out, struct settings *set,
-		struct diags *d)
+static int load(const char *path, struct policy **out, struct settings *set,
+		struct config_values *vals, struct diags *d)
 {
 	struct loader L = {0};
 	struct settings got = {0};
@@ -211,6 +211,11 @@ int config_load(const char *path, struct policy **out, struct settings *set,
 		nomem(&L);
 		goto fail;
 	}
+	if (vals != NULL && values_collect(&L, cfg, vals) != 0) {
+		config_values_free(vals);
+		nomem(&L);
+		goto fail;
+	}
 	L.p->nwarnings = L.nwarnings;
 	*out = L.p;
 	L.p = NULL;
@@ -232,4 +237,16 @@ fail:
 	free(buf);
 	loader_free(&L);
 	return -1;
+}
+
+int config_load(const char *path, struct policy **out, struct settings *set,
+		struct diags *d)
+{
+	return load(path, out, set, NULL, d);
+}
+
+int config_load_values(const char *path, struct policy **out,
+		       struct config_values *vals, struct diags *d)
+{
+	return load(path, out, NULL, vals, d);
 }

@@ -311,6 +311,12 @@ int policy_link(struct loader *L);
 
 /* --- settings and global options (settings.c) ------------------------- */
 
+/* --- effective values (values.c) ------------------------------------ */
+
+/* Append the effective global and on_error values of the loaded config.
+ * 0, or -1 when memory ran out. */
+int values_collect(struct loader *L, cfg_t *cfg, struct config_values *vals);
+
 /* The top level's options for libconfuse (NULL: no memory). */
 cfg_opt_t *top_options(void);
 

@@ -297,3 +297,17 @@ bool cond_in_range(const struct cond *c, uint64_t v)
 
 	return v >= r->min && v <= r->max;
 }
+
+void cond_describe(const struct cond *c, char *buf, size_t len)
+{
+	const struct cond_lists *l = c->data;
+	bool named = c->kind->opts[0].type == COPT_STR &&
+		     c->kind->opts[1].name != NULL &&
+		     c->kind->opts[1].type == COPT_LIST;
+
+	if (named && l != NULL && l->name != NULL)
+		snprintf(buf, len, "%s \"%s\" %s%s", c->kind->opts[0].name,
+			 l->name, c->negate ? "not_" : "", c->opt);
+	else
+		snprintf(buf, len, "%s%s", c->negate ? "not_" : "", c->opt);
+}

@@ -212,6 +212,10 @@ const char *cond_macro(const struct session *s, const char *name);
  * COND_NO_STATE). */
 void *cond_state(const struct cond *c, const struct session *s);
 
+/* The option c came from, as a rule writes it: "not_sender_domain",
+ * "header \"Subject\" header_regex". */
+void cond_describe(const struct cond *c, char *buf, size_t len);
+
 /* The events (1 << stage) condition c needs from the MTA. */
 unsigned cond_events(const struct cond *c);
 

@@ -158,6 +158,24 @@ printf 'rule "x" {\n\tstage = rcpt\n\tverdict = reject\n\treply = "550 4.7.1"\n}
 expect "-t on 550 4.7.1: exit 78 naming the line" 78 "^$tmp/bad.conf:4:" \
 	run_bin -t -c "$tmp/bad.conf"
 
+# -n: the effective settings, each with the line that sets it or
+# "default", then a line a rule; what it prints loads again as a config.
+printf 'timeout = 45\nmode = "dry-run"\non_error {\n\treply = "451 4.3.5"\n}\nrule "r" {\n\tstage = rcpt\n\tnot_recipient_domain = { "example.test" }\n\tverdict = reject\n}\n' >"$tmp/eff.conf"
+expect "-n: a value from the file names its line" 0 '^timeout = 45 # line 1$' \
+	run_bin -n -c "$tmp/eff.conf"
+expect "-n: a default is filled in and says so" 0 '^hold_early_verdicts = false # default$' \
+	run_bin -n -c "$tmp/eff.conf"
+expect "-n: on_error's reply as given, its text the default" 0 \
+	'^	reply = "451 4.3.5" # line 4$' run_bin -n -c "$tmp/eff.conf"
+expect "-n: a line a rule" 0 \
+	'^# rule "r", line 6: at rcpt, reject 550 5.7.1 \(dry-run\), not_recipient_domain$' \
+	run_bin -n -c "$tmp/eff.conf"
+run_bin -n -c "$tmp/eff.conf" >"$tmp/eff-out.conf" 2>&1
+expect "-n: its output loads as a config" 0 "OK: 0 rules" \
+	run_bin -t -c "$tmp/eff-out.conf"
+expect "-n on a bad config: exit 78 naming the line" 78 "^$tmp/bad.conf:4:" \
+	run_bin -n -c "$tmp/bad.conf"
+
 # --explain: a well paired code exits 0, a class mismatch 1 with the reason.
 expect "--explain 550 5.7.1: well paired" 0 \
 	"^    at connect, helo, connect \\(held\\), helo \\(held\\), mail, rcpt, header, eoh, body, eom: well paired$" \
