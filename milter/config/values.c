@@ -12,7 +12,8 @@
 #include "config/loader.h"
 #include "core/codes.h"
 
-/* A string as the config language writes it: quoted, \ and " escaped. */
+/* A string as the config language writes it: quoted, \ and " escaped,
+ * control bytes as \xNN, so that it reads back the same. */
 static void quote(char *out, size_t outlen, const char *s)
 {
 	size_t o = 0;
@@ -20,10 +21,15 @@ static void quote(char *out, size_t outlen, const char *s)
 	if (outlen < 3)
 		return;
 	out[o++] = '"';
-	for (; *s != '\0' && o + 3 < outlen; s++) {
-		if (*s == '"' || *s == '\\')
+	for (; *s != '\0' && o + 6 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+			continue;
+		}
+		if (c == '"' || c == '\\')
 			out[o++] = '\\';
-		out[o++] = *s;
+		out[o++] = (char)c;
 	}
 	out[o++] = '"';
 	out[o] = '\0';
@@ -115,10 +121,13 @@ int values_collect(struct loader *L, cfg_t *cfg, struct config_values *vals)
 	if ((v = add(vals, "on_error.text", opt_line(&L->sc, sec, "text", 0))) ==
 	    NULL)
 		return -1;
-	if (cfg_size(oe, "text") > 0)
+	if (cfg_size(oe, "text") > 0) {
 		text_of(oe, v->value, sizeof(v->value));
-	else
-		quote(v->value, sizeof(v->value), f->rendered.line[0]);
+	} else {
+		char q[600];
+		quote(q, sizeof(q), f->rendered.line[0]);
+		snprintf(v->value, sizeof(v->value), "{ %s }", q);
+	}
 	return 0;
 }
 

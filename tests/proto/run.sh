@@ -160,19 +160,31 @@ expect "-t on 550 4.7.1: exit 78 naming the line" 78 "^$tmp/bad.conf:4:" \
 
 # -n: the effective settings, each with the line that sets it or
 # "default", then a line a rule; what it prints loads again as a config.
-printf 'timeout = 45\nmode = "dry-run"\non_error {\n\treply = "451 4.3.5"\n}\nrule "r" {\n\tstage = rcpt\n\tnot_recipient_domain = { "example.test" }\n\tverdict = reject\n}\n' >"$tmp/eff.conf"
+printf 'timeout = 45\nmode = "dry-run"\ngroup = "x\\ty\\"z"\non_error {\n\treply = "451 4.3.5"\n}\nrule "r" {\n\tstage = rcpt\n\tnot_recipient_domain = { "example.test" }\n\tverdict = reject\n}\n' >"$tmp/eff.conf"
 expect "-n: a value from the file names its line" 0 '^timeout = 45 # line 1$' \
 	run_bin -n -c "$tmp/eff.conf"
 expect "-n: a default is filled in and says so" 0 '^hold_early_verdicts = false # default$' \
 	run_bin -n -c "$tmp/eff.conf"
 expect "-n: on_error's reply as given, its text the default" 0 \
-	'^	reply = "451 4.3.5" # line 4$' run_bin -n -c "$tmp/eff.conf"
+	'^	reply = "451 4.3.5" # line 5$' run_bin -n -c "$tmp/eff.conf"
+expect "-n: a string with a tab and a quote, escaped" 0 \
+	'^group = "x\\x09y\\"z" # line 3$' run_bin -n -c "$tmp/eff.conf"
 expect "-n: a line a rule" 0 \
-	'^# rule "r", line 6: at rcpt, reject 550 5.7.1 \(dry-run\), not_recipient_domain$' \
+	'^# rule "r", line 7: at rcpt, reject 550 5.7.1 \(dry-run\), not_recipient_domain$' \
 	run_bin -n -c "$tmp/eff.conf"
 run_bin -n -c "$tmp/eff.conf" >"$tmp/eff-out.conf" 2>&1
 expect "-n: its output loads as a config" 0 "OK: 0 rules" \
 	run_bin -t -c "$tmp/eff-out.conf"
+run_bin -n -c "$tmp/eff-out.conf" >"$tmp/eff-again.conf" 2>&1
+assert_same_settings() {
+	if diff <(grep -v '^#' "$tmp/eff-out.conf" | sed 's/ # .*//') \
+		<(grep -v '^#' "$tmp/eff-again.conf" | sed 's/ # .*//') >/dev/null; then
+		ok "-n: read back, the same values"
+	else
+		not_ok "-n: read back, the same values"
+	fi
+}
+assert_same_settings
 expect "-n on a bad config: exit 78 naming the line" 78 "^$tmp/bad.conf:4:" \
 	run_bin -n -c "$tmp/bad.conf"
 
