@@ -559,6 +559,65 @@ static void report_settings(const char *path, const struct settings *now)
 	}
 }
 
+static time_t monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * Write the counters to stats_file for node_exporter's textfile
+ * collector: into a new file beside it, then renamed over it, so that a
+ * reader never sees half a file. A failure is logged when it starts and
+ * when it ends, not every interval.
+ */
+static void write_stats(const char *file)
+{
+	static int failing; /* the errno of the last failure, 0: none */
+	const struct policy *p = policy_current();
+	char tmp[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int fd = -1, err = 0;
+
+	if (stats_prometheus(p, &buf, &len) != 0) {
+		err = ENOMEM;
+	} else if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >=
+		   (int)sizeof(tmp)) {
+		err = ENAMETOOLONG;
+	} else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+					O_CLOEXEC,
+			      0644)) < 0) {
+		err = errno;
+	} else {
+		size_t done = 0;
+		while (done < len && err == 0) {
+			ssize_t n = write(fd, buf + done, len - done);
+			if (n < 0 && errno != EINTR)
+				err = errno;
+			else if (n > 0)
+				done += (size_t)n;
+		}
+		if (close(fd) != 0 && err == 0)
+			err = errno;
+		if (err == 0 && rename(tmp, file) != 0)
+			err = errno;
+		if (err != 0)
+			unlink(tmp);
+	}
+	free(buf);
+	policy_unref(&p);
+	if (err != 0 && err != failing)
+		log_warning("cannot write stats_file %s: %s (its folder must be "
+			    "writable by the milter's user); trying again every "
+			    "stats_interval",
+			    file, strerror(err));
+	else if (err == 0 && failing != 0)
+		log_info("stats_file %s written again", file);
+	failing = err;
+}
+
 static void reload(const char *path)
 {
 	struct settings set;
@@ -567,10 +626,12 @@ static void reload(const char *path)
 	log_info("SIGHUP: reloading %s", path);
 	p = load(path, true, &set);
 	if (p == NULL) {
+		stats_reload(false);
 		log_error("reload of %s failed: keeping the policy in force",
 			  path);
 		return;
 	}
+	stats_reload(true);
 	report_settings(path, &set);
 	settings_free(&set);
 	log_info("reloaded %s: %zu rules; new connections use it", path,
@@ -605,6 +666,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	pthread_t tid;
 	int opt, milter_rc = 0, sig;
+	time_t next_write;
 	char why[512];
 
 	while ((opt = getopt_long(argc, argv, "c:p:fu:P:tnVh", longopts,
@@ -726,6 +788,7 @@ int main(int argc, char **argv)
 	    started.pidfile[0] != '\0')
 		pidfile = started.pidfile;
 	policy_install(p);
+	stats_started();
 	malloc_trim(0);
 
 	/* Never root by accident: root only when named. */
@@ -782,9 +845,24 @@ int main(int argc, char **argv)
 	if (pthread_create(&tid, NULL, run_milter, &milter_rc) != 0)
 		log_fatal(EX_OSERR, "cannot start the milter thread");
 	log_info("started: %s, %zu rules, socket %s", path, p->nrules, sock);
+	if (started.stats_file != NULL)
+		write_stats(started.stats_file);
 
+	next_write = monotonic_s() + started.stats_interval;
 	while (!stopping) {
-		sig = sigwaitinfo(&set, NULL);
+		if (started.stats_file != NULL) {
+			/* every stats_interval, whatever signals come between */
+			time_t now = monotonic_s();
+			struct timespec wait = {0, 0};
+			if (now >= next_write) {
+				write_stats(started.stats_file);
+				next_write = now + started.stats_interval;
+			}
+			wait.tv_sec = next_write - now;
+			sig = sigtimedwait(&set, NULL, &wait);
+		} else {
+			sig = sigwaitinfo(&set, NULL);
+		}
 		if (sig < 0)
 			continue;
 		switch (sig) {
@@ -826,6 +904,8 @@ int main(int argc, char **argv)
 			pthread_join(stopper, NULL);
 	}
 	log_counters();
+	if (started.stats_file != NULL)
+		write_stats(started.stats_file);
 	policy_install(NULL);
 	stats_free_all();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)

@@ -34,6 +34,8 @@ static cfg_opt_t top_opts[] = {
     CFG_BOOL("hold_early_verdicts", cfg_false, CFGF_NONE),
     CFG_INT("timeout", 30, CFGF_NONE),
     CFG_STR("body_match_span", "64K", CFGF_NONE),
+    CFG_STR("stats_file", "", CFGF_NONE),
+    CFG_INT("stats_interval", 15, CFGF_NONE),
     CFG_SEC("on_error", on_error_opts, CFGF_NONE),
     CFG_SEC("list", list_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("rule", NULL, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -288,6 +290,24 @@ int globals_compile(struct loader *L, cfg_t *cfg, struct settings *set)
 		errors++;
 	}
 	p->body_span = (size_t)span;
+	s = cfg_getstr(cfg, "stats_file");
+	if (s[0] != '\0' && (s[0] != '/' || s[strlen(s) - 1] == '/')) {
+		error_at(L, opt_line(&L->sc, -1, "stats_file", 0), NULL,
+			 "stats_file \"%s\": want the absolute path of a file, "
+			 "e.g. \"/var/lib/prometheus/node-exporter/"
+			 "replycode_milter.prom\"",
+			 s);
+		errors++;
+	}
+	if (s[0] != '\0' && (set->stats_file = strdup(s)) == NULL)
+		return -1;
+	t = cfg_getint(cfg, "stats_interval");
+	if (t < 1 || t > 3600) {
+		error_at(L, opt_line(&L->sc, -1, "stats_interval", 0), NULL,
+			 "stats_interval %ld: want 1 to 3600 seconds", t);
+		errors++;
+	}
+	set->stats_interval = (int)t;
 	return errors;
 }
 
@@ -297,6 +317,7 @@ void settings_free(struct settings *s)
 	free(s->user);
 	free(s->group);
 	free(s->pidfile);
+	free(s->stats_file);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -325,7 +346,8 @@ size_t settings_diff(const struct settings *was, const struct settings *now,
 		     struct setting_change out[SETTINGS_COUNT])
 {
 	static const char *const names[SETTINGS_COUNT] = {
-	    "socket", "user", "group", "socket_mode", "pidfile", "timeout"};
+	    "socket",  "user",	  "group",	"socket_mode",
+	    "pidfile", "timeout", "stats_file", "stats_interval"};
 	const struct settings *s[2] = {was, now};
 	char v[2][SETTINGS_COUNT][SETTING_VALUE_MAX];
 	size_t n = 0;
@@ -337,6 +359,8 @@ size_t settings_diff(const struct settings *was, const struct settings *now,
 		mode_value(v[k][3], s[k]->socket_mode);
 		text_value(v[k][4], s[k]->pidfile);
 		snprintf(v[k][5], SETTING_VALUE_MAX, "%d", s[k]->timeout);
+		text_value(v[k][6], s[k]->stats_file);
+		snprintf(v[k][7], SETTING_VALUE_MAX, "%d", s[k]->stats_interval);
 	}
 	for (size_t i = 0; i < SETTINGS_COUNT; i++) {
 		if (strcmp(v[0][i], v[1][i]) == 0)

@@ -1,6 +1,7 @@
 /*
  * settings.h - the settings the process reads once, at start: the socket,
- * who to run as, the socket's mode, the pid file, libmilter's timeout.
+ * who to run as, the socket's mode, the pid file, libmilter's timeout,
+ * and where and how often the counters are written for Prometheus.
  *
  * They are not policy: SIGHUP swaps the policy, but the socket is open,
  * privileges are dropped and libmilter is set up by then, so a reload
@@ -21,12 +22,14 @@ struct settings {
 	int socket_mode; /* -1: leave as the umask gives */
 	char *pidfile;	 /* owned; NULL: none */
 	int timeout;	 /* seconds libmilter waits for the MTA */
+	char *stats_file; /* owned; NULL: none. The Prometheus text file */
+	int stats_interval; /* seconds between two writes of stats_file */
 };
 
 /* Free what s owns and zero it; s may be zeroed already (not NULL). */
 void settings_free(struct settings *s);
 
-#define SETTINGS_COUNT	  6   /* the options of struct settings */
+#define SETTINGS_COUNT	  8   /* the options of struct settings */
 #define SETTING_VALUE_MAX 120 /* octets of a value as text, with NUL */
 
 /* One option whose value differs, as the config writes it ("" unset). */

@@ -442,7 +442,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 			continue;
 		if (st == STAGE_BODY)
 			s->body_fired[i] = true;
-		stats_rule_hit(r);
+		stats_rule_hit(r, r->mode == MODE_DRY_RUN);
 		ev.rule = r;
 		ev.stage = st;
 		ev.dry_run = r->mode == MODE_DRY_RUN;

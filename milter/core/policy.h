@@ -33,6 +33,7 @@ enum matcher {
 };
 
 struct rule_stats;
+struct reply_stats;
 struct cond_kind;
 
 #define COND_NO_STATE ((size_t)-1)
@@ -79,6 +80,7 @@ struct rule {
 				  policy_reply_reserve(r, r->stage, NULL) */
 	struct rule_stats *stats; /* the counters of its name, which outlive
 				     the policy (stats.h); NULL: not bound */
+	struct reply_stats *reply_stats; /* of its reply pair; NULL: none */
 };
 
 /* The failure policy: what an internal error becomes. */
@@ -86,6 +88,7 @@ struct failure_policy {
 	enum verdict verdict; /* tempfail (default), reject or accept */
 	struct reply_code code;
 	struct reply rendered;
+	struct reply_stats *stats; /* of its reply pair (stats.h) */
 };
 
 struct policy {
@@ -181,6 +184,7 @@ struct message {
 	size_t chunk_len;
 	bool body_end; /* the body is complete: set by the caller for
 			  its policy_eval(STAGE_BODY) at end of message */
+	uint64_t busy_ns; /* time spent deciding on it so far (txn.c) */
 };
 
 struct session {

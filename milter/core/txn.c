@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "core/stats.h"
 #include "core/txn.h"
 
 #define PENDING_HEADERS_MAX 16 /* add_header effects per scope */
@@ -370,7 +372,14 @@ static void outcome_failure(const struct policy *p, struct txn_outcome *o)
 
 void txn_fail(struct txn *t, const struct policy *p, struct txn_outcome *o)
 {
-	outcome_failure(t != NULL ? t->s.policy : p, o);
+	if (t != NULL)
+		p = t->s.policy;
+	outcome_failure(p, o);
+	if (p != NULL) {
+		stats_internal(p->failure.verdict);
+		stats_decision(STAGE_COUNT, p->failure.verdict,
+			       o->reply != NULL ? p->failure.stats : NULL);
+	}
 }
 
 /* An internal failure of the core itself: reported, failure policy. */
@@ -381,6 +390,9 @@ static void fail_internal(struct txn *t, enum stage st, const char *what,
 	char pfx[96], line[TXN_LINE_MAX];
 
 	outcome_failure(t->s.policy, o);
+	stats_internal(t->s.policy->failure.verdict);
+	stats_decision(st, t->s.policy->failure.verdict,
+		       o->reply != NULL ? t->s.policy->failure.stats : NULL);
 	line_prefix(t, pfx, sizeof(pfx));
 	snprintf(line, sizeof(line),
 		 "%s: stage=%s internal error: %s; failure policy gives %s",
@@ -451,6 +463,10 @@ static void finish(struct txn *t, enum stage st, struct txn_outcome *o)
 		rep.rule = d->rule;
 		rep.held = hold_it;
 		report_decision(t, &rep, hold_it ? " (held until RCPT)" : NULL);
+		if (!hold_it) /* a held one counts where it is given */
+			stats_decision(st, d->verdict,
+				       d->reply != NULL ? d->rule->reply_stats
+							: NULL);
 	}
 
 	outcome(o, action_of(d->verdict), d->reply);
@@ -480,7 +496,26 @@ static void finish(struct txn *t, enum stage st, struct txn_outcome *o)
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o);
+
+/* Evaluate stage st, the time it takes counted to the message's. */
 static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
+{
+	uint64_t t0 = now_ns();
+
+	eval_stage(t, st, o);
+	t->s.msg.busy_ns += now_ns() - t0;
+}
+
+static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o)
 {
 	const struct policy *p = t->s.policy;
 
@@ -525,6 +560,8 @@ static void answer_held(struct txn *t, struct txn_outcome *o)
 	rep.from_hold = true;
 	rep.reply = r;
 	report_decision(t, &rep, " (held from connect/helo)");
+	stats_decision(STAGE_RCPT, t->held_verdict,
+		       t->held_rule != NULL ? t->held_rule->reply_stats : NULL);
 	outcome(o, action_of(t->held_verdict), r);
 }
 
@@ -545,6 +582,7 @@ struct txn *txn_new(const struct policy *p, const struct txn_io *io)
 	t->s.macro = macro_lookup;
 	t->s.macro_arg = t;
 	t->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	stats_session();
 	return t;
 }
 
@@ -674,6 +712,7 @@ void txn_eom(struct txn *t, struct txn_outcome *o)
 		eval(t, STAGE_EOM, o);
 	if (o->action == TXN_CONTINUE || o->action == TXN_ACCEPT)
 		gather_effects(t, o);
+	stats_message(t->s.msg.busy_ns);
 	/* The message's facts go now; its effects, which the outcome points
 	 * to, at the next MAIL or abort (message_done). */
 	session_reset_message(&t->s);
