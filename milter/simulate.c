@@ -182,6 +182,8 @@ static void on_report(void *arg, const struct txn_report *r)
 		printf("  warning: %s\n", w != NULL ? w + 2 : r->line);
 		return;
 	}
+	case TXN_R_EARLY: /* shown where it was decided */
+		return;
 	}
 }
 

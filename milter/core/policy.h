@@ -185,6 +185,8 @@ struct message {
 	bool body_end; /* the body is complete: set by the caller for
 			  its policy_eval(STAGE_BODY) at end of message */
 	uint64_t busy_ns; /* time spent deciding on it so far (txn.c) */
+	bool early_logged; /* the connection's decisions were logged again
+			      with its queue id (txn.c) */
 };
 
 struct session {

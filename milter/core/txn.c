@@ -23,6 +23,7 @@
 #define LOG_VALUE_MAX 200      /* octets of a fact in a report line */
 #define NSCOPES 3	       /* connect, HELO, message */
 #define EFFECTS_MAX (NSCOPES * (PENDING_HEADERS_MAX + 1))
+#define EARLY_MAX 16 /* connect/HELO decisions logged again per message */
 
 /* Effects from the rules of one scope: connection, HELO or message. */
 struct effects {
@@ -49,6 +50,14 @@ struct txn {
 	struct decision *d;	  /* owned; allocated at the first rule */
 	struct effects fx[NSCOPES];
 	const struct txn_effect *out[EFFECTS_MAX]; /* txn_eom's effects */
+	/* connect and HELO decisions that apply to every message: logged
+	 * again in each message once it has a queue id */
+	size_t nearly;
+	struct {
+		const struct rule *rule;
+		enum stage stage;
+		enum verdict verdict;
+	} early[EARLY_MAX];
 };
 
 static unsigned long next_id;
@@ -176,6 +185,7 @@ static void report_decision(struct txn *t, struct txn_report *r,
 	char cn[LOG_VALUE_MAX + 4], ca[80], from[LOG_VALUE_MAX + 4],
 	    to[LOG_VALUE_MAX + 4], as[2 * LOG_VALUE_MAX + 40];
 	char line[TXN_LINE_MAX];
+	const char *to_shown;
 	size_t n = 1;
 
 	line_prefix(t, pfx, sizeof(pfx));
@@ -192,6 +202,12 @@ static void report_decision(struct txn *t, struct txn_report *r,
 		       (size_t)m + 1);
 	}
 	read_as(t, as, sizeof(as));
+	/* no RCPT event asked for: say so, rather than "-" */
+	if (r->stage > STAGE_RCPT &&
+	    !(t->s.policy->need_stages & (1u << STAGE_RCPT)))
+		to_shown = "(not requested)";
+	else
+		to_shown = clean(t->s.msg.rcpt.raw, to, sizeof(to));
 	snprintf(line, sizeof(line),
 		 "%s: %s%s stage=%s rule=%s verdict=%s reply=\"%.2400s\" "
 		 "client=%s[%s] from=%s to=%s%s%s",
@@ -201,8 +217,7 @@ static void report_decision(struct txn *t, struct txn_report *r,
 		 verdict_name(r->verdict), wire,
 		 clean(t->s.client_name, cn, sizeof(cn)),
 		 clean(t->s.client_addr, ca, sizeof(ca)),
-		 clean(t->s.msg.sender.raw, from, sizeof(from)),
-		 clean(t->s.msg.rcpt.raw, to, sizeof(to)), as,
+		 clean(t->s.msg.sender.raw, from, sizeof(from)), to_shown, as,
 		 note != NULL ? note : "");
 	r->kind = TXN_R_DECISION;
 	emit(t, r, line);
@@ -225,6 +240,58 @@ static void report_rule(struct txn *t, enum txn_report_kind kind,
 	rep.dry_run = dry;
 	rep.text = text;
 	emit(t, &rep, line);
+}
+
+/*
+ * Remember a connect or HELO decision that applies to the messages of
+ * the connection (an accept, a quarantine, a continue rule's headers or
+ * log, a held verdict), to log it again in each message with its queue
+ * id. A new HELO replaces what the last one decided.
+ */
+static void remember_early(struct txn *t, const struct rule *r, enum stage st,
+			   enum verdict v)
+{
+	if (st > STAGE_HELO || t->nearly >= EARLY_MAX)
+		return;
+	t->early[t->nearly].rule = r;
+	t->early[t->nearly].stage = st;
+	t->early[t->nearly].verdict = v;
+	t->nearly++;
+}
+
+static void forget_helo(struct txn *t)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->nearly; i++)
+		if (t->early[i].stage != STAGE_HELO)
+			t->early[k++] = t->early[i];
+	t->nearly = k;
+}
+
+/* Once the message has a queue id: the connection's decisions again. */
+static void log_early(struct txn *t)
+{
+	char pfx[96], line[TXN_LINE_MAX];
+
+	if (t->s.msg.early_logged || t->s.msg.queue_id[0] == '\0')
+		return;
+	t->s.msg.early_logged = true;
+	line_prefix(t, pfx, sizeof(pfx));
+	for (size_t i = 0; i < t->nearly; i++) {
+		struct txn_report rep = {0};
+		rep.kind = TXN_R_EARLY;
+		rep.rule = t->early[i].rule;
+		rep.stage = t->early[i].stage;
+		rep.verdict = t->early[i].verdict;
+		snprintf(line, sizeof(line),
+			 "%s: decision stage=%s rule=%s verdict=%s applies to "
+			 "this message (decided for the connection, before "
+			 "it had a queue id)",
+			 pfx, stage_name(rep.stage), rep.rule->name,
+			 verdict_name(rep.verdict));
+		emit(t, &rep, line);
+	}
 }
 
 /* --- effects --------------------------------------------------------- */
@@ -277,6 +344,9 @@ static void on_match(void *arg, const struct match_event *ev,
 	struct effects *fx = scope_of(t, ev->stage);
 	(void)s;
 
+	if (!ev->dry_run && r->verdict == VERDICT_CONTINUE &&
+	    (r->nheaders > 0 || r->log_t != NULL))
+		remember_early(t, r, ev->stage, r->verdict);
 	if (ev->dry_run || r->verdict == VERDICT_CONTINUE) {
 		struct txn_report rep = {0};
 		rep.rule = r;
@@ -467,6 +537,9 @@ static void finish(struct txn *t, enum stage st, struct txn_outcome *o)
 			stats_decision(st, d->verdict,
 				       d->reply != NULL ? d->rule->reply_stats
 							: NULL);
+		if (hold_it || d->verdict == VERDICT_ACCEPT ||
+		    d->verdict == VERDICT_QUARANTINE)
+			remember_early(t, d->rule, st, d->verdict);
 	}
 
 	outcome(o, action_of(d->verdict), d->reply);
@@ -521,6 +594,8 @@ static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o)
 
 	outcome(o, TXN_CONTINUE, NULL);
 	refresh_queue_id(t);
+	if (st >= STAGE_MAIL)
+		log_early(t);
 	if (t->accepted || t->s.msg.accepted)
 		return;
 	/* A held verdict wins: nothing before RCPT may replace or undo it. */
@@ -635,6 +710,7 @@ void txn_helo(struct txn *t, const char *helo, struct txn_outcome *o)
 	/* A new HELO (a client may send several; Postfix repeats it after
 	 * STARTTLS) replaces what the last one decided. */
 	memset(&t->fx[SCOPE_HELO], 0, sizeof(t->fx[SCOPE_HELO]));
+	forget_helo(t);
 	if (t->held && t->held_at == STAGE_HELO)
 		t->held = false;
 	if (t->accepted && t->accepted_at == STAGE_HELO)

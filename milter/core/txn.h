@@ -70,6 +70,8 @@ enum txn_report_kind {
 	TXN_R_WOULD_HEADER, /* a dry-run rule would have added a header */
 	TXN_R_INTERNAL, /* an internal error: the failure policy decides */
 	TXN_R_DROPPED,	/* headers over the per-message limit not added */
+	TXN_R_EARLY,	/* a connect or HELO decision that applies to the
+			   message, logged again once it has a queue id */
 };
 
 enum txn_severity { TXN_INFO, TXN_WARNING, TXN_ERROR };

@@ -270,6 +270,25 @@ static const struct txn_case cases[] = {
       {"header Received 4", "continue"},
       {"header Received 5", "tempfail 451 4.4.6 five so far"}},
      NULL, NULL, 0, 0, 0, 0},
+    {"a connect decision for every message is logged again with the queue id",
+     "rule \"tag\" {\n stage = connect\n verdict = continue\n"
+     " add_header = {\"X-Seen: yes\"}\n}\n"
+     "rule \"last\" {\n stage = mail\n sender = {\"x@example.org\"}\n"
+     " verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"eom", "continue +header X-Seen: yes"}},
+     "QID42: decision stage=connect rule=tag verdict=continue applies to "
+     "this message",
+     NULL, 0, 0, 0, 0},
+    {"a decision after RCPT says when no RCPT was asked for",
+     "rule \"big\" {\n stage = eom\n min_size = 1\n verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"eoh", "continue"},
+      {"body abc", "continue"},
+      {"eom", "reject 550 5.7.1 Delivery not authorized, message refused"}},
+     "to=(not requested)", "to=-", 0, 0, 0, 0},
     {"dry-run rules report what they would do and decide nothing",
      "rule \"w\" {\n stage = rcpt\n verdict = reject\n mode = dry-run\n"
      " add_header = {\"X-W: 1\"}\n log = \"saw $recipient\"\n}\n",
