@@ -148,6 +148,59 @@ pf_run() {
 	say "  round $r, $k: all $msgs in the sink after $ALL_S s"
 }
 
+# pf_syscalls: strace -f -c of each milter on its unix socket over
+# BENCH_TRACE_MESSAGES messages through the same Postfix: the syscall
+# counts the speed work is compared by (BENCHMARKS.md's profile).
+pf_syscalls() {
+	local n=${BENCH_TRACE_MESSAGES:-300} c k sp calls=(mmap munmap clone3
+		madvise poll read writev futex total) s
+	local -A got
+	if ! command -v strace >/dev/null; then
+		md ""
+		md "Syscalls: not counted: strace is not installed."
+		return
+	fi
+	say "  syscalls: strace -f -c over $n messages for each milter"
+	for c in rcm mr floor; do
+		k=$c-u
+		[ -n "${pf_pid[$k]-}" ] || continue
+		milters_to "${pf_sock[$k]}"
+		source_run "$k strace warm-up" "$warm_msgs" 10 ||
+			bench_fail "$k: the warm-up before strace lost messages"
+		strace -f -c -o "$E2E_DIR/$c.strace" -p "${pf_pid[$k]}" \
+			2>/dev/null &
+		sp=$!
+		_e2e_record pid "$sp"
+		sleep 1
+		source_run "$k under strace" "$n" 20 ||
+			bench_fail "$k: messages lost under strace"
+		kill -INT "$sp" 2>/dev/null
+		wait "$sp" 2>/dev/null
+		_e2e_forget pid "$sp"
+		for s in "${calls[@]}"; do
+			got[$c-$s]=$(awk -v s="$s" '$NF == s {
+				print $4 }' "$E2E_DIR/$c.strace")
+		done
+	done
+	milters_to ""
+	md ""
+	md "Syscalls of each milter (unix socket) over $n messages through" \
+		"the same Postfix, \`strace -f -c -p PID\` (the calls; for" \
+		"munmap also its mean microseconds a call):"
+	md ""
+	row "syscall" "${pf_title[rcm]}" \
+		"$([ -n "$mr_bin" ] && echo "${pf_title[mr]}")" "${pf_title[floor]}"
+	row "---" "---" "---" "---"
+	for s in "${calls[@]}"; do
+		row "$s" "${got[rcm-$s]:--}" "${got[mr-$s]:--}" "${got[floor-$s]:--}"
+	done
+	for c in rcm mr floor; do
+		[ -f "$E2E_DIR/$c.strace" ] || continue
+		got[$c-us]=$(awk '$NF == "munmap" { print $3 }' "$E2E_DIR/$c.strace")
+	done
+	row "us a munmap" "${got[rcm-us]:--}" "${got[mr-us]:--}" "${got[floor-us]:--}"
+}
+
 bench_postfix() {
 	local r i k t c order n_c med fl cpu row_t
 	say ""
@@ -218,6 +271,7 @@ bench_postfix() {
 		md ""
 		md "milter-regex: not measured: $mr_why."
 	fi
+	pf_syscalls
 	postfix_stop
 	for k in "${!pf_pid[@]}"; do
 		milter_stop "${pf_pid[$k]}"

@@ -2,7 +2,8 @@
 # run.sh - make bench: measure replycode-milter against the floor (a milter
 # that does nothing, tests/bench/floor.c) and milter-regex 3.1, and append
 # the tables to BENCHMARKS.md. Three parts, one file each:
-#   postfix.sh  through a private Postfix relaying to smtp-sink
+#   postfix.sh  through a private Postfix relaying to smtp-sink, and the
+#               syscalls of each milter there (strace -f -c)
 #   proto.sh    the milter protocol with no MTA (tests/proto/mtclient)
 #   scale.sh    lists of 10 to 1,000,000 entries, 1,000 header regexes,
 #               a 50 MiB body
@@ -22,6 +23,7 @@
 # Usage: tests/bench/run.sh   (from make bench); about 12 minutes.
 #   BENCH_MESSAGES   messages a Postfix run (2000)
 #   BENCH_ROUNDS     rounds of parts 1 and 2 (3)
+#   BENCH_TRACE_MESSAGES  messages under strace -f -c in part 1 (300)
 #   BENCH_SESSIONS   mtclient transactions a protocol run (20000)
 #   BENCH_JOBS       mtclient connections at once (8)
 #   BENCH_ENTRIES    the largest list size (1000000)
