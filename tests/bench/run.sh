@@ -20,7 +20,7 @@
 # and stopped at exit). Needs root (a private Postfix), ./replycode-milter,
 # tests/proto/mtclient and tests/bench/floor (make bench builds them).
 #
-# Usage: tests/bench/run.sh   (from make bench); about 12 minutes.
+# Usage: tests/bench/run.sh   (from make bench); about 7 minutes.
 #   BENCH_MESSAGES   messages a Postfix run (2000)
 #   BENCH_ROUNDS     rounds of parts 1 and 2 (3)
 #   BENCH_TRACE_MESSAGES  messages under strace -f -c in part 1 (300)
