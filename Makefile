@@ -143,6 +143,10 @@ UNIT_TESTS = \
 TEST_TOOLS = \
 	tests/proto/mtclient
 
+# make bench's floor: a milter with only an end-of-message callback.
+BENCH_TOOLS = \
+	tests/bench/floor
+
 # Fuzz targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/.
 FUZZ_TARGETS = \
 	spec \
@@ -195,6 +199,10 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h \
 tests/proto/mtclient: tests/proto/mtclient.c milter/lib/script.o
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(LDFLAGS) -o $@ \
 		$< milter/lib/script.o -lpthread
+
+tests/bench/floor: tests/bench/floor.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(LDFLAGS) -o $@ \
+		$< $(MILTER_LIBS) -lpthread
 
 san: $(SAN_BINS)
 
@@ -263,7 +271,7 @@ run: deps-build
 		$$([ "$$(id -u)" = 0 ] && echo -u nobody)
 
 bench: deps-check
-	@$(MAKE) --no-print-directory $(PROG) $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory $(PROG) $(TEST_TOOLS) $(BENCH_TOOLS)
 	tests/bench/run.sh
 
 demo: deps-check
@@ -336,7 +344,8 @@ deb: deps-deb
 	@packaging/build-deb.sh $(DEB_OUT)
 
 clean:
-	rm -f $(PROG) milter/*.o milter/*/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS)
+	rm -f $(PROG) milter/*.o milter/*/*.o $(UNIT_TESTS) $(TEST_TOOLS) $(FUZZ_BINS) \
+		$(BENCH_TOOLS)
 	rm -f replycode-milter*_*.deb replycode-milter_*.buildinfo \
 		replycode-milter_*.changes
 	rm -rf $(SAN_DIR)

@@ -44,6 +44,7 @@
 #define MAX_PARALLEL 1024
 #define MAX_SCRIPTS  4096	   /* load mode: script files, used in turn */
 #define MAX_ERRSHOWN 10	   /* load mode: errors shown on stderr */
+#define MAX_LATENCIES 100000000L /* -l: sessions whose time is kept */
 #define DEF_TIMEOUT  10.0  /* seconds */
 #define FLUSH_AT     65536 /* send when this much is queued */
 
@@ -142,7 +143,7 @@ struct session {
 static void usage(void)
 {
 	fputs("usage: mtclient -s SOCKET [-T seconds] [-n repeat] [-j "
-	      "parallel] [-q]\n"
+	      "parallel] [-q] [-l]\n"
 	      "                [script-file|- [script-file...]]\n"
 	      "  SOCKET: unix:/path, local:/path, /path, inet:PORT@HOST, "
 	      "inet6:PORT@HOST\n"
@@ -154,6 +155,8 @@ static void usage(void)
 	      "      with several script files, session K (from 0) runs file\n"
 	      "      K modulo their number\n"
 	      "  -q  do not print the replies\n"
+	      "  -l  load mode: also print a line latency p50=Xms p99=Xms\n"
+	      "      max=Xms (wall time of each successful session)\n"
 	      "script commands, one a line (# starts a comment):\n"
 	      "  negotiate [version=N] [actions=HEX] [protocol=HEX]\n"
 	      "  macro STAGE name=value ...   (STAGE: connect helo mail rcpt "
@@ -1200,6 +1203,7 @@ struct load {
 	atomic_long failed;
 	atomic_int shown;
 	pthread_mutex_t out_lock;
+	double *lat; /* -l: seconds of session K, or -1 (failed); or NULL */
 };
 
 static void session_init(struct session *s, int timeout_ms, int quiet,
@@ -1225,15 +1229,21 @@ static void *worker(void *arg)
 	struct load *ld = arg;
 	struct session s;
 	long k;
+	double t0;
 
 	session_init(&s, ld->timeout_ms, ld->quiet, 0);
 	for (;;) {
 		k = atomic_fetch_add(&ld->next, 1);
 		if (k >= ld->total)
 			break;
+		t0 = now();
 		if (run_session(&s, &ld->sc[k % ld->nsc], ld->tg) == 0) {
+			if (ld->lat != NULL)
+				ld->lat[k] = now() - t0;
 			atomic_fetch_add(&ld->ok, 1);
 		} else {
+			if (ld->lat != NULL)
+				ld->lat[k] = -1;
 			atomic_fetch_add(&ld->failed, 1);
 			if (atomic_fetch_add(&ld->shown, 1) < MAX_ERRSHOWN) {
 				pthread_mutex_lock(&ld->out_lock);
@@ -1253,9 +1263,37 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* -l: the percentiles of the successful sessions' times, in place (the
+ * failed ones, -1, sort first and are skipped). */
+static void print_latency(double *lat, long n)
+{
+	long first = 0, m;
+
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
+	while (first < n && lat[first] < 0)
+		first++;
+	m = n - first;
+	if (m == 0) {
+		printf("latency none\n");
+		return;
+	}
+	/* nearest rank: the smallest time at least P% of sessions reach */
+	printf("latency p50=%.3fms p99=%.3fms max=%.3fms\n",
+	       lat[first + (m * 50 + 99) / 100 - 1] * 1000,
+	       lat[first + (m * 99 + 99) / 100 - 1] * 1000,
+	       lat[n - 1] * 1000);
+}
+
 static int run_load(const struct plan *sc, long nsc,
 		    const struct target *tg, long n, int j, int quiet,
-		    int timeout_ms)
+		    int timeout_ms, int latency)
 {
 	struct load ld;
 	pthread_t tid[MAX_PARALLEL];
@@ -1273,6 +1311,11 @@ static int run_load(const struct plan *sc, long nsc,
 	atomic_init(&ld.ok, 0);
 	atomic_init(&ld.failed, 0);
 	atomic_init(&ld.shown, 0);
+	if (latency && (n > MAX_LATENCIES ||
+			(ld.lat = calloc((size_t)n, sizeof(*ld.lat))) == NULL)) {
+		fprintf(stderr, "mtclient: -l: cannot keep %ld times\n", n);
+		return 1;
+	}
 	pthread_mutex_init(&ld.out_lock, NULL);
 	if (j > n)
 		j = (int)n;
@@ -1296,6 +1339,9 @@ static int run_load(const struct plan *sc, long nsc,
 			atomic_load(&ld.shown) - MAX_ERRSHOWN);
 	printf("sessions=%ld ok=%ld failed=%ld elapsed=%.3fs\n", n,
 	       atomic_load(&ld.ok), atomic_load(&ld.failed), now() - t0);
+	if (ld.lat != NULL)
+		print_latency(ld.lat, n);
+	free(ld.lat);
 	fflush(stdout);
 	pthread_mutex_destroy(&ld.out_lock);
 	return atomic_load(&ld.failed) ? 1 : 0;
@@ -1357,11 +1403,11 @@ int main(int argc, char **argv)
 	struct session s;
 	double timeout = DEF_TIMEOUT;
 	long n = 1, j = 1, nsc, i;
-	int quiet = 0, load = 0, ch, rc = 0;
+	int quiet = 0, load = 0, latency = 0, ch, rc = 0;
 	char err[512], *e;
 	size_t start;
 
-	while ((ch = getopt(argc, argv, "s:T:n:j:qh")) != -1) {
+	while ((ch = getopt(argc, argv, "s:T:n:j:qlh")) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
@@ -1399,13 +1445,17 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'l':
+			latency = 1;
+			break;
 		default:
 			usage();
 			return 2;
 		}
 	}
 	nsc = argc - optind;
-	if (sock == NULL || nsc > MAX_SCRIPTS || (nsc > 1 && !load)) {
+	if (sock == NULL || nsc > MAX_SCRIPTS || (nsc > 1 && !load) ||
+	    (latency && !load)) {
 		usage();
 		return 2;
 	}
@@ -1436,7 +1486,7 @@ int main(int argc, char **argv)
 
 	if (rc == 0 && load) {
 		rc = run_load(sc, nsc, &tg, n, (int)j, quiet,
-			      (int)(timeout * 1000));
+			      (int)(timeout * 1000), latency);
 	} else if (rc == 0) {
 		session_init(&s, (int)(timeout * 1000), quiet, 1);
 		rc = run_session(&s, sc, &tg) == 0 ? 0 : 1;
