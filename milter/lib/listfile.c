@@ -179,17 +179,17 @@ static int read_each(void *arg, char *entry, int line, char *err, size_t errlen)
 	return -1;
 }
 
-int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
-		  size_t errlen)
+/* Read path whole, split it, call each per entry, free it. */
+static int read_file(const char *path, each_fn each, void *ctx, char *err,
+		     size_t errlen)
 {
-	struct read_ctx rc = {path, add, ctx};
 	size_t len;
 	char *buf;
 	int n;
 
 	if (errlen > 0)
 		err[0] = '\0';
-	if (path == NULL || add == NULL) {
+	if (path == NULL || each == NULL) {
 		if (errlen > 0)
 			snprintf(err, errlen, "no list file");
 		return -1;
@@ -197,9 +197,53 @@ int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
 	buf = slurp(path, &len, err, errlen);
 	if (buf == NULL)
 		return -1;
-	n = parse(path, buf, len, read_each, &rc, err, errlen);
+	n = parse(path, buf, len, each, ctx, err, errlen);
 	free(buf);
 	return n;
+}
+
+int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
+		  size_t errlen)
+{
+	struct read_ctx rc = {path, add, ctx};
+
+	if (add == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "no list file");
+		return -1;
+	}
+	return read_file(path, read_each, &rc, err, errlen);
+}
+
+/* listfile_scan: hand each entry and its line to the caller. */
+struct scan_ctx {
+	listfile_each_fn each;
+	void *ctx;
+};
+
+static int scan_each(void *arg, char *entry, int line, char *err,
+		     size_t errlen)
+{
+	struct scan_ctx *sc = arg;
+
+	if (sc->each(sc->ctx, entry, line) == 0)
+		return 0;
+	if (errlen > 0)
+		err[0] = '\0';
+	return -1;
+}
+
+int listfile_scan(const char *path, listfile_each_fn each, void *ctx, char *err,
+		  size_t errlen)
+{
+	struct scan_ctx sc = {each, ctx};
+
+	if (each == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "no list file");
+		return -1;
+	}
+	return read_file(path, scan_each, &sc, err, errlen);
 }
 
 /* listfile_load: keep the entries. */
