@@ -45,19 +45,34 @@ static inline unsigned char fold(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-static uint32_t hash_bytes(const char *s, size_t len, bool nocase)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
+/*
+ * FNV-1a over the octets from the last to the first, then a finaliser:
+ * hashing backwards, the hash of every suffix of a name falls out of one
+ * pass over it (domain_set_match wants all of them).
+ */
+#define HASH_START 0xcbf29ce484222325ULL
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		h ^= nocase ? fold(c) : c;
-		h *= 0x100000001b3ULL;
-	}
+static inline uint64_t hash_step(uint64_t h, unsigned char c, bool nocase)
+{
+	h ^= nocase ? fold(c) : c;
+	return h * 0x100000001b3ULL;
+}
+
+static inline uint32_t hash_final(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return (uint32_t)h;
+}
+
+static uint32_t hash_bytes(const char *s, size_t len, bool nocase)
+{
+	uint64_t h = HASH_START;
+
+	for (size_t i = len; i-- > 0;)
+		h = hash_step(h, (unsigned char)s[i], nocase);
+	return hash_final(h);
 }
 
 static bool same(const struct str_set *set, const unsigned char *a,
@@ -198,6 +213,22 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
 	return 0;
 }
 
+/* Start loading the slot where hash h would be (a lookup soon follows). */
+static inline void prefetch_slot(const struct str_set *set, uint32_t h)
+{
+	if (set->count > 0)
+		__builtin_prefetch(&set->slots[h & (set->cap - 1)]);
+}
+
+/* str_set_has with the hash already known. */
+static bool has_hashed(const struct str_set *set, const char *s, size_t len,
+		       uint32_t h)
+{
+	if (set->count == 0)
+		return false;
+	return set->slots[find(set, s, len, h)].off != 0;
+}
+
 bool str_set_has(const struct str_set *set, const char *s, size_t len)
 {
 	if (set == NULL || set->count == 0 || len > UINT32_MAX ||
@@ -332,9 +363,18 @@ int domain_set_add_entry(struct domain_set *s, const char *text, char *err,
 	return domain_set_add(s, text, false, err, errlen);
 }
 
+/*
+ * The name and each suffix after a dot are looked up, at most 127 of
+ * them. Their hashes all come from one pass from the end of the name
+ * (not one pass per suffix), and their slots are prefetched before the
+ * first lookup, so that in a big set the cache misses may overlap.
+ */
 bool domain_set_match(const struct domain_set *s, const char *domain)
 {
-	size_t len;
+	uint32_t hs[DOMAIN_MAX / 2 + 1];
+	size_t starts[DOMAIN_MAX / 2 + 1], nsuf = 0, len;
+	uint64_t h = HASH_START;
+	uint32_t whole;
 
 	if (s == NULL || domain == NULL)
 		return false;
@@ -343,15 +383,25 @@ bool domain_set_match(const struct domain_set *s, const char *domain)
 		len--;
 	if (len == 0 || len > DOMAIN_MAX)
 		return false;
-	if (str_set_has(s->exact, domain, len))
-		return true;
-	if (str_set_count(s->sub) == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = len; i-- > 0;) {
 		if (domain[i] == '.' && i + 1 < len &&
-		    str_set_has(s->sub, domain + i + 1, len - i - 1))
-			return true;
+		    nsuf < sizeof(hs) / sizeof(hs[0])) {
+			starts[nsuf] = i + 1;
+			hs[nsuf] = hash_final(h);
+			prefetch_slot(s->sub, hs[nsuf]);
+			nsuf++;
+		}
+		h = hash_step(h, (unsigned char)domain[i], true);
 	}
+	whole = hash_final(h);
+	prefetch_slot(s->exact, whole);
+	if (has_hashed(s->exact, domain, len, whole))
+		return true;
+	/* the longest suffix first, as before: the last one hashed */
+	for (size_t k = nsuf; k-- > 0;)
+		if (has_hashed(s->sub, domain + starts[k], len - starts[k],
+			       hs[k]))
+			return true;
 	return false;
 }
 
