@@ -47,6 +47,7 @@ struct txn {
 	struct decision *d;	  /* owned; allocated at the first rule */
 	struct effects fx[NSCOPES];
 	const struct txn_effect *out[EFFECTS_MAX]; /* txn_eom's effects */
+	unsigned noreply; /* the front end's (txn_set_noreply) */
 };
 
 static unsigned long next_id;
@@ -564,6 +565,31 @@ void txn_free(struct txn **tp)
 unsigned txn_events(const struct txn *t)
 {
 	return t->s.policy->need_stages;
+}
+
+unsigned txn_quiet(const struct txn *t)
+{
+	const struct policy *p = t->s.policy;
+	unsigned quiet = 0;
+
+	for (enum stage st = 0; st < STAGE_EOM; st++)
+		if (p->nstage[st] == 0 && !(p->watch & (1u << st)))
+			quiet |= 1u << st;
+	/* A held connect/HELO verdict is given at the first RCPT. */
+	if (p->hold_early &&
+	    (p->nstage[STAGE_CONNECT] > 0 || p->nstage[STAGE_HELO] > 0))
+		quiet &= ~(1u << STAGE_RCPT);
+	return quiet;
+}
+
+void txn_set_noreply(struct txn *t, unsigned stages)
+{
+	t->noreply = stages;
+}
+
+unsigned txn_noreply(const struct txn *t)
+{
+	return t->noreply;
 }
 
 const char *txn_label(const struct txn *t, char *buf, size_t buflen)

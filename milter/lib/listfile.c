@@ -4,8 +4,9 @@
  *
  * listfile_load() reads the file whole and splits it in place, so a
  * million-line file costs one read and one pass; listfile_read() and
- * listfile_scan() read it in pieces of whole lines, in bounded memory. Used at config load only; never logs, never
- * exits, reports "PATH:LINE: message" through the caller's buffer.
+ * listfile_scan() read it in pieces of whole lines, in bounded memory. Used at
+ * config load only; never logs, never exits, reports "PATH:LINE: message"
+ * through the caller's buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +50,7 @@ static int open_list(const char *path, struct stat *st, char *err,
 		close(fd);
 		return -1;
 	}
-	if (S_ISREG(st->st_mode) &&
-	    (uint64_t)st->st_size > LISTFILE_SIZE_MAX) {
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > LISTFILE_SIZE_MAX) {
 		seterr(err, errlen, path, 0, "file too large");
 		close(fd);
 		return -1;
@@ -84,7 +84,8 @@ static char *slurp(const char *path, size_t *lenp, char *err, size_t errlen)
 				seterr(err, errlen, path, 0, "file too large");
 				goto fail;
 			}
-			/* never more than the limit and room to see it passed */
+			/* never more than the limit and room to see it passed
+			 */
 			if (ncap > LISTFILE_SIZE_MAX + 2)
 				ncap = LISTFILE_SIZE_MAX + 2;
 			nb = realloc(buf, ncap);
@@ -284,8 +285,7 @@ struct scan_ctx {
 	void *ctx;
 };
 
-static int scan_each(void *arg, char *entry, int line, char *err,
-		     size_t errlen)
+static int scan_each(void *arg, char *entry, int line, char *err, size_t errlen)
 {
 	struct scan_ctx *sc = arg;
 
@@ -353,8 +353,7 @@ struct listfile *listfile_load(const char *path, char *err, size_t errlen)
 	}
 	lf->data = slurp(path, &len, err, errlen);
 	if (lf->data == NULL ||
-	    parse(path, lf->data, len, &line, load_each, lf, err, errlen) <
-		0) {
+	    parse(path, lf->data, len, &line, load_each, lf, err, errlen) < 0) {
 		listfile_free(&lf);
 		return NULL;
 	}

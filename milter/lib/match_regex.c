@@ -7,16 +7,17 @@
  * JIT stack, taken at its first match and given back at thread exit
  * through a pthread key. libmilter runs a thread per connection, so what
  * a thread gives back is kept in a small pool for the next thread: the
- * 4 MiB JIT stack is mapped once, not once per connection. A pattern is compiled as "(?C255)(?:PATTERN\E)" (after any
- * leading (*OPTION) items) so that PCRE2 calls us once per candidate start
- * position: there a clock is read every few calls and the match ends, as
- * an error, past REGEX_TIME_LIMIT_MS. PCRE2's own match limit counts per
- * start position, so without that a 64 KiB subject could hold a thread for
- * minutes. A pattern that cannot be wrapped is used as written, under the
- * PCRE2 limits alone (none is known). A regex compiled with REGEX_STREAM
- * can also be searched in pieces of a longer text (the body scanner):
- * hard partial matching, JIT-compiled for it too, and where (?m)^ can
- * occur a second code with PCRE2_ALT_CIRCUMFLEX. Never logs, never exits.
+ * 4 MiB JIT stack is mapped once, not once per connection. A pattern is
+ * compiled as "(?C255)(?:PATTERN\E)" (after any leading (*OPTION) items) so
+ * that PCRE2 calls us once per candidate start position: there a clock is read
+ * every few calls and the match ends, as an error, past REGEX_TIME_LIMIT_MS.
+ * PCRE2's own match limit counts per start position, so without that a 64 KiB
+ * subject could hold a thread for minutes. A pattern that cannot be wrapped is
+ * used as written, under the PCRE2 limits alone (none is known). A regex
+ * compiled with REGEX_STREAM can also be searched in pieces of a longer text
+ * (the body scanner): hard partial matching, JIT-compiled for it too, and where
+ * (?m)^ can occur a second code with PCRE2_ALT_CIRCUMFLEX. Never logs, never
+ * exits.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

@@ -97,8 +97,8 @@ static const unsigned char *at(const struct str_set *set, uint32_t off,
 		*len = p[0];
 		return p + 1;
 	}
-	*len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 |
-	       p[4];
+	*len =
+	    (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
 	return p + 5;
 }
 
