@@ -103,13 +103,9 @@ static struct txn *conn_of(SMFICTX *ctx)
 	return t;
 }
 
-/*
- * A callback's body: find the connection's transaction (libmilter keeps
- * one context a connection, through which macros are read), feed the
- * event, answer.
- */
-#define EVENT(ctx, st, what, call)                                             \
-	EVENT_ON(ctx, smfi_getpriv(ctx), st, what, call)
+/* A callback's body: find the connection's transaction, feed it the
+ * event, answer (not at all where the MTA agreed not to wait). */
+#define EVENT(c, st, what, call) EVENT_ON(c, smfi_getpriv(c), st, what, call)
 #define EVENT_ON(ctx, found, st, what, call)                                   \
 	do {                                                                   \
 		struct txn *t_ = (found);                                      \
@@ -123,11 +119,9 @@ static struct txn *conn_of(SMFICTX *ctx)
 		return answer(ctx, &o_);                                       \
 	} while (0)
 
-/*
- * Ask the MTA only for the events the current policy reads, and not to
- * wait for an answer where the policy can only say continue (when it
- * offers that: Postfix 3.7, Sendmail 8.17).
- */
+/* Ask the MTA only for the events the policy reads, and not to wait where
+ * the only answer is continue (when it offers that: Postfix 3.7+). */
+#define STEP(st, no, nr) {STAGE_##st, no, SMFIP_NR_##nr}
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3,
 			     unsigned long *pf0, unsigned long *pf1,
@@ -137,34 +131,27 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		enum stage st;
 		unsigned long no, noreply;
 	} steps[] = {
-	    {STAGE_CONNECT, 0, SMFIP_NR_CONN},
-	    {STAGE_HELO, SMFIP_NOHELO, SMFIP_NR_HELO},
-	    {STAGE_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL},
-	    {STAGE_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT},
-	    {STAGE_DATA, SMFIP_NODATA, SMFIP_NR_DATA},
-	    {STAGE_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR},
-	    {STAGE_EOH, SMFIP_NOEOH, SMFIP_NR_EOH},
-	    {STAGE_BODY, SMFIP_NOBODY, SMFIP_NR_BODY},
+	    STEP(CONNECT, 0, CONN),	       STEP(HELO, SMFIP_NOHELO, HELO),
+	    STEP(MAIL, SMFIP_NOMAIL, MAIL),    STEP(RCPT, SMFIP_NORCPT, RCPT),
+	    STEP(DATA, SMFIP_NODATA, DATA),    STEP(HEADER, SMFIP_NOHDRS, HDR),
+	    STEP(EOH, SMFIP_NOEOH, EOH),       STEP(BODY, SMFIP_NOBODY, BODY),
 	};
 	struct txn *t = conn_of(ctx);
-	unsigned long want = SMFIP_NOUNKNOWN;
-	unsigned quiet, noreply = 0;
-	(void)f2;
-	(void)f3;
+	unsigned long want = SMFIP_NOUNKNOWN, noreply = 0;
+	(void)f2, (void)f3;
 
 	if (t == NULL)
 		return SMFIS_ALL_OPTS;
-	quiet = txn_quiet(t);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		unsigned bit = 1u << steps[i].st;
 		if (!(txn_events(t) & bit)) {
 			want |= steps[i].no;
-		} else if ((quiet & bit) && (f1 & steps[i].noreply)) {
+		} else if ((txn_quiet(t) & bit) && (f1 & steps[i].noreply)) {
 			want |= steps[i].noreply;
 			noreply |= bit;
 		}
 	}
-	txn_set_noreply(t, noreply);
+	txn_set_noreply(t, (unsigned)noreply);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
 	*pf1 = f1 & want;
 	*pf2 = 0;
@@ -246,10 +233,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 
 static sfsistat cb_abort(SMFICTX *ctx)
 {
-	struct txn *t = smfi_getpriv(ctx);
-
-	if (t != NULL)
-		txn_abort(t);
+	txn_abort(smfi_getpriv(ctx)); /* NULL is fine */
 	return SMFIS_CONTINUE;
 }
 
@@ -276,7 +260,6 @@ static struct smfiDesc desc = {
 	.xxfi_eom = cb_eom,
 	.xxfi_abort = cb_abort,
 	.xxfi_close = cb_close,
-	.xxfi_unknown = NULL,
 	.xxfi_data = cb_data,
 	.xxfi_negotiate = cb_negotiate,
 };

@@ -707,5 +707,6 @@ void txn_eom(struct txn *t, struct txn_outcome *o)
 
 void txn_abort(struct txn *t)
 {
-	message_done(t);
+	if (t != NULL)
+		message_done(t);
 }

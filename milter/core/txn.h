@@ -162,7 +162,8 @@ void txn_body(struct txn *t, const unsigned char *chunk, size_t len,
 	      struct txn_outcome *o);
 void txn_eom(struct txn *t, struct txn_outcome *o);
 
-/* The message ended without end of message (RSET, a lost connection). */
+/* The message ended without end of message (RSET, a lost connection);
+ * t may be NULL (nothing to do). */
 void txn_abort(struct txn *t);
 
 /*
