@@ -103,13 +103,10 @@ static struct txn *conn_of(SMFICTX *ctx)
 	return t;
 }
 
-/*
- * A callback's body: find the connection's transaction (libmilter keeps
- * one context a connection, through which macros are read), feed the
- * event, answer.
- */
-#define EVENT(ctx, what, call) EVENT_ON(ctx, smfi_getpriv(ctx), what, call)
-#define EVENT_ON(ctx, found, what, call)                                       \
+/* A callback's body: find the connection's transaction, feed it the
+ * event, answer (not at all where the MTA agreed not to wait). */
+#define EVENT(c, st, what, call) EVENT_ON(c, smfi_getpriv(c), st, what, call)
+#define EVENT_ON(ctx, found, st, what, call)                                   \
 	do {                                                                   \
 		struct txn *t_ = (found);                                      \
 		struct txn_outcome o_;                                         \
@@ -117,10 +114,14 @@ static struct txn *conn_of(SMFICTX *ctx)
 			return fail_closed(ctx, NULL,                          \
 					   "no connection context at " what);  \
 		call;                                                          \
+		if (txn_noreply(t_) & (1u << (st)))                            \
+			return SMFIS_NOREPLY; /* always continue there */      \
 		return answer(ctx, &o_);                                       \
 	} while (0)
 
-/* Ask the MTA only for the events the current policy reads. */
+/* Ask the MTA only for the events the policy reads, and not to wait where
+ * the only answer is continue (when it offers that: Postfix 3.7+). */
+#define STEP(st, no, nr) {STAGE_##st, no, SMFIP_NR_##nr}
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3,
 			     unsigned long *pf0, unsigned long *pf1,
@@ -128,23 +129,29 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
 	static const struct {
 		enum stage st;
-		unsigned long flag;
-	} skip[] = {
-		{STAGE_HELO, SMFIP_NOHELO},   {STAGE_MAIL, SMFIP_NOMAIL},
-		{STAGE_RCPT, SMFIP_NORCPT},   {STAGE_DATA, SMFIP_NODATA},
-		{STAGE_HEADER, SMFIP_NOHDRS}, {STAGE_EOH, SMFIP_NOEOH},
-		{STAGE_BODY, SMFIP_NOBODY},
+		unsigned long no, noreply;
+	} steps[] = {
+	    STEP(CONNECT, 0, CONN),	       STEP(HELO, SMFIP_NOHELO, HELO),
+	    STEP(MAIL, SMFIP_NOMAIL, MAIL),    STEP(RCPT, SMFIP_NORCPT, RCPT),
+	    STEP(DATA, SMFIP_NODATA, DATA),    STEP(HEADER, SMFIP_NOHDRS, HDR),
+	    STEP(EOH, SMFIP_NOEOH, EOH),       STEP(BODY, SMFIP_NOBODY, BODY),
 	};
 	struct txn *t = conn_of(ctx);
-	unsigned long want = SMFIP_NOUNKNOWN;
-	(void)f2;
-	(void)f3;
+	unsigned long want = SMFIP_NOUNKNOWN, noreply = 0;
+	(void)f2, (void)f3;
 
 	if (t == NULL)
 		return SMFIS_ALL_OPTS;
-	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
-		if (!(txn_events(t) & (1u << skip[i].st)))
-			want |= skip[i].flag;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		unsigned bit = 1u << steps[i].st;
+		if (!(txn_events(t) & bit)) {
+			want |= steps[i].no;
+		} else if ((txn_quiet(t) & bit) && (f1 & steps[i].noreply)) {
+			want |= steps[i].noreply;
+			noreply |= bit;
+		}
+	}
+	txn_set_noreply(t, (unsigned)noreply);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
 	*pf1 = f1 & want;
 	*pf2 = 0;
@@ -154,43 +161,43 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 {
-	EVENT_ON(ctx, conn_of(ctx), "connect",
+	EVENT_ON(ctx, conn_of(ctx), STAGE_CONNECT, "connect",
 		 txn_connect(t_, host, sa, &o_));
 }
 
 static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 {
-	EVENT(ctx, "HELO", txn_helo(t_, helo, &o_));
+	EVENT(ctx, STAGE_HELO, "HELO", txn_helo(t_, helo, &o_));
 }
 
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
-	EVENT(ctx, "MAIL", txn_mail(t_, argv, &o_));
+	EVENT(ctx, STAGE_MAIL, "MAIL", txn_mail(t_, argv, &o_));
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	EVENT(ctx, "RCPT", txn_rcpt(t_, argv, &o_));
+	EVENT(ctx, STAGE_RCPT, "RCPT", txn_rcpt(t_, argv, &o_));
 }
 
 static sfsistat cb_data(SMFICTX *ctx)
 {
-	EVENT(ctx, "DATA", txn_data(t_, &o_));
+	EVENT(ctx, STAGE_DATA, "DATA", txn_data(t_, &o_));
 }
 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	EVENT(ctx, "header", txn_header(t_, name, value, &o_));
+	EVENT(ctx, STAGE_HEADER, "header", txn_header(t_, name, value, &o_));
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
 {
-	EVENT(ctx, "end of headers", txn_eoh(t_, &o_));
+	EVENT(ctx, STAGE_EOH, "end of headers", txn_eoh(t_, &o_));
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	EVENT(ctx, "body", txn_body(t_, chunk, len, &o_));
+	EVENT(ctx, STAGE_BODY, "body", txn_body(t_, chunk, len, &o_));
 }
 
 /* Add the headers and quarantine that rules asked for. */
@@ -220,16 +227,13 @@ static sfsistat apply_effects(SMFICTX *ctx, struct txn *t,
 
 static sfsistat cb_eom(SMFICTX *ctx)
 {
-	EVENT(ctx, "end of message", txn_eom(t_, &o_);
+	EVENT(ctx, STAGE_EOM, "end of message", txn_eom(t_, &o_);
 	      return apply_effects(ctx, t_, &o_));
 }
 
 static sfsistat cb_abort(SMFICTX *ctx)
 {
-	struct txn *t = smfi_getpriv(ctx);
-
-	if (t != NULL)
-		txn_abort(t);
+	txn_abort(smfi_getpriv(ctx)); /* NULL is fine */
 	return SMFIS_CONTINUE;
 }
 
@@ -256,7 +260,6 @@ static struct smfiDesc desc = {
 	.xxfi_eom = cb_eom,
 	.xxfi_abort = cb_abort,
 	.xxfi_close = cb_close,
-	.xxfi_unknown = NULL,
 	.xxfi_data = cb_data,
 	.xxfi_negotiate = cb_negotiate,
 };

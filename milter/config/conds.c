@@ -15,12 +15,12 @@
 #include "core/cond.h"
 
 /*
- * Gather the entries of list condition opt: inline entries, "list:NAME"
- * and "file:PATH". Returns 0, or -1 when an error was reported (or
- * memory ran out: then *nomem).
+ * Gather the sources of the entries of list condition opt: inline
+ * entries, "list:NAME" and "file:PATH". Returns 0, or -1 when an error was
+ * reported (or memory ran out: then *nomem).
  */
 static int gather(struct rctx *x, const char *opt, enum list_type want,
-		  struct entries *es, bool *nomem)
+		  struct sources *ss, bool *nomem)
 {
 	struct loader *L = x->L;
 	unsigned n = cfg_size(x->rs, opt);
@@ -34,6 +34,7 @@ static int gather(struct rctx *x, const char *opt, enum list_type want,
 	for (unsigned k = 0; k < n; k++) {
 		const char *s = cfg_getnstr(x->rs, opt, k);
 		int line = val_line(&L->sc, x->sec, opt, k, x->line);
+		struct source src = {NULL, line, NULL, NULL};
 		char err[400];
 		if (strncmp(s, "list:", 5) == 0) {
 			struct nlist *nl = nlist_find(L, s + 5);
@@ -61,27 +62,18 @@ static int gather(struct rctx *x, const char *opt, enum list_type want,
 				bad++;
 				continue;
 			}
-			if (nlist_entries(L, nl, x->cfg, es) != 0) {
-				*nomem = true;
-				return -1;
-			}
+			src.from = nl;
 		} else if (strncmp(s, "file:", 5) == 0) {
-			struct loaded_file *lf =
-			    file_load(L, s + 5, err, sizeof(err));
-			if (lf == NULL) {
+			src.file = file_load(L, s + 5, err, sizeof(err));
+			if (src.file == NULL) {
 				error_at(L, line, x->name, "%s: %s", opt, err);
 				bad++;
 				continue;
 			}
-			for (size_t j = 0; j < lf->lf->n; j++)
-				if (entries_add(es, lf->lf->entries[j].text,
-						lf->path,
-						lf->lf->entries[j].line, false,
-						NULL) != 0) {
-					*nomem = true;
-					return -1;
-				}
-		} else if (entries_add(es, s, NULL, line, false, NULL) != 0) {
+		} else {
+			src.text = s;
+		}
+		if (sources_add(ss, &src) != 0) {
 			*nomem = true;
 			return -1;
 		}
@@ -90,11 +82,9 @@ static int gather(struct rctx *x, const char *opt, enum list_type want,
 }
 
 /* Report a bad entry where it was written. */
-static void entry_error(struct rctx *x, const char *opt,
-			const struct entries *es, size_t i, const char *err)
+static void entry_error(struct rctx *x, const char *opt, const struct entry *e,
+			const struct nlist *from, const char *err)
 {
-	const struct entry *e = &es->e[i];
-	struct nlist *from = es->from[i];
 	char q[80]; /* the entry, control bytes masked */
 
 	match_quote(q, sizeof(q), e->text, strlen(e->text));
@@ -115,20 +105,85 @@ static void entry_error(struct rctx *x, const char *opt,
 	}
 }
 
+/* Building a matcher from the entries of its sources, one at a time. */
+struct build {
+	struct rctx *x;
+	const char *opt;
+	struct cond_lists *l;
+	unsigned flags;
+	int bad;    /* entries reported */
+	bool nomem; /* stopped: memory ran out */
+};
+
+static int build_entry(void *ctx, const struct entry *e, struct nlist *from)
+{
+	struct build *b = ctx;
+	struct cond_lists *l = b->l;
+	char err[400];
+	int rc;
+
+	if ((b->flags & COND_LIST_UNKNOWN) && l->matcher == MATCH_DOMAIN &&
+	    strcmp(e->text, "unknown") == 0) {
+		l->match_unknown = true;
+		return 0;
+	}
+	switch (l->matcher) {
+	case MATCH_ADDR:
+		rc = addr_set_add(l->addrs, e->text, err, sizeof(err));
+		break;
+	case MATCH_DOMAIN:
+		rc = domain_set_add_entry(l->domains, e->text, err,
+					  sizeof(err));
+		break;
+	case MATCH_EMAIL:
+		rc = email_set_add(l->emails, e->text, err, sizeof(err));
+		break;
+	default:
+		rc = regex_list_add(
+		    l->regexes, e->text,
+		    (e->case_sensitive ? 0 : REGEX_CASELESS) |
+			((b->flags & COND_LIST_STREAM) ? REGEX_STREAM : 0),
+		    err, sizeof(err));
+		break;
+	}
+	if (rc == 0)
+		return 0;
+	if (rc < -1) {
+		b->nomem = true;
+		return -1;
+	}
+	if (from == NULL || !from->bad)
+		entry_error(b->x, b->opt, e, from, err);
+	b->bad++;
+	return 0;
+}
+
 /*
- * Build matcher l from its entries. Every bad entry is reported. Returns
- * 0, -1 when an entry was bad, -2 when memory ran out.
+ * Build matcher l from the entries of its sources. Every bad entry is
+ * reported. Returns 0, -1 when an entry was bad, -2 when memory ran out.
  */
 static int lists_build(struct rctx *x, const char *opt, struct cond_lists *l,
-		       unsigned flags, const struct entries *es)
+		       unsigned flags, const struct sources *ss)
 {
+	struct build b = {x, opt, l, flags, 0, false};
+	const struct nlist *mixed = NULL; /* a case_sensitive list */
+	size_t total = 0;
+	bool cs = true;
 	char err[400];
-	int bad = 0;
-	bool cs = es->n > 0;
+	int rc;
 
 	/* local parts compare with case when every entry's list says so */
-	for (size_t i = 0; i < es->n; i++)
-		cs = cs && es->e[i].case_sensitive;
+	for (size_t i = 0; i < ss->n; i++) {
+		const struct source *src = &ss->v[i];
+		size_t n = source_count(src);
+		bool src_cs = src->from != NULL && src->from->case_sensitive;
+		total += n;
+		if (n > 0 && !src_cs)
+			cs = false;
+		if (n > 0 && src_cs && mixed == NULL)
+			mixed = src->from;
+	}
+	cs = cs && total > 0;
 	switch (l->matcher) {
 	case MATCH_ADDR:
 		if ((l->addrs = addr_set_new()) == NULL)
@@ -147,60 +202,25 @@ static int lists_build(struct rctx *x, const char *opt, struct cond_lists *l,
 			return -2;
 		break;
 	}
-	for (size_t i = 0; i < es->n; i++) {
-		const struct entry *e = &es->e[i];
-		int rc;
-		if ((flags & COND_LIST_UNKNOWN) && l->matcher == MATCH_DOMAIN &&
-		    strcmp(e->text, "unknown") == 0) {
-			l->match_unknown = true;
-			continue;
-		}
-		switch (l->matcher) {
-		case MATCH_ADDR:
-			rc = addr_set_add(l->addrs, e->text, err, sizeof(err));
-			break;
-		case MATCH_DOMAIN:
-			rc = domain_set_add_entry(l->domains, e->text, err,
-						  sizeof(err));
-			break;
-		case MATCH_EMAIL:
-			rc =
-			    email_set_add(l->emails, e->text, err, sizeof(err));
-			break;
-		default:
-			rc = regex_list_add(
-			    l->regexes, e->text,
-			    (e->case_sensitive ? 0 : REGEX_CASELESS) |
-				((flags & COND_LIST_STREAM) ? REGEX_STREAM : 0),
-			    err, sizeof(err));
-			break;
-		}
-		if (rc == 0)
-			continue;
-		if (rc < -1)
-			return -2;
-		if (es->from[i] == NULL || !es->from[i]->bad)
-			entry_error(x, opt, es, i, err);
-		bad++;
+	rc = sources_each(x->L, x->cfg, ss, build_entry, &b, err, sizeof(err));
+	if (b.nomem)
+		return -2;
+	if (rc == -2) { /* a file changed since it was checked */
+		error_at(x->L, opt_line(&x->L->sc, x->sec, opt, x->line),
+			 x->name, "%s: %s", opt, err);
+		b.bad++;
 	}
-	if (l->matcher == MATCH_EMAIL && !cs && bad == 0)
-		for (size_t i = 0; i < es->n; i++)
-			if (es->e[i].case_sensitive) {
-				warn_at(
-				    x->L,
-				    opt_line(&x->L->sc, x->sec, opt, x->line),
-				    x->name,
-				    "%s mixes the case_sensitive list "
-				    "\"%s\" with other entries: local "
-				    "parts compare without case",
-				    opt, es->from[i]->name);
-				break;
-			}
+	if (l->matcher == MATCH_EMAIL && !cs && b.bad == 0 && mixed != NULL)
+		warn_at(x->L, opt_line(&x->L->sc, x->sec, opt, x->line),
+			x->name,
+			"%s mixes the case_sensitive list \"%s\" with other "
+			"entries: local parts compare without case",
+			opt, mixed->name);
 	/* a named list's errors are reported once, with the list */
-	for (size_t i = 0; bad && i < es->n; i++)
-		if (es->from[i] != NULL)
-			es->from[i]->bad = true;
-	return bad ? -1 : 0;
+	for (size_t i = 0; b.bad && i < ss->n; i++)
+		if (ss->v[i].from != NULL && source_count(&ss->v[i]) > 0)
+			ss->v[i].from->bad = true;
+	return b.bad ? -1 : 0;
 }
 
 static enum list_type list_type_for(enum matcher m)
@@ -271,17 +291,17 @@ static int b_entries(void *ctx, const char *opt, enum matcher m,
 		     unsigned flags, struct cond_lists *into)
 {
 	struct rctx *x = ctx;
-	struct entries es = {0};
+	struct sources ss = {0};
 	bool nomem = false;
 	int rc;
 
-	if (gather(x, opt, list_type_for(m), &es, &nomem) != 0) {
-		entries_free(&es);
+	if (gather(x, opt, list_type_for(m), &ss, &nomem) != 0) {
+		sources_free(&ss);
 		x->errors++;
 		return nomem ? -2 : -1;
 	}
-	rc = lists_build(x, opt, into, flags, &es);
-	entries_free(&es);
+	rc = lists_build(x, opt, into, flags, &ss);
+	sources_free(&ss);
 	if (rc == -1)
 		x->errors++;
 	return rc;

@@ -1,7 +1,10 @@
 /*
  * lists.c - named lists ("list NAME { type, entries, file }"), list files
  * named by "file:PATH" in conditions, and the entries a condition gathers
- * from them, each with the file and line it was written at.
+ * from them, each with the file and line it was written at. A list file
+ * is read twice: once when its list or "file:" is met (errors of the file
+ * itself, and its size), once into each matcher built from it; it is
+ * never kept, so loading costs the matchers and one file at a time.
  *
  * Uses diag.c, parse.c and lib/listfile.c; never logs, never exits.
  */
@@ -20,35 +23,114 @@ cfg_opt_t list_opts[] = {
     CFG_STR("file", NULL, CFGF_NODEFAULT),
     CFG_BOOL("case_sensitive", cfg_false, CFGF_NONE), CFG_END()};
 
-void entries_free(struct entries *es)
+void sources_free(struct sources *ss)
 {
-	free(es->e);
-	free(es->from);
-	memset(es, 0, sizeof(*es));
+	free(ss->v);
+	memset(ss, 0, sizeof(*ss));
 }
 
-int entries_add(struct entries *es, const char *text, const char *file,
-		       int line, bool cs, struct nlist *from)
+int sources_add(struct sources *ss, const struct source *src)
 {
-	if (es->n == es->cap) {
-		size_t cap = es->cap ? es->cap * 2 : 16;
-		struct entry *e = realloc(es->e, cap * sizeof(*e));
-		struct nlist **f;
-		if (e == NULL)
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 8;
+		struct source *v = realloc(ss->v, cap * sizeof(*v));
+		if (v == NULL)
 			return -1;
-		es->e = e;
-		f = realloc(es->from, cap * sizeof(*f));
-		if (f == NULL)
-			return -1;
-		es->from = f;
-		es->cap = cap;
+		ss->v = v;
+		ss->cap = cap;
 	}
-	es->e[es->n].text = text;
-	es->e[es->n].file = file;
-	es->e[es->n].line = line;
-	es->e[es->n].case_sensitive = cs;
-	es->from[es->n] = from;
-	es->n++;
+	ss->v[ss->n++] = *src;
+	return 0;
+}
+
+size_t source_count(const struct source *src)
+{
+	if (src->from != NULL)
+		return src->from->n;
+	if (src->file != NULL)
+		return src->file->n;
+	return 1;
+}
+
+static int count_entry(void *ctx, const char *entry, int line)
+{
+	(void)ctx;
+	(void)entry;
+	(void)line;
+	return 0;
+}
+
+/* Check a list file and count its entries: 0, or -1 with err filled. */
+static int file_count(const char *path, size_t *n, char *err, size_t errlen)
+{
+	int rc = listfile_scan(path, count_entry, NULL, err, errlen);
+
+	if (rc < 0)
+		return -1;
+	*n = (size_t)rc;
+	return 0;
+}
+
+/* Hand the entries of one file to fn. */
+struct each_file {
+	const char *path;
+	bool cs;
+	struct nlist *from;
+	entry_fn fn;
+	void *ctx;
+};
+
+static int each_file_entry(void *arg, const char *text, int line)
+{
+	struct each_file *ef = arg;
+	struct entry e = {text, ef->path, line, ef->cs};
+
+	return ef->fn(ef->ctx, &e, ef->from);
+}
+
+static int file_each(const char *path, bool cs, struct nlist *from,
+		     entry_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct each_file ef = {path, cs, from, fn, ctx};
+
+	if (listfile_scan(path, each_file_entry, &ef, err, errlen) >= 0)
+		return 0;
+	return errlen > 0 && err[0] != '\0' ? -2 : -1;
+}
+
+int sources_each(const struct loader *L, cfg_t *cfg, const struct sources *ss,
+		 entry_fn fn, void *ctx, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		const struct source *src = &ss->v[i];
+		struct nlist *nl = src->from;
+		int rc = 0;
+
+		if (nl != NULL) {
+			cfg_t *ls = cfg_gettsec(cfg, "list", nl->name);
+			int sec = scan_sec_find(&L->sc, "list", nl->name);
+			unsigned ne = cfg_size(ls, "entries");
+			for (unsigned k = 0; k < ne && rc == 0; k++) {
+				struct entry e = {
+				    cfg_getnstr(ls, "entries", k), NULL,
+				    val_line(&L->sc, sec, "entries", k,
+					     nl->line),
+				    nl->case_sensitive};
+				rc = fn(ctx, &e, nl);
+			}
+			if (rc == 0 && nl->file != NULL)
+				rc = file_each(nl->file, nl->case_sensitive, nl,
+					       fn, ctx, err, errlen);
+		} else if (src->file != NULL) {
+			rc = file_each(src->file->path, false, NULL, fn, ctx,
+				       err, errlen);
+		} else {
+			struct entry e = {src->text, NULL, src->line, false};
+			rc = fn(ctx, &e, NULL);
+		}
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -63,30 +145,30 @@ static const char *resolve(struct loader *L, const char *path, char *buf,
 	return buf;
 }
 
-/* Load a list file once; NULL with err on failure. */
+/* Check a list file once and count its entries; NULL with err on
+ * failure. */
 struct loaded_file *file_load(struct loader *L, const char *path,
 				     char *err, size_t errlen)
 {
 	char full[PATH_MAX + 64];
 	struct loaded_file *f;
-	struct listfile *lf;
+	size_t n;
 
 	resolve(L, path, full, sizeof(full));
 	for (size_t i = 0; i < L->nfiles; i++)
 		if (strcmp(L->files[i].path, full) == 0)
 			return &L->files[i];
-	if ((lf = listfile_load(full, err, errlen)) == NULL)
+	if (file_count(full, &n, err, errlen) < 0)
 		return NULL;
 	f = realloc(L->files, (L->nfiles + 1) * sizeof(*f));
 	if (f == NULL || (f[L->nfiles].path = strdup(full)) == NULL) {
 		if (f != NULL)
 			L->files = f;
-		listfile_free(&lf);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	L->files = f;
-	f[L->nfiles].lf = lf;
+	f[L->nfiles].n = n;
 	return &f[L->nfiles++];
 }
 
@@ -160,8 +242,8 @@ int lists_load(struct loader *L, cfg_t *cfg)
 			resolve(L, file, full, sizeof(full));
 			if ((nl->file = strdup(full)) == NULL)
 				return -1;
-			nl->lf = listfile_load(full, err, sizeof(err));
-			if (nl->lf == NULL) {
+			if (file_count(full, &nl->nfile, err, sizeof(err)) <
+			    0) {
 				report_in(L, true,
 					  opt_line(&L->sc, sec, "file", line),
 					  "list", nl->name, "%s", err);
@@ -177,42 +259,20 @@ int lists_load(struct loader *L, cfg_t *cfg)
 				  "case_sensitive has no effect on %s %s list",
 				  a_an(list_type_names[nl->type]),
 				  list_type_names[nl->type]);
+		nl->n = ne + nl->nfile;
 		nl->bad = false;
 	}
 	return errors;
-}
-
-/* The entries of a named list, in order: inline ones, then its file. */
-int nlist_entries(struct loader *L, struct nlist *nl, cfg_t *cfg,
-			 struct entries *out)
-{
-	cfg_t *ls = cfg_gettsec(cfg, "list", nl->name);
-	int sec = scan_sec_find(&L->sc, "list", nl->name);
-	unsigned ne = cfg_size(ls, "entries");
-
-	for (unsigned k = 0; k < ne; k++)
-		if (entries_add(out, cfg_getnstr(ls, "entries", k), NULL,
-				val_line(&L->sc, sec, "entries", k, nl->line),
-				nl->case_sensitive, nl) != 0)
-			return -1;
-	for (size_t k = 0; nl->lf != NULL && k < nl->lf->n; k++)
-		if (entries_add(out, nl->lf->entries[k].text, nl->file,
-				nl->lf->entries[k].line, nl->case_sensitive,
-				nl) != 0)
-			return -1;
-	return 0;
 }
 
 void lists_free(struct loader *L)
 {
 	for (size_t i = 0; i < L->nlists; i++) {
 		free(L->lists[i].file);
-		listfile_free(&L->lists[i].lf);
 	}
 	free(L->lists);
 	for (size_t i = 0; i < L->nfiles; i++) {
 		free(L->files[i].path);
-		listfile_free(&L->files[i].lf);
 	}
 	free(L->files);
 }

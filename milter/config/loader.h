@@ -93,7 +93,8 @@ extern const char *const list_type_names[LT_COUNT]; /* "address", ... */
 
 /* One list entry and where it was written. */
 struct entry {
-	const char *text; /* borrowed from libconfuse or a listfile */
+	const char *text; /* borrowed from libconfuse, or a list file's
+			     while it is read */
 	const char *file; /* NULL: the config file */
 	int line;
 	bool case_sensitive;
@@ -104,24 +105,43 @@ struct nlist {
 	enum list_type type;
 	bool case_sensitive;
 	int line;
-	struct listfile *lf; /* owned; NULL when no file */
-	char *file;	     /* owned: resolved path of its file */
-	int file_line;	     /* line of its "file =" */
-	bool bad;	     /* errors already reported */
+	char *file;    /* owned: resolved path of its file; NULL: none */
+	size_t nfile;  /* entries in the file (it is read again to build) */
+	size_t n;      /* entries in all: inline and in the file */
+	int file_line; /* line of its "file =" */
+	bool bad;      /* errors already reported */
 	bool used;
 };
 
-/* Files loaded by "file:PATH" entries of conditions. */
+/* Files named by "file:PATH" entries of conditions, checked once. */
 struct loaded_file {
 	char *path; /* owned */
-	struct listfile *lf;
+	size_t n;   /* entries */
 };
 
-struct entries {
-	struct entry *e;     /* owned array; the strings are borrowed */
-	struct nlist **from; /* per entry: the named list it came from */
+/*
+ * Where the entries of a list condition come from, in order: an inline
+ * entry, a "file:PATH", or a named list (its inline entries, then its
+ * file). Files are read only when the matcher is built, straight into it,
+ * so a million-entry list never exists twice in memory.
+ */
+struct source {
+	const char *text;		/* an inline entry, or NULL */
+	int line;			/* of the inline entry */
+	const struct loaded_file *file; /* or a file, or NULL */
+	struct nlist *from;		/* or a named list, or NULL */
+};
+
+struct sources {
+	struct source *v; /* owned array; what it points to is borrowed */
 	size_t n, cap;
 };
+
+/*
+ * Called for each entry of the sources, with the named list it comes from
+ * (NULL: none). Returns 0 to go on, -1 to stop.
+ */
+typedef int (*entry_fn)(void *ctx, const struct entry *e, struct nlist *from);
 
 /* --- the loader context (diag.c) -------------------------------------- */
 
@@ -218,16 +238,22 @@ extern cfg_opt_t list_opts[];
 int lists_load(struct loader *L, cfg_t *cfg);
 /* The named list name, or NULL. */
 struct nlist *nlist_find(struct loader *L, const char *name);
-/* Append the entries of named list nl to out. 0, or -1: no memory. */
-int nlist_entries(struct loader *L, struct nlist *nl, cfg_t *cfg,
-		  struct entries *out);
 /* Load a list file once (path relative to the config's folder); NULL with
  * err on failure. */
 struct loaded_file *file_load(struct loader *L, const char *path, char *err,
 			      size_t errlen);
-int entries_add(struct entries *es, const char *text, const char *file,
-		int line, bool cs, struct nlist *from);
-void entries_free(struct entries *es);
+/* Append a source (text, file or from set). 0, or -1: no memory. */
+int sources_add(struct sources *ss, const struct source *src);
+/* Entries in a source. */
+size_t source_count(const struct source *src);
+/*
+ * Call fn for every entry of the sources, in order (a named list's inline
+ * entries from cfg, then its file). Returns 0, -1 when fn stopped, -2
+ * with err filled when a file could no longer be read.
+ */
+int sources_each(const struct loader *L, cfg_t *cfg, const struct sources *ss,
+		 entry_fn fn, void *ctx, char *err, size_t errlen);
+void sources_free(struct sources *ss);
 /* Free the lists and files the loader holds. */
 void lists_free(struct loader *L);
 

@@ -58,6 +58,7 @@ struct txn {
 		enum stage stage;
 		enum verdict verdict;
 	} early[EARLY_MAX];
+	unsigned noreply; /* the front end's (txn_set_noreply) */
 };
 
 static unsigned long next_id;
@@ -679,6 +680,31 @@ unsigned txn_events(const struct txn *t)
 	return t->s.policy->need_stages;
 }
 
+unsigned txn_quiet(const struct txn *t)
+{
+	const struct policy *p = t->s.policy;
+	unsigned quiet = 0;
+
+	for (enum stage st = 0; st < STAGE_EOM; st++)
+		if (p->nstage[st] == 0 && !(p->watch & (1u << st)))
+			quiet |= 1u << st;
+	/* A held connect/HELO verdict is given at the first RCPT. */
+	if (p->hold_early &&
+	    (p->nstage[STAGE_CONNECT] > 0 || p->nstage[STAGE_HELO] > 0))
+		quiet &= ~(1u << STAGE_RCPT);
+	return quiet;
+}
+
+void txn_set_noreply(struct txn *t, unsigned stages)
+{
+	t->noreply = stages;
+}
+
+unsigned txn_noreply(const struct txn *t)
+{
+	return t->noreply;
+}
+
 const char *txn_label(const struct txn *t, char *buf, size_t buflen)
 {
 	line_prefix(t, buf, buflen);
@@ -796,5 +822,6 @@ void txn_eom(struct txn *t, struct txn_outcome *o)
 
 void txn_abort(struct txn *t)
 {
-	message_done(t);
+	if (t != NULL)
+		message_done(t);
 }

@@ -122,6 +122,23 @@ void txn_free(struct txn **t);
 unsigned txn_events(const struct txn *t);
 
 /*
+ * The stages whose event can only ever give TXN_CONTINUE under t's policy,
+ * as (1 << stage) bits: no rule at the stage, no condition observing it
+ * (so no scanner that can fail there), and for RCPT no connect or HELO
+ * verdict that may be held until it. An MTA need not wait for an answer
+ * to these events (the milter protocol's no-reply steps). EOM is never
+ * one of them.
+ */
+unsigned txn_quiet(const struct txn *t);
+
+/*
+ * The stages the front end agreed with the MTA not to answer (a subset of
+ * txn_quiet()); the core only keeps it for the front end. 0 at first.
+ */
+void txn_set_noreply(struct txn *t, unsigned stages);
+unsigned txn_noreply(const struct txn *t);
+
+/*
  * How report lines name the connection: the queue id once the MTA gave
  * one, else "connN". Written into buf (96 octets will do); returns buf.
  */
@@ -147,7 +164,8 @@ void txn_body(struct txn *t, const unsigned char *chunk, size_t len,
 	      struct txn_outcome *o);
 void txn_eom(struct txn *t, struct txn_outcome *o);
 
-/* The message ended without end of message (RSET, a lost connection). */
+/* The message ended without end of message (RSET, a lost connection);
+ * t may be NULL (nothing to do). */
 void txn_abort(struct txn *t);
 
 /*

@@ -2,9 +2,11 @@
  * listfile.c - read list files (one entry a line) for the config loader.
  * The format is described in listfile.h.
  *
- * The file is read whole and split in place, so a million-line file costs
- * one read and one pass. Used at config load only; never logs, never
- * exits, reports "PATH:LINE: message" through the caller's buffer.
+ * listfile_load() reads the file whole and splits it in place, so a
+ * million-line file costs one read and one pass; listfile_read() and
+ * listfile_scan() read it in pieces of whole lines, in bounded memory. Used at
+ * config load only; never logs, never exits, reports "PATH:LINE: message"
+ * through the caller's buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,34 @@ static void seterr(char *err, size_t errlen, const char *path, int line,
 		snprintf(err, errlen, "%s: %s", path, msg);
 }
 
+/* Open a list file: an fd, or -1 with err filled; *st filled. */
+static int open_list(const char *path, struct stat *st, char *err,
+		     size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		seterr(err, errlen, path, 0, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) < 0) {
+		seterr(err, errlen, path, 0, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		seterr(err, errlen, path, 0, strerror(EISDIR));
+		close(fd);
+		return -1;
+	}
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > LISTFILE_SIZE_MAX) {
+		seterr(err, errlen, path, 0, "file too large");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Read the whole file into a NUL-terminated buffer. */
 static char *slurp(const char *path, size_t *lenp, char *err, size_t errlen)
 {
@@ -36,26 +66,8 @@ static char *slurp(const char *path, size_t *lenp, char *err, size_t errlen)
 	char *buf;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		seterr(err, errlen, path, 0, strerror(errno));
+	if ((fd = open_list(path, &st, err, errlen)) < 0)
 		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		seterr(err, errlen, path, 0, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, path, 0, strerror(EISDIR));
-		close(fd);
-		return NULL;
-	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > LISTFILE_SIZE_MAX) {
-		seterr(err, errlen, path, 0, "file too large");
-		close(fd);
-		return NULL;
-	}
 	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
 	buf = malloc(cap);
 	if (buf == NULL) {
@@ -72,7 +84,8 @@ static char *slurp(const char *path, size_t *lenp, char *err, size_t errlen)
 				seterr(err, errlen, path, 0, "file too large");
 				goto fail;
 			}
-			/* never more than the limit and room to see it passed */
+			/* never more than the limit and room to see it passed
+			 */
 			if (ncap > LISTFILE_SIZE_MAX + 2)
 				ncap = LISTFILE_SIZE_MAX + 2;
 			nb = realloc(buf, ncap);
@@ -116,13 +129,13 @@ fail:
 typedef int (*each_fn)(void *ctx, char *entry, int line, char *err,
 		       size_t errlen);
 
-static int parse(const char *path, char *buf, size_t len, each_fn each,
-		 void *ctx, char *err, size_t errlen)
+static int parse(const char *path, char *buf, size_t len, int *linep,
+		 each_fn each, void *ctx, char *err, size_t errlen)
 {
 	char *p = buf, *end = buf + len;
-	int line = 0, count = 0;
+	int line = *linep, count = 0;
 
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+	if (line == 0 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -156,6 +169,7 @@ static int parse(const char *path, char *buf, size_t len, each_fn each,
 			break;
 		p = nl + 1;
 	}
+	*linep = line;
 	return count;
 }
 
@@ -179,27 +193,120 @@ static int read_each(void *arg, char *entry, int line, char *err, size_t errlen)
 	return -1;
 }
 
-int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
-		  size_t errlen)
+/*
+ * Read path in pieces of whole lines and call each per entry: memory is
+ * READ_CHUNK plus room for the longest line, whatever the file's size.
+ */
+#define READ_CHUNK 65536
+#define READ_BUF   (READ_CHUNK + 2 * (LISTFILE_LINE_MAX + 2))
+
+static int read_file(const char *path, each_fn each, void *ctx, char *err,
+		     size_t errlen)
 {
-	struct read_ctx rc = {path, add, ctx};
-	size_t len;
+	struct stat st;
+	size_t have = 0;
+	uint64_t total = 0;
+	int fd, line = 0, count = 0;
 	char *buf;
-	int n;
 
 	if (errlen > 0)
 		err[0] = '\0';
-	if (path == NULL || add == NULL) {
+	if (path == NULL || each == NULL) {
 		if (errlen > 0)
 			snprintf(err, errlen, "no list file");
 		return -1;
 	}
-	buf = slurp(path, &len, err, errlen);
-	if (buf == NULL)
+	if ((fd = open_list(path, &st, err, errlen)) < 0)
 		return -1;
-	n = parse(path, buf, len, read_each, &rc, err, errlen);
+	if ((buf = malloc(READ_BUF)) == NULL) {
+		seterr(err, errlen, path, 0, "out of memory");
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + have, READ_BUF - 1 - have);
+		size_t upto;
+		char *nl;
+		int n;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			seterr(err, errlen, path, 0, strerror(errno));
+			goto fail;
+		}
+		total += (uint64_t)r;
+		if (total > LISTFILE_SIZE_MAX) {
+			seterr(err, errlen, path, 0, "file too large");
+			goto fail;
+		}
+		have += (size_t)r;
+		/* Whole lines only, but for the last one, and a line that
+		 * fills the buffer (too long: parse says so). parse may
+		 * write a NUL at buf[upto]: there is room (have < READ_BUF),
+		 * and only when upto == have. */
+		nl = r == 0 ? NULL : memrchr(buf, '\n', have);
+		upto = nl != NULL ? (size_t)(nl - buf) + 1 : have;
+		if (r > 0 && nl == NULL && have < READ_BUF - 1)
+			continue;
+		n = parse(path, buf, upto, &line, each, ctx, err, errlen);
+		if (n < 0)
+			goto fail;
+		count += n;
+		if (r == 0)
+			break;
+		memmove(buf, buf + upto, have - upto);
+		have -= upto;
+	}
 	free(buf);
-	return n;
+	close(fd);
+	return count;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
+		  size_t errlen)
+{
+	struct read_ctx rc = {path, add, ctx};
+
+	if (add == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "no list file");
+		return -1;
+	}
+	return read_file(path, read_each, &rc, err, errlen);
+}
+
+/* listfile_scan: hand each entry and its line to the caller. */
+struct scan_ctx {
+	listfile_each_fn each;
+	void *ctx;
+};
+
+static int scan_each(void *arg, char *entry, int line, char *err, size_t errlen)
+{
+	struct scan_ctx *sc = arg;
+
+	if (sc->each(sc->ctx, entry, line) == 0)
+		return 0;
+	if (errlen > 0)
+		err[0] = '\0';
+	return -1;
+}
+
+int listfile_scan(const char *path, listfile_each_fn each, void *ctx, char *err,
+		  size_t errlen)
+{
+	struct scan_ctx sc = {each, ctx};
+
+	if (each == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "no list file");
+		return -1;
+	}
+	return read_file(path, scan_each, &sc, err, errlen);
 }
 
 /* listfile_load: keep the entries. */
@@ -229,6 +336,7 @@ struct listfile *listfile_load(const char *path, char *err, size_t errlen)
 {
 	struct listfile *lf;
 	size_t len;
+	int line = 0;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -245,7 +353,7 @@ struct listfile *listfile_load(const char *path, char *err, size_t errlen)
 	}
 	lf->data = slurp(path, &len, err, errlen);
 	if (lf->data == NULL ||
-	    parse(path, lf->data, len, load_each, lf, err, errlen) < 0) {
+	    parse(path, lf->data, len, &line, load_each, lf, err, errlen) < 0) {
 		listfile_free(&lf);
 		return NULL;
 	}

@@ -38,6 +38,22 @@ int listfile_read(const char *path, listfile_add_fn add, void *ctx, char *err,
 		  size_t errlen);
 
 /*
+ * Called once per entry with its line (1-based), as for listfile_add_fn;
+ * returns 0 to go on, -1 to stop reading (the caller knows why).
+ */
+typedef int (*listfile_each_fn)(void *ctx, const char *entry, int line);
+
+/*
+ * Read path and call each for every entry, keeping nothing: the file is
+ * in memory only during the call (a million-line list then costs its
+ * matcher, not a copy of the file besides). Returns the number of entries
+ * given to each, or -1: with err filled as for listfile_read when the
+ * file is bad, with err empty when each stopped.
+ */
+int listfile_scan(const char *path, listfile_each_fn each, void *ctx, char *err,
+		  size_t errlen);
+
+/*
  * A whole list file kept in memory, for callers that want the entries and
  * their line numbers after reading (for messages that name the line).
  */

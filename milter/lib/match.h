@@ -293,8 +293,8 @@ struct regex *regex_compile(const char *pattern, uint32_t flags, char *err,
  * none, -1 on an internal failure (a limit above hit, no memory): the
  * caller treats -1 as a failure, never as "no match". re NULL gives 0.
  * Thread-safe: per-thread match data, match context and JIT stack are
- * made at a thread's first call and freed when the thread exits (call
- * regex_thread_cleanup() to free them earlier, e.g. in the main thread).
+ * taken at a thread's first call (from those ended threads gave back, or
+ * made) and given back when the thread exits (regex_thread_cleanup()).
  */
 int regex_match(const struct regex *re, const char *subject, size_t len);
 
@@ -337,7 +337,13 @@ const char *regex_pattern(const struct regex *re);
 /* Free re and set *re to NULL; NULL is fine. */
 void regex_free(struct regex **re);
 
-/* Free the calling thread's match state (made again when needed). */
+/*
+ * Free the calling thread's match state (made again when needed) and the
+ * states that ended threads left for the next ones (a thread's state
+ * outlives it in a pool of up to 256, so that a thread per connection
+ * does not map a JIT stack per connection). Call it when no other thread
+ * matches any more (at exit, for leak checkers).
+ */
 void regex_thread_cleanup(void);
 
 /* A list of regexes that matches when any of them does. */

@@ -4,17 +4,20 @@
  *
  * A compiled regex is read-only after regex_compile(). Each thread keeps
  * its own match data, match context (limits, the time-limit callout) and
- * JIT stack, made at its first match and freed at thread exit through a
- * pthread key. A pattern is compiled as "(?C255)(?:PATTERN\E)" (after any
- * leading (*OPTION) items) so that PCRE2 calls us once per candidate start
- * position: there a clock is read every few calls and the match ends, as
- * an error, past REGEX_TIME_LIMIT_MS. PCRE2's own match limit counts per
- * start position, so without that a 64 KiB subject could hold a thread for
- * minutes. A pattern that cannot be wrapped is used as written, under the
- * PCRE2 limits alone (none is known). A regex compiled with REGEX_STREAM
- * can also be searched in pieces of a longer text (the body scanner):
- * hard partial matching, JIT-compiled for it too, and where (?m)^ can
- * occur a second code with PCRE2_ALT_CIRCUMFLEX. Never logs, never exits.
+ * JIT stack, taken at its first match and given back at thread exit
+ * through a pthread key. libmilter runs a thread per connection, so what
+ * a thread gives back is kept in a small pool for the next thread: the
+ * 4 MiB JIT stack is mapped once, not once per connection. A pattern is
+ * compiled as "(?C255)(?:PATTERN\E)" (after any leading (*OPTION) items) so
+ * that PCRE2 calls us once per candidate start position: there a clock is read
+ * every few calls and the match ends, as an error, past REGEX_TIME_LIMIT_MS.
+ * PCRE2's own match limit counts per start position, so without that a 64 KiB
+ * subject could hold a thread for minutes. A pattern that cannot be wrapped is
+ * used as written, under the PCRE2 limits alone (none is known). A regex
+ * compiled with REGEX_STREAM can also be searched in pieces of a longer text
+ * (the body scanner): hard partial matching, JIT-compiled for it too, and where
+ * (?m)^ can occur a second code with PCRE2_ALT_CIRCUMFLEX. Never logs, never
+ * exits.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -55,14 +58,22 @@ struct rx_thread {
 	PCRE2_SIZE last; /* no attempt starts after it (regex_find) */
 };
 
+/*
+ * Match states given back by threads that ended, for the next thread
+ * (at most RX_POOL_MAX kept: more than that were in use at once only in
+ * a burst, and are freed).
+ */
+#define RX_POOL_MAX 256
+
 static pthread_key_t rx_key;
 static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
 static bool rx_key_ok;
+static pthread_mutex_t rx_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rx_thread *rx_pool[RX_POOL_MAX];
+static size_t rx_pool_n;
 
-static void rx_thread_free(void *arg)
+static void rx_thread_free(struct rx_thread *t)
 {
-	struct rx_thread *t = arg;
-
 	if (t == NULL)
 		return;
 	pcre2_match_data_free(t->md);
@@ -71,9 +82,36 @@ static void rx_thread_free(void *arg)
 	free(t);
 }
 
+/* The key's destructor: a thread ends, its state goes to the pool. */
+static void rx_thread_park(void *arg)
+{
+	struct rx_thread *t = arg;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&rx_pool_lock);
+	if (rx_pool_n < RX_POOL_MAX) {
+		rx_pool[rx_pool_n++] = t;
+		t = NULL;
+	}
+	pthread_mutex_unlock(&rx_pool_lock);
+	rx_thread_free(t);
+}
+
+static struct rx_thread *rx_thread_unpark(void)
+{
+	struct rx_thread *t = NULL;
+
+	pthread_mutex_lock(&rx_pool_lock);
+	if (rx_pool_n > 0)
+		t = rx_pool[--rx_pool_n];
+	pthread_mutex_unlock(&rx_pool_lock);
+	return t;
+}
+
 static void rx_key_init(void)
 {
-	rx_key_ok = pthread_key_create(&rx_key, rx_thread_free) == 0;
+	rx_key_ok = pthread_key_create(&rx_key, rx_thread_park) == 0;
 }
 
 static bool past(const struct timespec *now, const struct timespec *dl)
@@ -123,6 +161,8 @@ static struct rx_thread *rx_thread_get(void)
 	t = pthread_getspecific(rx_key);
 	if (t != NULL)
 		return t;
+	if ((t = rx_thread_unpark()) != NULL)
+		goto own;
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
@@ -140,6 +180,7 @@ static struct rx_thread *rx_thread_get(void)
 	t->js = pcre2_jit_stack_create(32 * 1024, REGEX_JIT_STACK_MAX, NULL);
 	if (t->js != NULL) /* else PCRE2's 32 KiB on the machine stack */
 		pcre2_jit_stack_assign(t->mc, NULL, t->js);
+own:
 	if (pthread_setspecific(rx_key, t) != 0) {
 		rx_thread_free(t);
 		return NULL;
@@ -159,6 +200,8 @@ void regex_thread_cleanup(void)
 		pthread_setspecific(rx_key, NULL);
 		rx_thread_free(t);
 	}
+	while ((t = rx_thread_unpark()) != NULL)
+		rx_thread_free(t);
 }
 
 static uint32_t compile_options(uint32_t flags)

@@ -1,7 +1,7 @@
 /*
- * match_set.c - string sets (open-addressing hash), and on top of them
- * domain-name sets and e-mail address sets (kept in the normal form of
- * match_envaddr.c).
+ * match_set.c - string sets (open-addressing hash over one arena), and
+ * on top of them domain-name sets and e-mail address sets (kept in the
+ * normal form of match_envaddr.c).
  *
  * Sets are filled at config load and then only read, from many threads:
  * lookups never write. Input looked up is from the wire: bounded, never
@@ -18,17 +18,17 @@
 
 /* --- string sets ------------------------------------------------------ */
 
-#define ARENA_BLOCK 65536
-
-struct arena_block {
-	struct arena_block *next;
-	size_t used, size;
-	char data[];
-};
-
+/*
+ * The strings live one after the other in one arena (grown by realloc,
+ * which glibc does with mremap for big blocks: no copy, no second peak),
+ * each after its length: one octet below 0xff, else 0xff and four octets.
+ * A slot holds the string's offset in the arena (0: a free slot; the
+ * arena's first octet is never used) and its hash: 8 octets a slot, so a
+ * million strings of 20 octets cost about 16 MiB of slots and 21 MiB of
+ * arena. Offsets are 32 bits: a set holds at most 4 GiB of strings.
+ */
 struct slot {
-	const char *s; /* NULL: free slot */
-	uint32_t len;
+	uint32_t off; /* 0: free slot */
 	uint32_t hash;
 };
 
@@ -36,7 +36,8 @@ struct str_set {
 	bool nocase;
 	size_t count, cap; /* cap: a power of two, or 0 */
 	struct slot *slots;
-	struct arena_block *arena;
+	unsigned char *arena;
+	size_t used, size; /* octets of arena used and allocated */
 };
 
 static inline unsigned char fold(unsigned char c)
@@ -44,31 +45,61 @@ static inline unsigned char fold(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-static uint32_t hash_bytes(const char *s, size_t len, bool nocase)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
+/*
+ * FNV-1a over the octets from the last to the first, then a finaliser:
+ * hashing backwards, the hash of every suffix of a name falls out of one
+ * pass over it (domain_set_match wants all of them).
+ */
+#define HASH_START 0xcbf29ce484222325ULL
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		h ^= nocase ? fold(c) : c;
-		h *= 0x100000001b3ULL;
-	}
+static inline uint64_t hash_step(uint64_t h, unsigned char c, bool nocase)
+{
+	h ^= nocase ? fold(c) : c;
+	return h * 0x100000001b3ULL;
+}
+
+static inline uint32_t hash_final(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return (uint32_t)h;
 }
 
-static bool same(const struct str_set *set, const char *a, const char *b,
-		 size_t len)
+static uint32_t hash_bytes(const char *s, size_t len, bool nocase)
+{
+	uint64_t h = HASH_START;
+
+	for (size_t i = len; i-- > 0;)
+		h = hash_step(h, (unsigned char)s[i], nocase);
+	return hash_final(h);
+}
+
+static bool same(const struct str_set *set, const unsigned char *a,
+		 const char *b, size_t len)
 {
 	if (!set->nocase)
 		return memcmp(a, b, len) == 0;
 	for (size_t i = 0; i < len; i++) {
-		if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+		if (fold(a[i]) != fold((unsigned char)b[i]))
 			return false;
 	}
 	return true;
+}
+
+/* The string at off: its octets, its length in *len. */
+static const unsigned char *at(const struct str_set *set, uint32_t off,
+			       size_t *len)
+{
+	const unsigned char *p = set->arena + off;
+
+	if (p[0] < 0xff) {
+		*len = p[0];
+		return p + 1;
+	}
+	*len =
+	    (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+	return p + 5;
 }
 
 struct str_set *str_set_new(bool nocase)
@@ -80,26 +111,42 @@ struct str_set *str_set_new(bool nocase)
 	return set;
 }
 
-static char *arena_copy(struct str_set *set, const char *s, size_t len)
+/* Copy s into the arena; its offset, or 0 when memory runs out. */
+static uint32_t arena_copy(struct str_set *set, const char *s, size_t len)
 {
-	struct arena_block *b = set->arena;
-	char *p;
+	size_t need = (len < 0xff ? 1 : 5) + len;
+	unsigned char *p;
+	uint32_t off;
 
-	if (b == NULL || b->size - b->used < len + 1) {
-		size_t size = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
-		b = malloc(sizeof(*b) + size);
-		if (b == NULL)
-			return NULL;
-		b->next = set->arena;
-		b->used = 0;
-		b->size = size;
-		set->arena = b;
+	if (set->used == 0)
+		set->used = 1; /* offset 0 marks a free slot */
+	if (need > UINT32_MAX - set->used)
+		return 0;
+	if (set->used + need > set->size) {
+		size_t size = set->size ? set->size : 4096;
+		while (set->used + need > size)
+			size *= 2;
+		p = realloc(set->arena, size);
+		if (p == NULL)
+			return 0;
+		set->arena = p;
+		set->size = size;
 	}
-	p = b->data + b->used;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	b->used += len + 1;
-	return p;
+	off = (uint32_t)set->used;
+	p = set->arena + off;
+	if (len < 0xff) {
+		*p++ = (unsigned char)len;
+	} else {
+		*p++ = 0xff;
+		*p++ = (unsigned char)(len >> 24);
+		*p++ = (unsigned char)(len >> 16);
+		*p++ = (unsigned char)(len >> 8);
+		*p++ = (unsigned char)len;
+	}
+	if (len > 0)
+		memcpy(p, s, len);
+	set->used += need;
+	return off;
 }
 
 static int grow(struct str_set *set)
@@ -111,10 +158,10 @@ static int grow(struct str_set *set)
 		return -1;
 	for (size_t i = 0; i < set->cap; i++) {
 		size_t j;
-		if (set->slots[i].s == NULL)
+		if (set->slots[i].off == 0)
 			continue;
 		j = set->slots[i].hash & (ncap - 1);
-		while (ns[j].s != NULL)
+		while (ns[j].off != 0)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = set->slots[i];
 	}
@@ -130,10 +177,14 @@ static size_t find(const struct str_set *set, const char *s, size_t len,
 {
 	size_t j = h & (set->cap - 1);
 
-	while (set->slots[j].s != NULL) {
+	while (set->slots[j].off != 0) {
 		const struct slot *sl = &set->slots[j];
-		if (sl->hash == h && sl->len == len && same(set, sl->s, s, len))
-			break;
+		if (sl->hash == h) {
+			size_t n;
+			const unsigned char *p = at(set, sl->off, &n);
+			if (n == len && same(set, p, s, len))
+				break;
+		}
 		j = (j + 1) & (set->cap - 1);
 	}
 	return j;
@@ -141,9 +192,8 @@ static size_t find(const struct str_set *set, const char *s, size_t len,
 
 int str_set_add(struct str_set *set, const char *s, size_t len)
 {
-	uint32_t h;
+	uint32_t h, off;
 	size_t j;
-	char *copy;
 
 	if (set == NULL || len > UINT32_MAX || (s == NULL && len > 0))
 		return -1;
@@ -153,16 +203,30 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
 		return -1;
 	h = hash_bytes(s, len, set->nocase);
 	j = find(set, s, len, h);
-	if (set->slots[j].s != NULL)
+	if (set->slots[j].off != 0)
 		return 0;
-	copy = arena_copy(set, s, len);
-	if (copy == NULL)
+	if ((off = arena_copy(set, s, len)) == 0)
 		return -1;
-	set->slots[j].s = copy;
-	set->slots[j].len = (uint32_t)len;
+	set->slots[j].off = off;
 	set->slots[j].hash = h;
 	set->count++;
 	return 0;
+}
+
+/* Start loading the slot where hash h would be (a lookup soon follows). */
+static inline void prefetch_slot(const struct str_set *set, uint32_t h)
+{
+	if (set->count > 0)
+		__builtin_prefetch(&set->slots[h & (set->cap - 1)]);
+}
+
+/* str_set_has with the hash already known. */
+static bool has_hashed(const struct str_set *set, const char *s, size_t len,
+		       uint32_t h)
+{
+	if (set->count == 0)
+		return false;
+	return set->slots[find(set, s, len, h)].off != 0;
 }
 
 bool str_set_has(const struct str_set *set, const char *s, size_t len)
@@ -173,7 +237,7 @@ bool str_set_has(const struct str_set *set, const char *s, size_t len)
 	if (s == NULL)
 		s = "";
 	return set->slots[find(set, s, len, hash_bytes(s, len, set->nocase))]
-		   .s != NULL;
+		   .off != 0;
 }
 
 size_t str_set_count(const struct str_set *set)
@@ -183,14 +247,9 @@ size_t str_set_count(const struct str_set *set)
 
 void str_set_free(struct str_set **set)
 {
-	struct arena_block *b, *next;
-
 	if (set == NULL || *set == NULL)
 		return;
-	for (b = (*set)->arena; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
+	free((*set)->arena);
 	free((*set)->slots);
 	free(*set);
 	*set = NULL;
@@ -304,9 +363,18 @@ int domain_set_add_entry(struct domain_set *s, const char *text, char *err,
 	return domain_set_add(s, text, false, err, errlen);
 }
 
+/*
+ * The name and each suffix after a dot are looked up, at most 127 of
+ * them. Their hashes all come from one pass from the end of the name
+ * (not one pass per suffix), and their slots are prefetched before the
+ * first lookup, so that in a big set the cache misses may overlap.
+ */
 bool domain_set_match(const struct domain_set *s, const char *domain)
 {
-	size_t len;
+	uint32_t hs[DOMAIN_MAX / 2 + 1];
+	size_t starts[DOMAIN_MAX / 2 + 1], nsuf = 0, len;
+	uint64_t h = HASH_START;
+	uint32_t whole;
 
 	if (s == NULL || domain == NULL)
 		return false;
@@ -315,15 +383,25 @@ bool domain_set_match(const struct domain_set *s, const char *domain)
 		len--;
 	if (len == 0 || len > DOMAIN_MAX)
 		return false;
-	if (str_set_has(s->exact, domain, len))
-		return true;
-	if (str_set_count(s->sub) == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = len; i-- > 0;) {
 		if (domain[i] == '.' && i + 1 < len &&
-		    str_set_has(s->sub, domain + i + 1, len - i - 1))
-			return true;
+		    nsuf < sizeof(hs) / sizeof(hs[0])) {
+			starts[nsuf] = i + 1;
+			hs[nsuf] = hash_final(h);
+			prefetch_slot(s->sub, hs[nsuf]);
+			nsuf++;
+		}
+		h = hash_step(h, (unsigned char)domain[i], true);
 	}
+	whole = hash_final(h);
+	prefetch_slot(s->exact, whole);
+	if (has_hashed(s->exact, domain, len, whole))
+		return true;
+	/* the longest suffix first, as before: the last one hashed */
+	for (size_t k = nsuf; k-- > 0;)
+		if (has_hashed(s->sub, domain + starts[k], len - starts[k],
+			       hs[k]))
+			return true;
 	return false;
 }
 

@@ -324,6 +324,53 @@ START_TEST(test_str_set)
 }
 END_TEST
 
+/*
+ * Strings are kept in one arena behind their length: one octet below 255,
+ * five from 255 on. Every length around the switch, NUL octets inside,
+ * without case: each found, none of its neighbours.
+ */
+START_TEST(test_str_set_lengths)
+{
+	static const size_t lens[] = {0, 1, 2, 254, 255, 256, 4096, 70000};
+	struct str_set *s = str_set_new(true);
+	char *buf = malloc(70002);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < 70001; i++)
+		buf[i] = (char)(i % 7 == 3 ? '\0' : 'a' + (int)(i % 23));
+	for (size_t i = 0; i < N(lens); i++)
+		ck_assert_int_eq(str_set_add(s, buf, lens[i]), 0);
+	ck_assert_msg(str_set_count(s) == N(lens), "got count %zu, want %zu",
+		      str_set_count(s), N(lens));
+	for (size_t len = 0; len <= 70001; len++) {
+		bool want = false, got;
+		if (len == 300)
+			len = 4090; /* around each length added */
+		else if (len == 4100)
+			len = 69990;
+		for (size_t i = 0; i < N(lens); i++)
+			want = want || lens[i] == len;
+		got = str_set_has(s, buf, len);
+		ck_assert_msg(got == want, "length %zu: got %s, want %s", len,
+			      tf(got), tf(want));
+	}
+	/* Without case: the same octets in upper case. */
+	for (size_t i = 0; i < 70001; i++)
+		if (buf[i] >= 'a' && buf[i] <= 'z')
+			buf[i] = (char)(buf[i] - 32);
+	for (size_t i = 0; i < N(lens); i++)
+		ck_assert_msg(str_set_has(s, buf, lens[i]),
+			      "length %zu in upper case: got no, want yes",
+			      lens[i]);
+	buf[300] ^= 1; /* one octet changed: the long ones are gone */
+	ck_assert_msg(!str_set_has(s, buf, 4096) && str_set_has(s, buf, 256),
+		      "one octet changed at 300: got the wrong answers");
+	free(buf);
+	str_set_free(&s);
+}
+END_TEST
+
 START_TEST(test_str_set_many)
 {
 	struct str_set *s = str_set_new(true);
@@ -2072,6 +2119,104 @@ START_TEST(test_listfile_big)
 }
 END_TEST
 
+/*
+ * listfile_scan reads in pieces of whole lines: a file whose lines of
+ * every length up to the limit (CRLF or LF, comments, blanks, a BOM)
+ * straddle its piece boundaries gives the entries and lines that
+ * listfile_load, which reads the file whole, gives.
+ */
+struct scanned {
+	struct listfile *lf; /* what listfile_load saw */
+	size_t n;
+	int stop_at; /* return -1 at this entry (0: never) */
+};
+
+static int scan_check(void *ctx, const char *entry, int line)
+{
+	struct scanned *sc = ctx;
+	const struct listfile_entry *e;
+
+	ck_assert_msg(sc->n < sc->lf->n, "scan: entry %zu past the %zu loaded",
+		      sc->n, sc->lf->n);
+	e = &sc->lf->entries[sc->n];
+	ck_assert_msg(strcmp(entry, e->text) == 0 && line == e->line,
+		      "scan entry %zu: got line %d (%zu octets), want line %d "
+		      "(%zu octets)",
+		      sc->n, line, strlen(entry), e->line, strlen(e->text));
+	sc->n++;
+	return (int)sc->n == sc->stop_at ? -1 : 0;
+}
+
+static int scan_any(void *ctx, const char *entry, int line)
+{
+	(void)ctx;
+	(void)entry;
+	(void)line;
+	return 0;
+}
+
+START_TEST(test_listfile_scan)
+{
+	char path[128], err[512], want[256];
+	struct scanned sc = {NULL, 0, 0};
+	char *line = malloc(LISTFILE_LINE_MAX + 2);
+	unsigned seed = 12345;
+	FILE *f;
+	int n;
+
+	ck_assert_ptr_nonnull(line);
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/scan", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("\xef\xbb\xbf", f);
+	for (int i = 0; i < 3000; i++) {
+		size_t len;
+		seed = seed * 1103515245u + 12345u;
+		len = i % 97 == 0 ? LISTFILE_LINE_MAX : (seed >> 8) % 700;
+		for (size_t k = 0; k < len; k++)
+			line[k] = (char)('a' + (k + (size_t)i) % 26);
+		if (len > 0 && i % 13 == 0)
+			line[0] = '#';
+		if (len > 2 && i % 7 == 0)
+			line[0] = line[len - 1] = ' ';
+		line[len] = '\0';
+		fprintf(f, "%s%s", line, i % 3 == 0 ? "\r\n" : "\n");
+	}
+	fputs("last", f);
+	ck_assert_int_eq(fclose(f), 0);
+	sc.lf = listfile_load(path, err, sizeof(err));
+	ck_assert_msg(sc.lf != NULL, "load: %s", err);
+	n = listfile_scan(path, scan_check, &sc, err, sizeof(err));
+	ck_assert_msg(n >= 0 && (size_t)n == sc.lf->n && sc.n == sc.lf->n,
+		      "scan: got %d (%s), %zu seen, want %zu", n, err, sc.n,
+		      sc.lf->n);
+	/* Stopping: -1 with no message. */
+	sc.n = 0;
+	sc.stop_at = 1500;
+	n = listfile_scan(path, scan_check, &sc, err, sizeof(err));
+	ck_assert_msg(n == -1 && err[0] == '\0' && sc.n == 1500,
+		      "stop: got %d \"%s\" after %zu, want -1 \"\" after 1500",
+		      n, err, sc.n);
+	listfile_free(&sc.lf);
+	/* A line one octet too long, far past the first piece. */
+	f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	memset(line, 'x', LISTFILE_LINE_MAX + 1);
+	line[LISTFILE_LINE_MAX + 1] = '\0';
+	fprintf(f, "\n%s\nafter\n", line);
+	ck_assert_int_eq(fclose(f), 0);
+	n = listfile_scan(path, scan_any, NULL, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:3002: line longer than %d octets",
+		 path, LISTFILE_LINE_MAX);
+	ck_assert_msg(n == -1 && strcmp(err, want) == 0,
+		      "long line: got %d \"%s\", want -1 \"%s\"", n, err, want);
+	free(line);
+	unlink(path);
+	rmdir(tmpdir);
+}
+END_TEST
+
 static Suite *match_suite(void)
 {
 	Suite *s = suite_create("match");
@@ -2089,6 +2234,7 @@ static Suite *match_suite(void)
 	tc = tcase_create("sets");
 	tcase_add_loop_test(tc, test_str_set, 0, (int)N(str_cases));
 	tcase_add_test(tc, test_str_set_many);
+	tcase_add_test(tc, test_str_set_lengths);
 	tcase_add_loop_test(tc, test_domain_match, 0,
 			    (int)N(domain_match_cases));
 	tcase_add_loop_test(tc, test_domain_add, 0, (int)N(domain_add_cases));
@@ -2128,6 +2274,7 @@ static Suite *match_suite(void)
 	tcase_add_loop_test(tc, test_listfile, 0, (int)N(lf_cases));
 	tcase_add_test(tc, test_listfile_errors);
 	tcase_add_test(tc, test_listfile_big);
+	tcase_add_test(tc, test_listfile_scan);
 	suite_add_tcase(s, tc);
 	return s;
 }

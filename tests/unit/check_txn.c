@@ -394,6 +394,56 @@ START_TEST(test_fail)
 }
 END_TEST
 
+/*
+ * The stages that can only say continue (the MTA need not wait there):
+ * not those with a rule, a condition observing them, or (hold) the RCPT
+ * that gives a held connect verdict; never EOM.
+ */
+#define Q(st) (1u << (st))
+#define ALL_BUT_EOM ((1u << STAGE_EOM) - 1)
+
+static const struct {
+	const char *conf;
+	unsigned want;
+} quiet_cases[] = {
+    {"# nothing\n", ALL_BUT_EOM},
+    {"rule \"r\" {\n stage = rcpt\n recipient = { \"a@b.test\" }\n"
+     " verdict = reject\n reply = \"550 5.1.1\"\n}\n",
+     ALL_BUT_EOM & ~Q(STAGE_RCPT)},
+    {"rule \"c\" {\n stage = connect\n client_address = { \"192.0.2.0/24\" }\n"
+     " verdict = reject\n reply = \"550 5.7.1\"\n}\n"
+     "hold_early_verdicts = true\n",
+     ALL_BUT_EOM & ~Q(STAGE_CONNECT) & ~Q(STAGE_RCPT)},
+    {"rule \"c\" {\n stage = connect\n client_address = { \"192.0.2.0/24\" }\n"
+     " verdict = reject\n reply = \"550 5.7.1\"\n}\n"
+     "hold_early_verdicts = false\n",
+     ALL_BUT_EOM & ~Q(STAGE_CONNECT)},
+    {"rule \"b\" {\n stage = eom\n body_regex = { \"x+y\" }\n"
+     " verdict = reject\n"
+     " reply = \"550 5.7.1\"\n}\n",
+     ALL_BUT_EOM & ~Q(STAGE_BODY)},
+};
+
+START_TEST(test_quiet)
+{
+	struct policy *p = load_text(quiet_cases[_i].conf);
+	const struct policy *cp = p;
+	struct txn *t = txn_new(p, NULL);
+	unsigned got;
+
+	ck_assert_ptr_nonnull(t);
+	got = txn_quiet(t);
+	ck_assert_msg(got == quiet_cases[_i].want,
+		      "case %d: got quiet 0x%x, want 0x%x", _i, got,
+		      quiet_cases[_i].want);
+	ck_assert_msg(txn_noreply(t) == 0, "case %d: noreply before set", _i);
+	txn_set_noreply(t, got & Q(STAGE_MAIL));
+	ck_assert_uint_eq(txn_noreply(t), got & Q(STAGE_MAIL));
+	txn_free(&t);
+	policy_unref(&cp);
+}
+END_TEST
+
 /* Counters belong to the rule's name and outlive the policy. */
 START_TEST(test_counters_survive_reload)
 {
@@ -436,6 +486,8 @@ int main(void)
 			    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_dropped_headers);
 	tcase_add_test(tc, test_fail);
+	tcase_add_loop_test(tc, test_quiet, 0,
+			    (int)(sizeof(quiet_cases) / sizeof(quiet_cases[0])));
 	tcase_add_test(tc, test_counters_survive_reload);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
