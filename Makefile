@@ -105,6 +105,7 @@ CONFIG_SRCS = \
 	milter/config/rules.c \
 	milter/config/settings.c \
 	milter/config/values.c \
+	milter/config/lookup.c \
 	milter/config/load.c
 # The front ends: libmilter's glue (milter.c), --simulate (simulate.c,
 # no libmilter either) and the process (main.c).

@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"[-P PIDFILE]\n"
 		"       replycode-milter -t [-c FILE]\n"
 		"       replycode-milter -n [-c FILE]\n"
+		"       replycode-milter [-c FILE] --lookup LIST VALUE\n"
 		"       replycode-milter --explain \"550 5.7.1\"\n"
 		"       replycode-milter [-c FILE] --simulate [SCRIPT]\n"
 		"       replycode-milter [-c FILE] --simulate [--client ADDR[,NAME]] "
@@ -70,6 +71,9 @@ static void usage(FILE *f)
 		"  -n          print the effective settings, defaults filled in, "
 		"each with\n"
 		"              the line that sets it, and a line a rule\n"
+		"  --lookup L V does V match the named list L, and by which "
+		"entry; exit 0\n"
+		"              it does, 1 it does not\n"
 		"  -t          check the config, print findings and a summary, "
 		"exit 0 or 78\n"
 		"  --explain C say what a reply code pair means, who sends it, "
@@ -198,6 +202,38 @@ static int print_effective(const char *path)
 		print_rule(&p->rules[i]);
 	config_values_free(&v);
 	policy_free(&p);
+	return 0;
+}
+
+/*
+ * --lookup LIST VALUE: does VALUE match the named list, and by which
+ * entry (like postmap -q). Exit 0 it matches, 1 it does not, 78 the
+ * config has errors or no such list, 64 a value the list cannot hold.
+ */
+static int lookup_list(const char *path, const char *list, const char *value)
+{
+	struct diags d = {0};
+	struct config_lookup q = {0};
+	int rc;
+
+	q.list = list;
+	q.value = value;
+	rc = config_lookup(path, &q, &d);
+	if (rc == -1) {
+		report(&d, false);
+		diags_free(&d);
+		return EX_CONFIG;
+	}
+	diags_free(&d);
+	if (rc == -2) {
+		fprintf(stderr, "replycode-milter: %s\n", q.error);
+		return q.bad_value ? EX_USAGE : EX_CONFIG;
+	}
+	if (!q.matched) {
+		printf("%s: no entry of the %s list matches\n", list, q.type);
+		return 1;
+	}
+	printf("%s: matches \"%s\" (%s)\n", list, q.entry, q.where);
 	return 0;
 }
 
@@ -674,6 +710,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"explain", required_argument, NULL, 'E'},
+		{"lookup", required_argument, NULL, 'L'},
 		{"simulate", no_argument, NULL, 'S'},
 		{"client", required_argument, NULL, 'C'},
 		{"helo", required_argument, NULL, 'H'},
@@ -689,6 +726,7 @@ int main(int argc, char **argv)
 		   *pidfile = NULL;
 	bool foreground = false, check = false, simulate = false,
 	     effective = false;
+	const char *lookup = NULL;
 	static struct sim_options sim;
 	struct policy *p;
 	const char *upath;
@@ -722,6 +760,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			effective = true;
+			break;
+		case 'L':
+			lookup = optarg;
 			break;
 		case 'E':
 			return explain_write(stdout, optarg);
@@ -781,7 +822,10 @@ int main(int argc, char **argv)
 					      : NULL;
 		return simulate_run(path, &sim);
 	}
-	if (optind != argc || sim.given > 0) {
+	/* --lookup LIST VALUE: VALUE is the one word left */
+	if (lookup != NULL && optind == argc - 1 && sim.given == 0)
+		return lookup_list(path, lookup, argv[optind]);
+	if (optind != argc || sim.given > 0 || lookup != NULL) {
 		usage(stderr);
 		return EX_USAGE;
 	}

@@ -69,4 +69,28 @@ int config_load_values(const char *path, struct policy **out,
 
 void config_values_free(struct config_values *vals);
 
+/*
+ * Does value match the named list, and by which entry? list and value
+ * are the question; the rest is the answer, set by config_lookup().
+ */
+struct config_lookup {
+	const char *list, *value;
+	bool matched;
+	char type[16];	 /* the list's type: "address", "domain", ... */
+	char entry[600]; /* the first entry that matches, as written */
+	char where[600]; /* FILE:LINE of that entry */
+	char error[400]; /* why the question has no answer */
+	bool bad_value;	 /* ... because the value is not of the list's
+			    kind (not: there is no such list) */
+};
+
+/*
+ * Load path (as config_load(); an error there is in d and returns -1),
+ * then answer q. Returns 0 (q->matched says whether it matches), -1 with
+ * d holding the config's errors, or -2 with q->error (no such list, a
+ * value the list's type cannot read).
+ */
+int config_lookup(const char *path, struct config_lookup *q,
+		  struct diags *d);
+
 #endif

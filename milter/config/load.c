@@ -108,7 +108,8 @@ static void nomem(struct loader *L)
 }
 
 static int load(const char *path, struct policy **out, struct settings *set,
-		struct config_values *vals, struct diags *d)
+		struct config_values *vals, struct config_lookup *q,
+		struct diags *d)
 {
 	struct loader L = {0};
 	struct settings got = {0};
@@ -211,6 +212,8 @@ static int load(const char *path, struct policy **out, struct settings *set,
 		nomem(&L);
 		goto fail;
 	}
+	if (q != NULL) /* a failure is said in q->error */
+		(void)lookup_run(&L, cfg, q);
 	if (vals != NULL && values_collect(&L, cfg, vals) != 0) {
 		config_values_free(vals);
 		nomem(&L);
@@ -242,11 +245,23 @@ fail:
 int config_load(const char *path, struct policy **out, struct settings *set,
 		struct diags *d)
 {
-	return load(path, out, set, NULL, d);
+	return load(path, out, set, NULL, NULL, d);
 }
 
 int config_load_values(const char *path, struct policy **out,
 		       struct config_values *vals, struct diags *d)
 {
-	return load(path, out, NULL, vals, d);
+	return load(path, out, NULL, vals, NULL, d);
+}
+
+int config_lookup(const char *path, struct config_lookup *q,
+		  struct diags *d)
+{
+	struct policy *p = NULL;
+	int rc = load(path, &p, NULL, NULL, q, d);
+
+	policy_free(&p);
+	if (rc != 0)
+		return -1;
+	return q->error[0] != '\0' ? -2 : 0;
 }

@@ -337,6 +337,12 @@ int policy_link(struct loader *L);
 
 /* --- settings and global options (settings.c) ------------------------- */
 
+/* --- list lookups (lookup.c) ------------------------------------------ */
+
+/* Answer q against the loaded config's named lists. 0, or -1 with
+ * q->error. */
+int lookup_run(struct loader *L, cfg_t *cfg, struct config_lookup *q);
+
 /* --- effective values (values.c) ------------------------------------ */
 
 /* Append the effective global and on_error values of the loaded config.

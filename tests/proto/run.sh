@@ -188,6 +188,31 @@ assert_same_settings
 expect "-n on a bad config: exit 78 naming the line" 78 "^$tmp/bad.conf:4:" \
 	run_bin -n -c "$tmp/bad.conf"
 
+# --lookup LIST VALUE: which entry matches (inline or in the list's file,
+# with its line), exit 0; none 1; no such list 78; a value the list's
+# kind cannot hold 64.
+printf '# nets\n203.0.113.7\n2001:db8::/32\n' >"$tmp/lk-nets.txt"
+printf 'list "nets" {\n\ttype = address\n\tentries = { "198.51.100.0/24", "192.0.2.0/25" }\n\tfile = "%s"\n}\nlist "doms" {\n\ttype = domain\n\tentries = { "example.com", ".example.net" }\n}\nlist "mails" {\n\ttype = email\n\tentries = { "Spammer@Example.org" }\n}\nrule "r" {\n\tstage = rcpt\n\tclient_address = { "list:nets" }\n\thelo = { "list:doms" }\n\tsender = { "list:mails" }\n\tverdict = reject\n}\n' "$tmp/lk-nets.txt" >"$tmp/lk.conf"
+expect "--lookup: an inline entry, with its line" 0 \
+	"^nets: matches \"192\\.0\\.2\\.0/25\" \\($tmp/lk\\.conf:3\\)$" \
+	run_bin -c "$tmp/lk.conf" --lookup nets 192.0.2.5
+expect "--lookup: an entry of the list's file, with its line" 0 \
+	"^nets: matches \"2001:db8::/32\" \\($tmp/lk-nets\\.txt:3\\)$" \
+	run_bin -c "$tmp/lk.conf" --lookup nets 2001:db8::1
+expect "--lookup: no entry matches, exit 1" 1 "^nets: no entry of the address list matches$" \
+	run_bin -c "$tmp/lk.conf" --lookup nets 192.0.2.200
+expect "--lookup: a subdomain by its .domain entry" 0 '^doms: matches "\.example\.net"' \
+	run_bin -c "$tmp/lk.conf" --lookup doms mail.example.net
+expect "--lookup: any spelling of an address, in its normal form" 0 \
+	'^mails: matches "Spammer@Example\.org"' \
+	run_bin -c "$tmp/lk.conf" --lookup mails '<"spammer"@EXAMPLE.org>'
+expect "--lookup: no such list, exit 78" 78 'no list "nope"' \
+	run_bin -c "$tmp/lk.conf" --lookup nope x
+expect "--lookup: not an IP address for an address list, exit 64" 64 \
+	'"junk" is not an IP address' run_bin -c "$tmp/lk.conf" --lookup nets junk
+expect "--lookup: a config with errors, exit 78" 78 "^$tmp/bad.conf:4:" \
+	run_bin -c "$tmp/bad.conf" --lookup nets 192.0.2.5
+
 # --explain: a well paired code exits 0, a class mismatch 1 with the reason.
 expect "--explain 550 5.7.1: well paired" 0 \
 	"^    at connect, helo, connect \\(held\\), helo \\(held\\), mail, rcpt, header, eoh, body, eom: well paired$" \
