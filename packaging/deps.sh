@@ -28,6 +28,7 @@ build_pkgs="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev"
 deb_pkgs="$build_pkgs debhelper dpkg-dev check"
 check_pkgs="$deb_pkgs miltertest postfix swaks m4 libwrap0 iproute2 lintian"
 check_pkgs="$check_pkgs man-db adduser systemd valgrind clang libclang-rt-dev"
+check_pkgs="$check_pkgs prometheus prometheus-node-exporter"
 # Test tools whose absence only skips tests: left out when installing them
 # would remove an installed package. Anything else is needed.
 optional_pkgs="postfix systemd"
