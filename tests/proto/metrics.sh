@@ -14,6 +14,7 @@
 # says so and the file is there.
 #
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # tmp, client, sock, pid: set by run.sh
 
 dashboard=packaging/grafana/replycode-milter.json
 mdir=$tmp/metrics
@@ -204,17 +205,21 @@ if start "$mdir/m.conf" "$mdir/m.log"; then
 		fi
 		sleep 0.1
 	done
-	[ "$rewritten" = 1 ] &&
-		ok "metrics: stats_file rewritten (a new file renamed over it) within ${due} s" ||
+	if [ "$rewritten" = 1 ]; then
+		ok "metrics: stats_file rewritten (a new file renamed over it) within ${due} s"
+	else
 		not_ok "metrics: stats_file not rewritten within ${due} s"
+	fi
 
 	for s in run msg plain; do
 		"$client" -T "$T" -s "unix:$sock" "$mdir/$s.mt" >"$mdir/$s.out" 2>&1
 	done
-	grep -q '^connect: replycode 554 5.7.1' "$mdir/run.out" &&
-		grep -q '^rcpt: replycode 550 5.1.1' "$mdir/msg.out" &&
-		ok "metrics: the scripted sessions got their replies" ||
+	if grep -q '^connect: replycode 554 5.7.1' "$mdir/run.out" &&
+		grep -q '^rcpt: replycode 550 5.1.1' "$mdir/msg.out"; then
+		ok "metrics: the scripted sessions got their replies"
+	else
 		not_ok "metrics: the scripted sessions got their replies: $(cat "$mdir"/*.out)"
+	fi
 	wait_metric replycode_milter_sessions_total 3
 	wait_metric replycode_milter_messages_total 2
 	wait_metric 'replycode_milter_decisions_total{stage="connect",verdict="reject"}' 1
@@ -263,9 +268,11 @@ if start "$mdir/m.conf" "$mdir/m.log"; then
 		not_ok "metrics: half-written: ${bad_reads:-?} of ${reads:-?} reads; one:"
 		sed 's/^/    /' "$mdir/bad-read" | tail -5
 	fi
-	[ -e "$mfile.tmp" ] &&
-		not_ok "metrics: $mfile.tmp left behind" ||
+	if [ -e "$mfile.tmp" ]; then
+		not_ok "metrics: $mfile.tmp left behind"
+	else
 		ok "metrics: no .tmp left behind"
+	fi
 	cp "$mfile" "$mdir/seen.prom"
 	stop "metrics"
 	# (the file written at stop is whole too)
