@@ -408,6 +408,13 @@ for f in "$top"/conf/examples/*; do
 	fi
 done
 assert_eq "every conf/examples file is installed, every config loads" "$bad" ""
+if cmp -s "$top/packaging/grafana/replycode-milter.json" \
+	"$docdir/replycode-milter.json"; then
+	assert_eq "the Grafana dashboard is in the docs, uncompressed" 0 0
+else
+	assert_eq "the Grafana dashboard is in the docs, uncompressed" \
+		"$(ls "$docdir")" "(replycode-milter.json among them)"
+fi
 
 # sd_analyze ARGS...: systemd-analyze with a private /run: it writes
 # /run/systemd/systemd-units-load, which would stay on the host.
