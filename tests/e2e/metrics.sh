@@ -45,29 +45,11 @@ mkdir -m 0755 "$textfile" "$own" "$linked"
 prom=$textfile/replycode_milter.prom
 mport=$(free_port) || e2e_die "no free port"
 msock="inet:$mport@127.0.0.1"
-cat >"$E2E_DIR/metrics.conf" <<EOF
-stats_file = "$prom"
-stats_interval = 1
-rule "client" {
-	stage = connect
-	client_address = { "127.0.0.2" }
-	verdict = reject
-	reply = "554 5.7.1"
-}
-rule "watch" {
-	stage = mail
-	sender = { "watched@sender.test" }
-	verdict = reject
-	mode = dry-run
-}
-rule "user" {
-	stage = rcpt
-	recipient = { "blocked@example.test" }
-	verdict = reject
-	reply = "550 5.1.1"
-	text = "No such user here"
-}
-EOF
+{
+	echo "stats_file = \"$prom\""
+	echo "stats_interval = 1"
+	cat "$top/tests/proto/metrics-rules.conf"
+} >"$E2E_DIR/metrics.conf"
 
 milter_start "$msock" "$bin" "${MILTER_AS[@]}" -f -c "$E2E_DIR/metrics.conf" \
 	-p "$msock" || e2e_die "the milter does not start"

@@ -116,39 +116,21 @@ check_dashboard() {
 	return "$bad"
 }
 
-cat >"$mdir/m.conf" <<EOF
-stats_file = "$mfile"
-stats_interval = $interval
-rule "net" {
-	stage = connect
-	client_address = { "192.0.2.66" }
-	verdict = reject
-	reply = "554 5.7.1"
-}
-rule "watch" {
-	stage = mail
-	sender = { "spam@sender.test" }
-	verdict = reject
-	mode = dry-run
-}
-rule "user" {
-	stage = rcpt
-	recipient = { "blocked@example.test" }
-	verdict = reject
-	reply = "550 5.1.1"
-	text = "No such user here"
-}
-EOF
+{
+	echo "stats_file = \"$mfile\""
+	echo "stats_interval = $interval"
+	cat tests/proto/metrics-rules.conf
+} >"$mdir/m.conf"
 # Three sessions: refused at connect; a dry-run hit, a refused recipient
 # and a message; a plain message.
 cat >"$mdir/run.mt" <<'EOF'
-connect mx.example.test 192.0.2.66 4321
+connect mx.example.test 127.0.0.2 4321
 quit
 EOF
 cat >"$mdir/msg.mt" <<'EOF'
 connect c.example.test 198.51.100.1 4321
 helo c.example.test
-mail <spam@sender.test>
+mail <watched@sender.test>
 rcpt <blocked@example.test>
 rcpt <ok@example.test>
 data
@@ -158,7 +140,7 @@ body "hello\r\n"
 eom
 quit
 EOF
-sed 's/spam@/ok@/; /blocked@/d' "$mdir/msg.mt" >"$mdir/plain.mt"
+sed 's/watched@/ok@/; /blocked@/d' "$mdir/msg.mt" >"$mdir/plain.mt"
 
 if start "$mdir/m.conf" "$mdir/m.log"; then
 	# At start, before any session (the first write is just after the
@@ -226,7 +208,7 @@ if start "$mdir/m.conf" "$mdir/m.log"; then
 	wait_metric 'replycode_milter_decisions_total{stage="rcpt",verdict="reject"}' 1
 	wait_metric 'replycode_milter_replies_total{code="554 5.7.1",verdict="reject"}' 1
 	wait_metric 'replycode_milter_replies_total{code="550 5.1.1",verdict="reject"}' 1
-	wait_metric 'replycode_milter_rule_matches_total{rule="net",mode="enforce"}' 1
+	wait_metric 'replycode_milter_rule_matches_total{rule="client",mode="enforce"}' 1
 	wait_metric 'replycode_milter_rule_matches_total{rule="user",mode="enforce"}' 1
 	wait_metric 'replycode_milter_rule_matches_total{rule="watch",mode="dry-run"}' 1
 	wait_metric 'replycode_milter_rule_matches_total{rule="watch",mode="enforce"}' 0
