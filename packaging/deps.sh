@@ -8,7 +8,10 @@
 #   check: that, plus the test tools (miltertest, a private Postfix, swaks,
 #          the pieces an unpacked Sendmail needs, valgrind, clang and its
 #          libFuzzer and sanitizer runtimes, lintian, man, systemd's
-#          systemd-analyze, adduser for the package's postinst).
+#          systemd-analyze, adduser for the package's postinst, promtool
+#          from prometheus and prometheus-node-exporter for the metrics
+#          tests, which start their own node_exporter, never the
+#          service these packages may start).
 # As root, installs what is missing with apt-get (non-interactive, after one
 # apt-get update). Otherwise prints the exact apt-get line and fails.
 #

@@ -353,7 +353,8 @@ else
 	assert_eq "systemd: stop: exit 0, the socket removed" \
 		"$(fact stop) $(fact socket_after_stop)" "0 0 0"
 	assert_eq "systemd: README.md's metrics layout: the milter starts with it" \
-		"$(fact metrics_start)" 0
+		"$(fact metrics_start) $(fact metrics_reply)" \
+		"0 replycode 550 5.7.1 Refused under systemd"
 	assert_eq "systemd: ... stats_file, its folder the milter's, both readable" \
 		"$(fact metrics_file)" "$pkg 644 $pkg 755 "
 	assert_eq "systemd: ... another user reads the counters through the link" \

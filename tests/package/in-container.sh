@@ -136,13 +136,15 @@ ln -sf "$prom" "$link"
 systemctl daemon-reload
 systemctl start replycode-milter
 fact metrics_start "$?"
-rcpt >/dev/null
+# one session, once the milter listens
+fact metrics_reply "$(wait_reply "replycode 550 5.7.1 Refused under systemd")"
 sessions() {
 	line=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		grep '^replycode_milter_sessions_total ' "$link")
 	[ "$line" = "replycode_milter_sessions_total 1" ]
 }
-poll sessions
+# (a busy machine may take longer than a stats_interval of 1 s)
+poll sessions || poll sessions || poll sessions
 fact metrics_read "$line"
 fact metrics_file "$(stat -c '%U %a' "$prom" /var/lib/replycode-milter | tr '\n' ' ')"
 systemctl stop replycode-milter
