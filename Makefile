@@ -138,6 +138,7 @@ UNIT_TESTS = \
 	tests/unit/check_config \
 	tests/unit/check_policy \
 	tests/unit/check_txn \
+	tests/unit/check_stats \
 	tests/unit/check_mta \
 	tests/unit/check_script
 

@@ -636,8 +636,9 @@ static time_t monotonic_s(void)
 /*
  * Write the counters to stats_file for node_exporter's textfile
  * collector: into a new file beside it, then renamed over it, so that a
- * reader never sees half a file. A failure is logged when it starts and
- * when it ends, not every interval.
+ * reader never sees half a file; mode 0644 whatever the umask, since
+ * node_exporter reads it as a user of its own. A failure is logged when
+ * it starts and when it ends, not every interval.
  */
 static void write_stats(const char *file)
 {
@@ -656,6 +657,10 @@ static void write_stats(const char *file)
 					O_CLOEXEC,
 			      0644)) < 0) {
 		err = errno;
+	} else if (fchmod(fd, 0644) != 0) { /* readable under umask 077 */
+		err = errno;
+		close(fd);
+		unlink(tmp);
 	} else {
 		size_t done = 0;
 		while (done < len && err == 0) {

@@ -8,7 +8,10 @@
 #   check: that, plus the test tools (miltertest, a private Postfix, swaks,
 #          the pieces an unpacked Sendmail needs, valgrind, clang and its
 #          libFuzzer and sanitizer runtimes, lintian, man, systemd's
-#          systemd-analyze, adduser for the package's postinst).
+#          systemd-analyze, adduser for the package's postinst, promtool
+#          from prometheus and prometheus-node-exporter for the metrics
+#          tests, which start their own node_exporter, never the
+#          service these packages may start).
 # As root, installs what is missing with apt-get (non-interactive, after one
 # apt-get update). Otherwise prints the exact apt-get line and fails.
 #
@@ -28,6 +31,7 @@ build_pkgs="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev"
 deb_pkgs="$build_pkgs debhelper dpkg-dev check"
 check_pkgs="$deb_pkgs miltertest postfix swaks m4 libwrap0 iproute2 lintian"
 check_pkgs="$check_pkgs man-db adduser systemd valgrind clang libclang-rt-dev"
+check_pkgs="$check_pkgs prometheus prometheus-node-exporter"
 # Test tools whose absence only skips tests: left out when installing them
 # would remove an installed package. Anything else is needed.
 optional_pkgs="postfix systemd"

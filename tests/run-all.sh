@@ -4,7 +4,7 @@
 # man pages, the source tree's floors, make install), the protocol tests
 # against the real binary, the golden transactions of replycode-milter
 # --simulate, the end-to-end tests through a real Postfix and a real
-# Sendmail, the Debian package's build, install, upgrade and purge, then
+# Sendmail, the metrics through Postfix and node_exporter, the Debian package's build, install, upgrade and purge, then
 # the reliability suites (RELIABILITY.md): sanitizers, valgrind, load,
 # faults through Postfix, and libFuzzer for a short while on each fuzz
 # target.
@@ -70,7 +70,8 @@ for t in "$@"; do
 done
 suites=(tests/package/deps.sh tests/package/docs.sh tests/package/layout.sh
 	tests/package/install.sh
-	tests/proto/run.sh tests/simulate/run.sh tests/e2e/run.sh tests/package/deb.sh
+	tests/proto/run.sh tests/simulate/run.sh tests/e2e/run.sh tests/e2e/metrics.sh
+	tests/package/deb.sh
 	tests/reliability/sanitizers.sh tests/reliability/valgrind.sh
 	tests/reliability/load.sh tests/reliability/faults.sh
 	tests/fuzz/fuzz.sh)

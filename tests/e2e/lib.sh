@@ -36,7 +36,9 @@ MILTER_AS=()
 #   sink_messages sink_wait_count
 #   sendmail_prepare sendmail_session sendmail_session_from sendmail_raw_from
 #   sendmail_queue_count sendmail_queue_files
+#   node_exporter_start node_exporter_metrics
 # Variables set for the tests: E2E_DIR, E2E_SWAKS_RC, MILTER_PID,
+#   NODE_EXPORTER_PORT NODE_EXPORTER_PID,
 #   POSTFIX_PORT POSTFIX_DIR POSTFIX_MASTER_PID SINK_PORT SINK_DIR SINK_PID,
 #   SENDMAIL_BIN SENDMAIL_DIR SENDMAIL_CF.
 
@@ -57,6 +59,8 @@ POSTFIX_MASTER_PID=""
 SINK_PORT=""
 SINK_DIR=""
 SINK_PID=""
+NODE_EXPORTER_PORT=""
+NODE_EXPORTER_PID=""
 SENDMAIL_BIN=""
 SENDMAIL_DIR=""
 SENDMAIL_CF=""
@@ -636,6 +640,42 @@ milter_kill() {
 	_e2e_wait_gone 5 "$p"
 	wait "$p" 2>/dev/null
 	_e2e_forget pid "$p"
+}
+
+# ---------------------------------------------------------------- node_exporter
+
+# node_exporter_start DIR: Debian's prometheus-node-exporter on a free port
+# of 127.0.0.1 with only its textfile collector, reading DIR (never the
+# system's instance, its port or its folder). Sets NODE_EXPORTER_PORT and
+# NODE_EXPORTER_PID; stopped by pid at exit. 1 when it does not listen.
+node_exporter_start() {
+	local dir=$1 log
+	e2e_tmpdir
+	NODE_EXPORTER_PORT=$(free_port) || return 1
+	log=$(mktemp "$E2E_DIR/node-exporter.XXXXXX.log")
+	_e2e_spawn "$log" prometheus-node-exporter \
+		--web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT" \
+		--collector.disable-defaults --collector.textfile \
+		--collector.textfile.directory="$dir"
+	NODE_EXPORTER_PID=$!
+	export NODE_EXPORTER_PORT NODE_EXPORTER_PID
+	_e2e_record pid "$NODE_EXPORTER_PID"
+	if ! _e2e_wait_port "$NODE_EXPORTER_PORT" 10 "$NODE_EXPORTER_PID"; then
+		e2e_diag "node_exporter did not listen on $NODE_EXPORTER_PORT:"
+		_e2e_show "$log"
+		return 1
+	fi
+}
+
+# node_exporter_metrics [PORT]: what node_exporter on 127.0.0.1:PORT
+# (default NODE_EXPORTER_PORT) serves at /metrics; 1 when the fetch fails.
+node_exporter_metrics() {
+	# shellcheck disable=SC2016 # perl's variables
+	perl -MHTTP::Tiny -e '
+		my $r = HTTP::Tiny->new(timeout => 10)->get($ARGV[0]);
+		print $r->{content};
+		exit($r->{success} ? 0 : 1);
+	' "http://127.0.0.1:${1:-$NODE_EXPORTER_PORT}/metrics"
 }
 
 # ---------------------------------------------------------------- Postfix

@@ -352,6 +352,13 @@ else
 		"active 1 replycode 550 5.7.1 Refused under systemd"
 	assert_eq "systemd: stop: exit 0, the socket removed" \
 		"$(fact stop) $(fact socket_after_stop)" "0 0 0"
+	assert_eq "systemd: README.md's metrics layout: the milter starts with it" \
+		"$(fact metrics_start) $(fact metrics_reply)" \
+		"0 replycode 550 5.7.1 Refused under systemd"
+	assert_eq "systemd: ... stats_file, its folder the milter's, both readable" \
+		"$(fact metrics_file)" "$pkg 644 $pkg 755 "
+	assert_eq "systemd: ... another user reads the counters through the link" \
+		"$(fact metrics_read)" "replycode_milter_sessions_total 1"
 	assert_eq "systemd: the test ran to its end" "$(fact finished)" yes
 fi
 left=""
@@ -408,6 +415,13 @@ for f in "$top"/conf/examples/*; do
 	fi
 done
 assert_eq "every conf/examples file is installed, every config loads" "$bad" ""
+if cmp -s "$top/packaging/grafana/replycode-milter.json" \
+	"$docdir/replycode-milter.json"; then
+	assert_eq "the Grafana dashboard is in the docs, uncompressed" 0 0
+else
+	assert_eq "the Grafana dashboard is in the docs, uncompressed" \
+		"$(ls "$docdir")" "(replycode-milter.json among them)"
+fi
 
 # sd_analyze ARGS...: systemd-analyze with a private /run: it writes
 # /run/systemd/systemd-units-load, which would stay on the host.

@@ -60,6 +60,7 @@ chmod +x "$tmp/bin/"*
 all="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev debhelper"
 all="$all dpkg-dev check miltertest postfix swaks m4 libwrap0 iproute2"
 all="$all lintian man-db adduser systemd valgrind clang libclang-rt-dev"
+all="$all prometheus prometheus-node-exporter"
 
 # run NAME TARGET: packaging/deps.sh TARGET with the stubs; output in
 # NAME.out, its status in NAME.rc, the stubs' log in NAME.log.

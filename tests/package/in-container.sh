@@ -120,6 +120,34 @@ fact after_restart "$(wait_reply "replycode 550 5.7.1 Refused under systemd")"
 systemctl stop replycode-milter
 fact stop "$? $(systemctl show -p ExecMainStatus --value replycode-milter)"
 fact socket_after_stop "$(find /var/spool/postfix/replycode-milter -mindepth 1 | wc -l)"
+
+# README.md's metrics layout for Debian: StateDirectory= in a drop-in,
+# stats_file there, a link to it in node_exporter's textfile folder; the
+# file must be readable through the link by another user (node_exporter
+# runs as prometheus) despite the unit's UMask=0077.
+dropin=/etc/systemd/system/replycode-milter.service.d
+prom=/var/lib/replycode-milter/replycode-milter.prom
+link=/var/lib/prometheus/node-exporter/replycode-milter.prom
+mkdir -p "$dropin" /var/lib/prometheus/node-exporter
+printf '[Service]\nStateDirectory=replycode-milter\nStateDirectoryMode=0755\n' \
+	>"$dropin/metrics.conf"
+sed -i "1i stats_file = \"$prom\"\\nstats_interval = 1" "$conf"
+ln -sf "$prom" "$link"
+systemctl daemon-reload
+systemctl start replycode-milter
+fact metrics_start "$?"
+# one session, once the milter listens
+fact metrics_reply "$(wait_reply "replycode 550 5.7.1 Refused under systemd")"
+sessions() {
+	line=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		grep '^replycode_milter_sessions_total ' "$link")
+	[ "$line" = "replycode_milter_sessions_total 1" ]
+}
+# (a busy machine may take longer than a stats_interval of 1 s)
+poll sessions || poll sessions || poll sessions
+fact metrics_read "$line"
+fact metrics_file "$(stat -c '%U %a' "$prom" /var/lib/replycode-milter | tr '\n' ' ')"
+systemctl stop replycode-milter
 journalctl -u replycode-milter --no-pager
 fact finished yes
 systemctl poweroff

@@ -6,7 +6,7 @@
 # replies when a time limit of the milter ends a match first);
 # the milter's log must hold the lines of its .log file (if any).
 # Also: config check (-t) exit codes, SIGHUP reload, SIGTERM stop: after
-# each SIGTERM the milter must exit 0.
+# each SIGTERM the milter must exit 0; stats_file (metrics.sh).
 # Prints "N passed, N failed"; exits non-zero on any failure.
 #
 # The same suite checks other builds of the milter (tests/reliability):
@@ -495,6 +495,9 @@ if start "$tmp/many.conf" "$tmp/many.log"; then
 else
 	not_ok "slow reload config starts"
 fi
+
+# stats_file, promtool, the Grafana dashboard's metric names
+. tests/proto/metrics.sh
 
 echo "proto: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
