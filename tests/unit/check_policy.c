@@ -1222,8 +1222,6 @@ int main(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("engine");
-	SRunner *sr;
-	int failed;
 
 	if (unit_dir_make() != 0)
 		return 2;
@@ -1255,11 +1253,5 @@ int main(void)
 	tcase_add_test(tc, test_address_long);
 	tcase_add_test(tc, test_address_placeholders);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (unit_dir_remove() != 0)
-		failed++;
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -473,8 +473,6 @@ int main(void)
 {
 	Suite *s = suite_create("stats");
 	TCase *tc = tcase_create("prometheus");
-	SRunner *sr;
-	int failed;
 
 	if (unit_dir_make() != 0)
 		return 2;
@@ -486,11 +484,5 @@ int main(void)
 	tcase_add_test(tc, test_second_policy);
 	tcase_add_test(tc, test_reloads);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (unit_dir_remove() != 0)
-		failed++;
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -477,8 +477,6 @@ int main(void)
 {
 	Suite *s = suite_create("txn");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	if (unit_dir_make() != 0)
 		return 2;
@@ -490,11 +488,5 @@ int main(void)
 			    (int)(sizeof(quiet_cases) / sizeof(quiet_cases[0])));
 	tcase_add_test(tc, test_counters_survive_reload);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (unit_dir_remove() != 0)
-		failed++;
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

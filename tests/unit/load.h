@@ -1,7 +1,8 @@
 /*
  * load.h - for the unit tests that compile policies from config text: a
  * private folder for the test process (unit_dir_make() before the tests,
- * unit_dir_remove() after) and load_text(), which writes the text there as
+ * unit_dir_remove() after, or unit_run() for both the run and that) and
+ * load_text(), which writes the text there as
  * t.conf and loads it; a config that does not load fails the test, with
  * its findings on stderr. Included once per test program: all static.
  */
@@ -51,6 +52,20 @@ static int unit_dir_remove(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Run suite s, then remove the folder: the program's exit status. */
+static int unit_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (unit_dir_remove() != 0)
+		failed++;
+	return failed == 0 ? 0 : 1;
 }
 
 #endif
