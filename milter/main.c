@@ -146,7 +146,7 @@ static void print_rule(const struct rule *r)
 	char code[32] = "", conds[1024] = "", one[200];
 	size_t o = 0;
 
-	if (r->verdict == VERDICT_REJECT || r->verdict == VERDICT_TEMPFAIL) {
+	if (verdict_sends_reply(r->verdict)) {
 		code[0] = ' ';
 		codes_format(&r->code, code + 1, sizeof(code) - 1);
 	}

@@ -290,8 +290,6 @@ struct where {
 
 __attribute__((format(printf, 4, 5))) void
 wreport(const struct where *w, bool error, int line, const char *fmt, ...);
-/* Does verdict v send a reply (reject, tempfail)? */
-bool sends_reply(enum verdict v);
 /*
  * Parse the reply spec (or the default) and report what codes_check finds
  * for a rule of stage st with verdict v. Returns the number of errors.

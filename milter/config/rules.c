@@ -191,7 +191,7 @@ int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 
 	/* reply and text */
 	s = cfg_getstr(rs, "reply");
-	if (sends_reply(r->verdict)) {
+	if (verdict_sends_reply(r->verdict)) {
 		n = reply_check(&w, s,
 				r->verdict == VERDICT_REJECT ? "550 5.7.1"
 							     : "451 4.7.1",
@@ -246,7 +246,7 @@ int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 			"a continue rule with no add_header and no log does "
 			"nothing");
 	if (r->nheaders > 0 && x.errors == 0 &&
-	    (sends_reply(r->verdict) || r->verdict == VERDICT_DISCARD))
+	    (verdict_sends_reply(r->verdict) || r->verdict == VERDICT_DISCARD))
 		warn_at(
 		    L, opt_line(&L->sc, x.sec, "add_header", x.line), x.name,
 		    "add_header does nothing on %s %s rule: the message is "
@@ -254,7 +254,7 @@ int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 		    a_an(verdict_name(r->verdict)), verdict_name(r->verdict));
 
 	/* pre-render a reply that needs no placeholders */
-	if (x.errors == 0 && sends_reply(r->verdict) && !r->has_placeholders) {
+	if (x.errors == 0 && verdict_sends_reply(r->verdict) && !r->has_placeholders) {
 		const char *lit[REPLY_MAX_LINES];
 		struct texts t = {r->ntext, r->text, r->text_t, false};
 		texts_literal(&t, lit);

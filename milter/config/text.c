@@ -240,11 +240,6 @@ int text_take(const struct where *w, const struct reply_code *code,
 	return errors;
 }
 
-bool sends_reply(enum verdict v)
-{
-	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
-}
-
 /* add_header = { "Name: value", ... }. Returns errors, -1 on no memory. */
 int headers_take(const struct where *w, struct rule *r)
 {

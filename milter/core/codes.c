@@ -1262,7 +1262,7 @@ static int check(const struct reply_code *rc, enum verdict v, enum stage st,
 		 bool held, struct findings *out, bool suggest)
 {
 	int nerr = 0, cls;
-	bool replies = v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
+	bool replies = verdict_sends_reply(v);
 	struct reply_code sug, *sp = NULL;
 	char ebuf[48];
 

@@ -278,11 +278,6 @@ static bool holds_late(const struct rule *r, const struct session *s)
 
 /* --- the engine ------------------------------------------------------ */
 
-static bool sends_reply(enum verdict v)
-{
-	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
-}
-
 size_t policy_reply_reserve(const struct rule *r, enum stage st,
 			    const struct session *s)
 {
@@ -332,7 +327,7 @@ int policy_render(const struct rule *r, enum stage st, const struct session *s,
 		  struct decision *d)
 {
 	d->reply = NULL;
-	if (!sends_reply(r->verdict)) {
+	if (!verdict_sends_reply(r->verdict)) {
 		snprintf(d->error, sizeof(d->error), "rule %s sends no reply",
 			 r->name);
 		return -1;
@@ -447,7 +442,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 		ev.stage = st;
 		ev.dry_run = r->mode == MODE_DRY_RUN;
 		ev.reply = NULL;
-		if (sends_reply(r->verdict)) {
+		if (verdict_sends_reply(r->verdict)) {
 			if (render_rule(r, st, s, d) != 0) {
 				fail(p, d, NULL);
 				return;
@@ -466,7 +461,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 			on_match(arg, &ev, s);
 		break;
 	}
-	if (st == STAGE_RCPT && !sends_reply(d->verdict)) {
+	if (st == STAGE_RCPT && !verdict_sends_reply(d->verdict)) {
 		rc = observe(p, COND_TAKEN, st, s, &failed);
 		if (rc < 0)
 			observe_failed(p, rc, failed, s, d);
@@ -508,7 +503,7 @@ unsigned policy_events(const struct policy *p)
 		/* a held verdict is given at RCPT, and its log line names
 		 * the sender of MAIL */
 		if (p->hold_early && r->stage <= STAGE_HELO &&
-		    sends_reply(r->verdict))
+		    verdict_sends_reply(r->verdict))
 			ev |= BIT(STAGE_RCPT) | BIT(STAGE_MAIL);
 		for (size_t k = 0; k < r->ncond; k++)
 			ev |= cond_events(&r->cond[k]);

@@ -75,3 +75,8 @@ enum smtp_cmd stage_reply_command(enum stage s, bool held)
 		return held ? CMD_RCPT : CMD_MAIL;
 	return stage_command(s);
 }
+
+bool verdict_sends_reply(enum verdict v)
+{
+	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
+}

@@ -49,6 +49,9 @@ enum smtp_cmd {
 /* Names as written in the config: "connect", "reject", ... Never NULL. */
 const char *stage_name(enum stage s);
 const char *verdict_name(enum verdict v);
+
+/* Does verdict v send a reply (reject, tempfail)? */
+bool verdict_sends_reply(enum verdict v);
 const char *smtp_cmd_name(enum smtp_cmd c);
 
 /* Parse a name; 0 on success, -1 when the name is unknown. */

@@ -115,11 +115,6 @@ static struct reply_stats *pair_find_or_add(const struct reply_code *rc,
 	return &e->st;
 }
 
-static bool sends_reply(enum verdict v)
-{
-	return v == VERDICT_REJECT || v == VERDICT_TEMPFAIL;
-}
-
 int stats_bind(struct policy *p)
 {
 	int rc = 0;
@@ -128,13 +123,13 @@ int stats_bind(struct policy *p)
 	for (size_t i = 0; i < p->nrules && rc == 0; i++) {
 		struct rule *r = &p->rules[i];
 		r->stats = find_or_add(r->name);
-		if (sends_reply(r->verdict))
+		if (verdict_sends_reply(r->verdict))
 			r->reply_stats = pair_find_or_add(&r->code, r->verdict);
 		if (r->stats == NULL ||
-		    (sends_reply(r->verdict) && r->reply_stats == NULL))
+		    (verdict_sends_reply(r->verdict) && r->reply_stats == NULL))
 			rc = -1;
 	}
-	if (rc == 0 && sends_reply(p->failure.verdict) &&
+	if (rc == 0 && verdict_sends_reply(p->failure.verdict) &&
 	    (p->failure.stats = pair_find_or_add(&p->failure.code,
 						 p->failure.verdict)) == NULL)
 		rc = -1;
@@ -219,7 +214,7 @@ void stats_report(const struct policy *p,
 		unsigned long long hits = stats_rule_hits(r);
 		char code[32] = "-";
 		size_t k;
-		if (sends_reply(r->verdict))
+		if (verdict_sends_reply(r->verdict))
 			codes_format(&r->code, code, sizeof(code));
 		snprintf(text, sizeof(text),
 			 "counter: rule=%s stage=%s verdict=%s reply=%s "
@@ -382,7 +377,7 @@ int stats_prometheus(const struct policy *p, char **buf, size_t *len)
 	for (size_t i = 0; p != NULL && i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 		char code[32] = "";
-		if (sends_reply(r->verdict))
+		if (verdict_sends_reply(r->verdict))
 			codes_format(&r->code, code, sizeof(code));
 		put(&o,
 		    "replycode_milter_rule_info{rule=\"%s\",stage=\"%s\","

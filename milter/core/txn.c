@@ -519,9 +519,7 @@ static void finish(struct txn *t, enum stage st, struct txn_outcome *o)
 	const struct policy *p = t->s.policy;
 	struct decision *d = t->d;
 	bool hold_it = st <= STAGE_HELO && p->hold_early &&
-		       !d->internal_error &&
-		       (d->verdict == VERDICT_REJECT ||
-			d->verdict == VERDICT_TEMPFAIL);
+		       !d->internal_error && verdict_sends_reply(d->verdict);
 	struct txn_report rep = {0};
 
 	rep.stage = st;
