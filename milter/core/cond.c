@@ -130,6 +130,12 @@ int cond_build_lists(const struct cond_kind *k, const struct cond_builder *b,
 	return 0;
 }
 
+int cond_build_each_list(const struct cond_kind *k,
+			 const struct cond_builder *b)
+{
+	return cond_build_lists(k, b, 0, NULL);
+}
+
 int cond_build_named(const struct cond_kind *k, const struct cond_builder *b,
 		     bool (*name_ok)(const char *name), const char *why)
 {

@@ -159,6 +159,11 @@ size_t cond_max_per_rule(void);
 int cond_build_lists(const struct cond_kind *k, const struct cond_builder *b,
 		     unsigned flags, const char *name);
 
+/* cond_build_lists() with no flags and no name: the build of a kind made
+ * only of list options. */
+int cond_build_each_list(const struct cond_kind *k,
+			 const struct cond_builder *b);
+
 /*
  * A kind whose first option (a string) names what its list option (the
  * second) looks in: header with header_regex, macro with macro_regex.

@@ -9,11 +9,6 @@ static const struct cond_opt opts[] = {
 	{NULL, 0, 0, false},
 };
 
-static int build(const struct cond_kind *k, const struct cond_builder *b)
-{
-	return cond_build_lists(k, b, 0, NULL);
-}
-
 static int eval(const struct cond *c, enum stage st, struct session *s)
 {
 	const struct cond_lists *l = c->data;
@@ -28,7 +23,7 @@ const struct cond_kind kind_client_address = {
 	.first = STAGE_CONNECT,
 	.last = STAGE_EOM,
 	.known_when = "the client is known from stage connect on",
-	.build = build,
+	.build = cond_build_each_list,
 	.eval = eval,
 	.free = cond_lists_free,
 };

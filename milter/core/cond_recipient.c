@@ -13,11 +13,6 @@ static const struct cond_opt opts[] = {
 	{NULL, 0, 0, false},
 };
 
-static int build(const struct cond_kind *k, const struct cond_builder *b)
-{
-	return cond_build_lists(k, b, 0, NULL);
-}
-
 static int eval(const struct cond *c, enum stage st, struct session *s)
 {
 	if (st == STAGE_RCPT)
@@ -68,7 +63,7 @@ const struct cond_kind kind_recipient = {
 	.first = STAGE_RCPT,
 	.last = STAGE_EOM,
 	.known_when = "recipients are known from stage rcpt on",
-	.build = build,
+	.build = cond_build_each_list,
 	.eval = eval,
 	.needs = 1u << STAGE_RCPT,
 	.free = cond_lists_free,

@@ -11,11 +11,6 @@ static const struct cond_opt opts[] = {
 	{NULL, 0, 0, false},
 };
 
-static int build(const struct cond_kind *k, const struct cond_builder *b)
-{
-	return cond_build_lists(k, b, 0, NULL);
-}
-
 static int eval(const struct cond *c, enum stage st, struct session *s)
 {
 	(void)st;
@@ -35,7 +30,7 @@ const struct cond_kind kind_sender = {
 	.first = STAGE_MAIL,
 	.last = STAGE_EOM,
 	.known_when = "the sender is known from stage mail on",
-	.build = build,
+	.build = cond_build_each_list,
 	.eval = eval,
 	.needs = 1u << STAGE_MAIL,
 	.free = cond_lists_free,
