@@ -45,7 +45,12 @@ CORE_PKGS = libconfuse libpcre2-8
 PCRE2_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcre2-8 2>/dev/null)
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 MILTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags milter 2>/dev/null)
-CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lpthread
+# libunbound (DNS list lookups): its .pc wants libevent's, which Debian's
+# libunbound-dev does not pull in; -lunbound is all it takes.
+UNBOUND_CFLAGS = $(shell $(PKG_CONFIG) --cflags libunbound 2>/dev/null)
+UNBOUND_LIBS = -lunbound
+CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) \
+	$(UNBOUND_LIBS) -lpthread
 MILTER_LIBS = $(shell $(PKG_CONFIG) --libs milter 2>/dev/null || echo -lmilter)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -66,7 +71,10 @@ LIB_SRCS = \
 	milter/lib/match_body.c \
 	milter/lib/listfile.c \
 	milter/lib/script.c \
-	milter/lib/log.c
+	milter/lib/log.c \
+	milter/lib/dnsname.c \
+	milter/lib/dnscache.c \
+	milter/lib/dns.c
 # milter/core/: the policy core (reply codes, replies, the policy engine).
 CORE_SRCS = \
 	milter/core/stage.c \
@@ -90,6 +98,12 @@ CORE_SRCS = \
 	milter/core/cond_recipients.c \
 	milter/core/cond_size.c \
 	milter/core/cond_received.c \
+	milter/core/cond_client_dnsbl.c \
+	milter/core/cond_client_dnswl.c \
+	milter/core/cond_client_name_rhsbl.c \
+	milter/core/cond_helo_rhsbl.c \
+	milter/core/cond_sender_rhsbl.c \
+	milter/core/dnsq.c \
 	milter/core/policy.c \
 	milter/core/stats.c \
 	milter/core/txn.c \
@@ -125,6 +139,9 @@ CONFIG_FLAGS = $(NO_MILTER) $(CONFUSE_CFLAGS)
 milter/lib/%.o $(SAN_DIR)/milter/lib/%.o: FLOOR_FLAGS = $(LIB_FLAGS)
 milter/core/%.o $(SAN_DIR)/milter/core/%.o: FLOOR_FLAGS = $(LIB_FLAGS)
 milter/config/%.o $(SAN_DIR)/milter/config/%.o: FLOOR_FLAGS = $(CONFIG_FLAGS)
+# Only the resolver (lib/dns.c) sees libunbound's header and flags.
+milter/lib/dns.o $(SAN_DIR)/milter/lib/dns.o: FLOOR_FLAGS = $(LIB_FLAGS) \
+	$(UNBOUND_CFLAGS)
 # Only the glue sees libmilter's headers; the process reaches libmilter
 # through it (milter.h).
 MAIN_FLAGS = $(NO_MILTER)

@@ -184,6 +184,10 @@ static void on_report(void *arg, const struct txn_report *r)
 	}
 	case TXN_R_EARLY: /* shown where it was decided */
 		return;
+	case TXN_R_DNS:
+		printf("  DNS lookup failed: %s\n",
+		       shown(r->text, strlen(r->text), buf, sizeof(buf)));
+		return;
 	}
 }
 

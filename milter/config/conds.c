@@ -307,6 +307,30 @@ static int b_entries(void *ctx, const char *opt, enum matcher m,
 	return rc;
 }
 
+static size_t b_count(void *ctx, const char *opt)
+{
+	struct rctx *x = ctx;
+
+	return cfg_size(x->rs, opt);
+}
+
+static const char *b_item(void *ctx, const char *opt, size_t i)
+{
+	struct rctx *x = ctx;
+
+	return cfg_getnstr(x->rs, opt, (unsigned)i);
+}
+
+static void b_report_item(void *ctx, const char *opt, size_t i,
+			  const char *msg)
+{
+	struct rctx *x = ctx;
+
+	error_at(x->L, val_line(&x->L->sc, x->sec, opt, i, x->line), x->name,
+		 "%s: %s", opt, msg);
+	x->errors++;
+}
+
 static struct cond *b_add(void *ctx, const struct cond_kind *k, bool negate)
 {
 	struct rctx *x = ctx;
@@ -337,6 +361,9 @@ int conds_compile(struct rctx *x)
 		.flag = b_flag,
 		.report = b_report,
 		.entries = b_entries,
+		.count = b_count,
+		.item = b_item,
+		.report_item = b_report_item,
 		.add = b_add,
 	};
 

@@ -35,7 +35,8 @@ static pthread_once_t rule_opts_once = PTHREAD_ONCE_INIT;
 static cfg_opt_t kind_opt(const char *name, enum cond_opt_type type)
 {
 	switch (type) {
-	case COPT_LIST: {
+	case COPT_LIST:
+	case COPT_STRS: {
 		cfg_opt_t o = CFG_STR_LIST(name, NULL, CFGF_NODEFAULT);
 		return o;
 	}

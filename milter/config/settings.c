@@ -15,6 +15,7 @@
 #include "config/loader.h"
 #include "core/cond.h"
 #include "core/template.h"
+#include "lib/dns.h"
 
 static cfg_opt_t on_error_opts[] = {CFG_STR("verdict", "tempfail", CFGF_NONE),
 				    CFG_STR("reply", NULL, CFGF_NODEFAULT),
@@ -36,6 +37,9 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("body_match_span", "64K", CFGF_NONE),
     CFG_STR("stats_file", "", CFGF_NONE),
     CFG_INT("stats_interval", 15, CFGF_NONE),
+    CFG_STR("dns_resolver", "system", CFGF_NONE),
+    CFG_STR("dns_error", "ignore", CFGF_NONE),
+    CFG_INT("dns_timeout", 10, CFGF_NONE),
     CFG_SEC("on_error", on_error_opts, CFGF_NONE),
     CFG_SEC("list", list_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("rule", NULL, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -214,6 +218,53 @@ int failure_compile(struct loader *L, cfg_t *cfg)
 }
 
 /*
+ * The DNS list options, which are policy (a reload applies them to new
+ * connections): dns_resolver, dns_error, dns_timeout, and the reply
+ * dns_error = tempfail sends. Returns the number of errors, -1: no memory.
+ */
+static int dns_compile(struct loader *L, cfg_t *cfg)
+{
+	static const char *const text[] = {
+	    "Temporary DNS lookup failure, try again later"};
+	struct policy_dns *d = &L->p->dns;
+	struct reply_code rc;
+	const char *s;
+	char err[300];
+	int errors = 0;
+	long t;
+
+	s = cfg_getstr(cfg, "dns_resolver");
+	if (dns_upstream_check(s, err, sizeof(err)) != 0) {
+		error_at(L, opt_line(&L->sc, -1, "dns_resolver", 0), NULL,
+			 "dns_resolver: %s", err);
+		errors++;
+	}
+	if ((d->upstream = strdup(s)) == NULL)
+		return -1;
+	s = cfg_getstr(cfg, "dns_error");
+	if (strcmp(s, "tempfail") == 0) {
+		d->tempfail = true;
+	} else if (strcmp(s, "ignore") != 0) {
+		error_at(L, opt_line(&L->sc, -1, "dns_error", 0), NULL,
+			 "dns_error \"%s\" is not ignore or tempfail", s);
+		errors++;
+	}
+	t = cfg_getint(cfg, "dns_timeout");
+	if (t < 1 || t > 300) {
+		error_at(L, opt_line(&L->sc, -1, "dns_timeout", 0), NULL,
+			 "dns_timeout %ld: want 1 to 300 seconds", t);
+		errors++;
+	}
+	d->timeout_ms = t * 1000;
+	if (codes_parse_spec("451 4.4.3", &rc, err, sizeof(err)) != 0 ||
+	    reply_render(&rc, text, 1,
+			 reply_prefix_room(rc.basic, CMD_RCPT, SIZE_MAX),
+			 &d->tempfail_reply, err, sizeof(err)) != 0)
+		return -1; /* a fixed reply: only memory can fail */
+	return errors;
+}
+
+/*
  * Read the global options: the settings into set (zeroed by the caller),
  * the rest into the policy. Returns the number of errors, -1: no memory.
  */
@@ -308,7 +359,8 @@ int globals_compile(struct loader *L, cfg_t *cfg, struct settings *set)
 		errors++;
 	}
 	set->stats_interval = (int)t;
-	return errors;
+	t = dns_compile(L, cfg);
+	return t < 0 ? -1 : errors + (int)t;
 }
 
 void settings_free(struct settings *s)

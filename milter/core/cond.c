@@ -28,7 +28,12 @@
 	X(tls)                                                                 \
 	X(recipients)                                                          \
 	X(size)                                                                \
-	X(received)
+	X(received)                                                            \
+	X(client_dnsbl)                                                        \
+	X(client_dnswl)                                                        \
+	X(client_name_rhsbl)                                                   \
+	X(helo_rhsbl)                                                          \
+	X(sender_rhsbl)
 
 #define DECLARE(name) extern const struct cond_kind kind_##name;
 #define ROW(name) &kind_##name,

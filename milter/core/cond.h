@@ -31,6 +31,8 @@ enum cond_opt_type {
 	COPT_BOOL,
 	COPT_INT,
 	COPT_STR,
+	COPT_STRS, /* a list of strings the kind reads itself (count(),
+		      item()) */
 };
 
 struct cond_opt {
@@ -85,6 +87,12 @@ struct cond_builder {
 	 */
 	int (*entries)(void *ctx, const char *opt, enum matcher m,
 		       unsigned flags, struct cond_lists *into);
+	/* COPT_STRS opt: how many entries, entry i, and a finding about
+	 * entry i reported at its own line. */
+	size_t (*count)(void *ctx, const char *opt);
+	const char *(*item)(void *ctx, const char *opt, size_t i);
+	void (*report_item)(void *ctx, const char *opt, size_t i,
+			    const char *msg);
 	/* A new condition of kind k in the rule; NULL: no memory. */
 	struct cond *(*add)(void *ctx, const struct cond_kind *k, bool negate);
 };
@@ -102,6 +110,8 @@ enum cond_moment {
 #define COND_LIMIT	(-1) /* a regex hit its limits */
 #define COND_TOO_LONG	(-2) /* the fact it reads was cut */
 #define COND_UNREADABLE (-3) /* an address could not be read */
+#define COND_DNS_ERROR	(-4) /* DNS lookups failed, dns_error = tempfail:
+				not the failure policy, a DNS tempfail */
 
 struct cond_kind {
 	const char *name;	     /* in messages */

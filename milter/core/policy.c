@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/cond.h"
+#include "core/dnsq.h"
 #include "core/policy.h"
 #include "core/stats.h"
 
@@ -55,11 +56,13 @@ int session_begin(struct session *s, const struct policy *p)
 		if (s->body_fired == NULL)
 			goto nomem;
 	}
-	if (states_init(s, p) != 0)
+	s->policy = p;
+	if (states_init(s, p) != 0 || dnsq_begin(s) != 0)
 		goto nomem;
 	s->policy = policy_ref(p);
 	return 0;
 nomem:
+	s->policy = NULL;
 	free(s->state);
 	free(s->body_fired);
 	s->state = NULL;
@@ -74,6 +77,7 @@ void session_reset_message(struct session *s)
 	memset(&s->msg, 0, sizeof(s->msg));
 	if (p == NULL)
 		return;
+	dnsq_reset_message(s);
 	for (size_t i = 0; i < p->nstateful; i++) {
 		const struct cond *c = p->stateful[i];
 		if (c->kind->state_reset != NULL)
@@ -94,6 +98,7 @@ void session_end(struct session *s)
 		if (c->kind->state_free != NULL)
 			c->kind->state_free(c, s->state + c->state_at);
 	}
+	dnsq_end(s);
 	free(s->state);
 	free(s->body_fired);
 	s->state = NULL;
@@ -215,6 +220,12 @@ static const char *placeholder_value(void *arg, enum placeholder ph,
 		return addr_fact_show(&s->msg.rcpt, buf, PLACEHOLDER_BUF);
 	case PH_QUEUE_ID:
 		return s->msg.queue_id;
+	case PH_DNSBL_ZONE:
+		return s->dns_zone;
+	case PH_DNSBL_ANSWER:
+		return s->dns_answer;
+	case PH_DNSBL_TXT:
+		return s->dns_txt;
 	default:
 		return x->r != NULL ? x->r->name : "";
 	}
@@ -380,6 +391,20 @@ static const struct addr_fact *address_of(const struct cond *c,
 	return c->kind->address != NULL ? c->kind->address(c, s) : NULL;
 }
 
+/* DNS lookups of rule r failed and dns_error = tempfail: a tempfail,
+ * not the failure policy (which is for the milter's own failures). */
+static void dns_fail(const struct policy *p, const struct rule *r,
+		     struct decision *d)
+{
+	d->dns_failed = true;
+	d->rule = r;
+	d->verdict = VERDICT_TEMPFAIL;
+	d->reply = &p->dns.tempfail_reply;
+	snprintf(d->error, sizeof(d->error),
+		 "rule %.60s: DNS lookups failed, dns_error = tempfail",
+		 r->name);
+}
+
 /* An observing condition failed: the failure policy decides. */
 static void observe_failed(const struct policy *p, int code,
 			   const struct cond *c, const struct session *s,
@@ -401,6 +426,7 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 	d->rule = NULL;
 	d->verdict = VERDICT_CONTINUE;
 	d->internal_error = false;
+	d->dns_failed = false;
 	d->error[0] = '\0';
 	d->reply = NULL;
 
@@ -424,6 +450,10 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 
 		for (k = 0; k < r->ncond && holds == 1; k++)
 			holds = cond_eval(&r->cond[k], st, s);
+		if (holds == COND_DNS_ERROR) {
+			dns_fail(p, r, d);
+			return;
+		}
 		if (holds < 0) {
 			char why[180];
 			failure_text(holds, address_of(&r->cond[k - 1], s), s,
@@ -529,6 +559,14 @@ int policy_state_layout(struct policy *p)
 	p->nstateful = 0;
 	p->state_size = 0;
 	p->watch = 0;
+	free(p->dns.zone);
+	p->dns.zone = NULL;
+	p->dns.nzones = 0;
+	if (dnsq_layout(p) != 0)
+		return -1;
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_uses(&p->rules[i]) & (1u << PH_DNSBL_TXT))
+			p->dns.want_txt = true;
 	if (n == 0)
 		return 0;
 	if ((p->stateful = calloc(n, sizeof(*p->stateful))) == NULL)
@@ -612,6 +650,8 @@ void policy_free(struct policy **pp)
 	}
 	free(p->rules);
 	free(p->stateful);
+	free(p->dns.zone);
+	free(p->dns.upstream);
 	for (int st = 0; st < STAGE_COUNT; st++)
 		free(p->by_stage[st]);
 	free(p->file);

@@ -34,6 +34,7 @@ enum matcher {
 
 struct rule_stats;
 struct reply_stats;
+struct dnsq;
 struct cond_kind;
 
 #define COND_NO_STATE ((size_t)-1)
@@ -91,6 +92,23 @@ struct failure_policy {
 	struct reply_stats *stats; /* of its reply pair (stats.h) */
 };
 
+/* A zone the DNS list conditions ask, and of what (dnsq.h's subject). */
+struct dns_zone_use {
+	const char *name; /* a condition entry's (not owned) */
+	int subject;
+};
+
+/* The DNS settings and the zones of the policy (core/dnsq.h). */
+struct policy_dns {
+	char *upstream;	  /* owned: dns_resolver */
+	bool tempfail;	  /* dns_error = tempfail (else ignore) */
+	long timeout_ms;  /* dns_timeout: a connection's DNS time */
+	bool want_txt;	  /* a rule shows $dnsbl_txt */
+	size_t nzones;
+	struct dns_zone_use *zone; /* owned array */
+	struct reply tempfail_reply; /* what dns_error = tempfail sends */
+};
+
 struct policy {
 	int refs; /* atomic */
 	char *file;
@@ -115,6 +133,7 @@ struct policy {
 	unsigned need_stages; /* bit (1 << stage): some rule reads it */
 	/* macros the rules read, per stage, for smfi_setsymlist */
 	size_t nwarnings; /* findings reported as warnings at load */
+	struct policy_dns dns;
 };
 
 /* --- sessions: the facts the engine reads ---------------------------- */
@@ -206,6 +225,13 @@ struct session {
 	struct message msg; /* reset by session_reset_message() */
 	/* sized from the policy; reset with msg */
 	unsigned char *state; /* the conditions' state (cond.h) */
+	struct dnsq *dns; /* DNS lookups (core/dnsq.h); NULL: no DNS
+			     conditions in the policy */
+	/* the DNS list that listed a subject, for $dnsbl_zone,
+	 * $dnsbl_answer, $dnsbl_txt: the last DNS list condition that held */
+	char dns_zone[256];
+	char dns_answer[16];
+	char dns_txt[512];
 	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held
 			     in this message (it is tried once a message,
 			     not again with every later chunk) */
@@ -230,6 +256,8 @@ struct decision {
 	const struct rule *rule; /* the deciding rule; NULL: none, continue */
 	enum verdict verdict;	 /* VERDICT_CONTINUE when no rule decided */
 	bool internal_error;	 /* the failure policy decided */
+	bool dns_failed;	 /* DNS lookups of rule failed and
+				    dns_error = tempfail decided */
 	char error[256];	 /* what failed, when internal_error */
 	const struct reply *reply; /* for reject and tempfail, else NULL:
 				      points into the rule, the policy or

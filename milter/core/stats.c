@@ -51,6 +51,7 @@ static struct {
 	uint64_t started;
 	uint64_t msg_buckets[NBUCKETS + 1]; /* the last: over every bound */
 	uint64_t msg_ns;
+	uint64_t dns[2][2][4]; /* [txt][cached][enum dns_status] */
 } g;
 
 static void add(uint64_t *c, uint64_t n)
@@ -173,6 +174,12 @@ void stats_decision(enum stage st, enum verdict v, struct reply_stats *rs)
 		add(&g.decisions[st][v], 1);
 	if (rs != NULL)
 		add(&rs->given, 1);
+}
+
+void stats_dns(bool txt, bool cached, int status)
+{
+	if (status >= 0 && status < 4)
+		add(&g.dns[txt][cached][status], 1);
 }
 
 void stats_internal(enum verdict v)
@@ -327,6 +334,24 @@ int stats_prometheus(const struct policy *p, char **buf, size_t *len)
 			    " %llu\n",
 			    verdict_name((enum verdict)v),
 			    (unsigned long long)get(&g.internal[v]));
+	head(&o, "dns_lookups_total", "counter",
+	     "DNS list lookups, by record type, where the answer came from "
+	     "(the milter's cache or the resolver) and what it was (found: "
+	     "listed, none: not listed, failed: no answer).");
+	for (int t = 0; t < 2; t++)
+		for (int c = 0; c < 2; c++)
+			for (int r = 1; r < 4; r++) {
+				static const char *const res[4] = {
+				    "", "found", "none", "failed"};
+				if (c == 1 && r == 3)
+					continue; /* never cached */
+				put(&o,
+				    "replycode_milter_dns_lookups_total{type=\"%s\","
+				    "source=\"%s\",result=\"%s\"} %llu\n",
+				    t ? "TXT" : "A", c ? "cache" : "resolver",
+				    res[r],
+				    (unsigned long long)get(&g.dns[t][c][r]));
+			}
 	head(&o, "reloads_total", "counter",
 	     "Reloads (SIGHUP): done, or refused because the config has "
 	     "errors.");

@@ -62,6 +62,10 @@ void stats_decision(enum stage st, enum verdict v, struct reply_stats *rs);
 /* The failure policy decided after an internal error (verdict v). */
 void stats_internal(enum verdict v);
 
+/* A DNS list lookup (A or TXT), from the cache or not, and how it ended
+ * (enum dns_status of lib/dns.h). */
+void stats_dns(bool txt, bool cached, int status);
+
 /* A reload: it loaded (the policy's generation goes up) or was refused. */
 void stats_reload(bool done);
 

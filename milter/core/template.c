@@ -18,6 +18,8 @@ static const char *const names[PH_COUNT] = {
 	[PH_HELO] = "helo",		  [PH_SENDER] = "sender",
 	[PH_RECIPIENT] = "recipient",	  [PH_QUEUE_ID] = "queue_id",
 	[PH_RULE] = "rule",
+	[PH_DNSBL_ZONE] = "dnsbl_zone",	  [PH_DNSBL_ANSWER] = "dnsbl_answer",
+	[PH_DNSBL_TXT] = "dnsbl_txt",
 };
 
 struct slot {
@@ -42,7 +44,7 @@ const char *placeholder_name(enum placeholder ph)
 const char *placeholder_list(void)
 {
 	return "$client_addr $client_name $helo $sender $recipient "
-	       "$queue_id $rule";
+	       "$queue_id $rule $dnsbl_zone $dnsbl_answer $dnsbl_txt";
 }
 
 static bool is_ident(char c)

@@ -22,6 +22,9 @@ enum placeholder {
 	PH_RECIPIENT,
 	PH_QUEUE_ID,
 	PH_RULE,
+	PH_DNSBL_ZONE,	 /* the zone of the DNS list that listed it */
+	PH_DNSBL_ANSWER, /* the list's answer (an IPv4 address) */
+	PH_DNSBL_TXT,	 /* the list's TXT record (untrusted) */
 	PH_COUNT
 };
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/stats.h"
+#include "core/dnsq.h"
 #include "core/txn.h"
 
 #define PENDING_HEADERS_MAX 16 /* add_header effects per scope */
@@ -46,6 +47,8 @@ struct txn {
 	enum stage held_at;
 	enum verdict held_verdict;
 	const struct rule *held_rule;
+	bool held_dns; /* held: DNS lookups of held_rule failed (its own
+			  reply is not the one given) */
 	struct reply *held_reply; /* owned; allocated only when held */
 	struct decision *d;	  /* owned; allocated at the first rule */
 	struct effects fx[NSCOPES];
@@ -59,6 +62,7 @@ struct txn {
 		enum verdict verdict;
 	} early[EARLY_MAX];
 	unsigned noreply; /* the front end's (txn_set_noreply) */
+	enum stage report_st; /* the stage report_dns() reports at */
 };
 
 static unsigned long next_id;
@@ -477,6 +481,27 @@ static void fail_internal(struct txn *t, enum stage st, const char *what,
 	emit(t, &rep, line);
 }
 
+/* A DNS lookup that failed: a warning, and what became of it. */
+static void report_dns(void *arg, const char *what)
+{
+	struct txn *t = arg;
+	struct txn_report rep = {0};
+	char pfx[96], line[TXN_LINE_MAX], v[600];
+
+	line_prefix(t, pfx, sizeof(pfx));
+	reply_sanitize_value(what, strlen(what), v, sizeof(v), sizeof(v) - 4);
+	snprintf(line, sizeof(line), "%s: stage=%s DNS lookup failed: %s; %s",
+		 pfx, stage_name(t->report_st), v,
+		 t->s.policy->dns.tempfail
+		     ? "dns_error = tempfail: a rule it decides tempfails"
+		     : "dns_error = ignore: taken as not listed");
+	rep.kind = TXN_R_DNS;
+	rep.severity = TXN_WARNING;
+	rep.stage = t->report_st;
+	rep.text = v;
+	emit(t, &rep, line);
+}
+
 static enum txn_action action_of(enum verdict v)
 {
 	switch (v) {
@@ -510,6 +535,7 @@ static void hold(struct txn *t, enum stage st, struct txn_outcome *o)
 	t->held_at = st;
 	t->held_verdict = d->verdict;
 	t->held_rule = d->rule;
+	t->held_dns = d->dns_failed;
 	outcome(o, TXN_CONTINUE, NULL);
 }
 
@@ -525,7 +551,19 @@ static void finish(struct txn *t, enum stage st, struct txn_outcome *o)
 	rep.stage = st;
 	rep.verdict = d->verdict;
 	rep.reply = d->reply;
-	if (d->internal_error) {
+	if (d->dns_failed) {
+		/* the rule could not be decided: its own reply and counters
+		 * are not the ones given */
+		rep.rule = d->rule;
+		rep.held = hold_it;
+		report_decision(t, &rep,
+				hold_it ? " (DNS lookups failed, dns_error = "
+					  "tempfail; held until RCPT)"
+					: " (DNS lookups failed, dns_error = "
+					  "tempfail)");
+		if (!hold_it)
+			stats_decision(st, d->verdict, NULL);
+	} else if (d->internal_error) {
 		fail_internal(t, st, d->error, o);
 		report_decision(t, &rep, " (internal error)");
 	} else if (d->rule != NULL) {
@@ -609,6 +647,8 @@ static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o)
 		return;
 	}
 	policy_eval(p, st, &t->s, on_match, t, t->d);
+	t->report_st = st;
+	dnsq_report(&t->s, report_dns, t);
 	finish(t, st, o);
 }
 
@@ -625,7 +665,7 @@ static void answer_held(struct txn *t, struct txn_outcome *o)
 	refresh_queue_id(t);
 	if (t->d == NULL)
 		t->d = malloc(sizeof(*t->d));
-	if (t->d != NULL && t->held_rule != NULL &&
+	if (t->d != NULL && t->held_rule != NULL && !t->held_dns &&
 	    policy_render(t->held_rule, STAGE_RCPT, &t->s, t->d) == 0)
 		r = t->d->reply;
 	rep.rule = t->held_rule;
@@ -633,9 +673,14 @@ static void answer_held(struct txn *t, struct txn_outcome *o)
 	rep.verdict = t->held_verdict;
 	rep.from_hold = true;
 	rep.reply = r;
-	report_decision(t, &rep, " (held from connect/helo)");
+	report_decision(t, &rep,
+			t->held_dns ? " (held from connect/helo: DNS lookups "
+				      "failed, dns_error = tempfail)"
+				    : " (held from connect/helo)");
 	stats_decision(STAGE_RCPT, t->held_verdict,
-		       t->held_rule != NULL ? t->held_rule->reply_stats : NULL);
+		       t->held_rule != NULL && !t->held_dns
+			   ? t->held_rule->reply_stats
+			   : NULL);
 	outcome(o, action_of(t->held_verdict), r);
 }
 

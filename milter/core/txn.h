@@ -72,6 +72,7 @@ enum txn_report_kind {
 	TXN_R_DROPPED,	/* headers over the per-message limit not added */
 	TXN_R_EARLY,	/* a connect or HELO decision that applies to the
 			   message, logged again once it has a queue id */
+	TXN_R_DNS,	/* a DNS list lookup failed (text: which, why) */
 };
 
 enum txn_severity { TXN_INFO, TXN_WARNING, TXN_ERROR };
@@ -94,7 +95,8 @@ struct txn_report {
 	const struct reply *reply; /* NULL when none is sent */
 	const char *text;	   /* RULE_LOG: the rendered log text;
 				      WOULD_HEADER: the header name;
-				      INTERNAL: what failed */
+				      INTERNAL: what failed;
+				      DNS: the lookup and why it failed */
 	const char *line;
 };
 
