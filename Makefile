@@ -157,7 +157,8 @@ UNIT_TESTS = \
 	tests/unit/check_txn \
 	tests/unit/check_stats \
 	tests/unit/check_mta \
-	tests/unit/check_script
+	tests/unit/check_script \
+	tests/unit/check_dns
 
 TEST_TOOLS = \
 	tests/proto/mtclient

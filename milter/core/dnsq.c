@@ -38,7 +38,7 @@ int dnsl_entry_parse(const char *s, struct dnsl_entry *e, char *err,
 		     size_t errlen)
 {
 	size_t zl = strcspn(s, "=*");
-	const char *f = s[zl] == '=' ? s + zl + 1 : NULL;
+	const char *f = strchr(s, '=');
 	const char *w = strchr(s, '*');
 	char zone[DNS_NAME_MAX], filt[512], why[200], q[80];
 
@@ -58,7 +58,9 @@ int dnsl_entry_parse(const char *s, struct dnsl_entry *e, char *err,
 		return -1;
 	}
 	if (f != NULL) {
-		size_t fl = w != NULL ? (size_t)(w - f) : strlen(f);
+		size_t fl;
+		f++;
+		fl = w != NULL && w > f ? (size_t)(w - f) : strlen(f);
 		if (w != NULL && w < f) {
 			snprintf(err, errlen,
 				 "\"%s\": write the answers before the weight: "
@@ -256,6 +258,21 @@ void dnsq_end(struct session *s)
 	free(q->z);
 	free(q);
 	s->dns = NULL;
+}
+
+void dnsq_set(struct session *s, enum dnsq_subject sub, size_t zi,
+	      const struct dns_answer *a, const struct dns_answer *txt)
+{
+	struct dnsq *q = s->dns;
+
+	q->asked[sub] = true;
+	memset(&q->z[zi], 0, sizeof(q->z[zi]));
+	q->z[zi].a.status = DNS_NONE;
+	q->z[zi].txt.status = DNS_NONE;
+	if (a != NULL)
+		q->z[zi].a = *a;
+	if (txt != NULL)
+		q->z[zi].txt = *txt;
 }
 
 static void note_failure(struct dnsq *q, const char *name, const char *type,

@@ -78,6 +78,13 @@ void dnsq_reset_message(struct session *s);
 void dnsq_end(struct session *s);
 
 /*
+ * Take a and txt (NULL: not listed) as zone zi's answers in s, and
+ * subject sub as asked: what a lookup would have left (for tests).
+ */
+void dnsq_set(struct session *s, enum dnsq_subject sub, size_t zi,
+	      const struct dns_answer *a, const struct dns_answer *txt);
+
+/*
  * The failed lookups not reported yet, one line each ("2.0.0.127.zen.
  * example A: no answer within 2000 ms"), to fn; then forgotten.
  */

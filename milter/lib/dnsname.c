@@ -36,7 +36,7 @@ static int labels_check(const char *name, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "the octet '%c' at position %zu is not a "
 				 "letter, digit, '-', '_' or '.'",
-				 (name[i] > 0x20 && name[i] < 0x7f) ? name[i]
+				 (name[i] >= 0x20 && name[i] < 0x7f) ? name[i]
 								    : '?',
 				 i + 1);
 			return -1;

@@ -351,6 +351,44 @@ static const struct bad_case bad_cases[] = {
     {.conf = R("  stage = eoh\n  verdict = reject\n  max_received = -1\n"),
      4,
      "a number of Received: headers cannot be negative"},
+    /* DNS lists (core/dnsq.c): each bad entry at its own line */
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  client_dnsbl = { \"zen.example\",\n"
+	       "    \"bad zone.example\" }\n"),
+     5,
+     "client_dnsbl: \"bad zone.example\": zone: not a domain name: the "
+     "octet ' ' at position 4"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  client_dnsbl = { \"zen.example=127.0.0.[4..x]\" }\n"),
+     4,
+     "answer \"127.0.0.[4..x]\": want four octets"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  client_dnsbl = { \"zen.example*0\" }\n"),
+     4,
+     "weight \"0\": want a whole number from -1000 to 1000, not 0"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  client_dnsbl = { \"a.example*2\", \"b.example\" }\n"
+	       "  client_dnsbl_threshold = 4\n"),
+     5,
+     "client_dnsbl_threshold 4: want 1 to 3"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  sender_rhsbl = { \"dbl.example\" }\n"),
+     4,
+     "sender_rhsbl cannot be used at stage connect: the sender is known "
+     "from stage mail on"},
+    {.conf = "dns_resolver = \"192.0.2.1@99999\"\n",
+     1,
+     "dns_resolver: \"192.0.2.1@99999\": want a port 1..65535"},
+    {.conf = "dns_resolver = \"my-resolver\"\n",
+     1,
+     "is not \"system\", \"recursive\" or an IP address"},
+    {.conf = "dns_error = defer\n", 1,
+     "dns_error \"defer\" is not ignore or tempfail"},
+    {.conf = "dns_timeout = 0\n", 1, "dns_timeout 0: want 1 to 300"},
+    {.conf = R("  stage = connect\n  verdict = reject\n"
+	       "  client_dnsbl = { \"zen\" }\n"),
+     4,
+     "a zone of one label is a top-level domain"},
 };
 
 /* Cases whose text is built: too long a line, too many lines. */
