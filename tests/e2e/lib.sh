@@ -1082,3 +1082,88 @@ sendmail_queue_files() {
 sendmail_queue_count() {
 	sendmail_queue_files | wc -l
 }
+
+# ---------------------------------------------------------------- DNS
+
+# dns_start: a real DNS server (dnsmasq, from dnsmasq-base: a binary, no
+# service) on 127.0.0.1 on a free port (UDP and TCP), serving the test
+# DNS lists below, every answer with a TTL of 60 s, logging each query
+# to DNS_LOG. Sets DNS_PORT, DNS_PID, DNS_LOG. The zones (under .example:
+# libunbound answers .test and .invalid itself, RFC 6761):
+#   bl.example    127.0.0.2 and 2001:db8::1 listed (127.0.0.2), with a
+#                 TXT record of '%', control bytes and 600 octets in
+#                 several character-strings; 127.0.0.4 listed 127.0.0.20
+#   bl2.example   127.0.0.2 and 127.0.0.4 listed (127.0.0.3)
+#   wl.example    127.0.0.10 listed (127.0.9.1)
+#   nx.example    nothing listed
+#   dbl.example   spam.example and bad-helo.example listed (127.0.1.2),
+#                 TXT "domain blocked"
+# Anything else under them does not exist (NXDOMAIN).
+DNS_TXT_HEAD='Listed 100% by bl.example; see https://bl.example/q?ip=127.0.0.2'
+dns_start() {
+	local conf a b c i
+	e2e_tmpdir
+	conf=$E2E_DIR/dnsmasq.conf
+	DNS_LOG=$E2E_DIR/dnsmasq.log
+	a=$(printf 'a%.0s' $(seq 200))
+	b=$(printf 'b%.0s' $(seq 200))
+	c=$(printf 'c%.0s' $(seq 100))
+	for ((i = 0; i < 5; i++)); do
+		DNS_PORT=$(free_port) || return 1
+		cat >"$conf" <<CONF
+no-resolv
+no-hosts
+no-poll
+bind-interfaces
+listen-address=127.0.0.1
+port=$DNS_PORT
+log-queries
+log-facility=$DNS_LOG
+local-ttl=60
+local=/bl.example/
+local=/bl2.example/
+local=/wl.example/
+local=/dbl.example/
+local=/nx.example/
+host-record=2.0.0.127.bl.example,127.0.0.2
+txt-record=2.0.0.127.bl.example,"$DNS_TXT_HEAD %s%n\t\e\r\n","$a","$b","$c"
+host-record=4.0.0.127.bl.example,127.0.0.20
+host-record=1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example,127.0.0.2
+host-record=2.0.0.127.bl2.example,127.0.0.3
+host-record=4.0.0.127.bl2.example,127.0.0.3
+host-record=10.0.0.127.wl.example,127.0.9.1
+host-record=spam.example.dbl.example,127.0.1.2
+txt-record=spam.example.dbl.example,"domain blocked"
+host-record=bad-helo.example.dbl.example,127.0.1.2
+CONF
+		: >"$DNS_LOG"
+		_e2e_spawn "$E2E_DIR/dnsmasq.out" dnsmasq --keep-in-foreground \
+			--conf-file="$conf" --user="$(id -un)" \
+			--group="$(id -gn)"
+		DNS_PID=$!
+		_e2e_record pid "$DNS_PID"
+		local k
+		for ((k = 0; k < 50; k++)); do
+			grep -q "started, version" "$DNS_LOG" 2>/dev/null &&
+				_e2e_alive "$DNS_PID" && return 0
+			_e2e_alive "$DNS_PID" || break
+			sleep 0.1
+		done
+		dns_stop
+	done
+	e2e_diag "dnsmasq did not start:" "$(cat "$E2E_DIR/dnsmasq.out")"
+	return 1
+}
+
+# dns_stop: stop the DNS server dns_start started (by its pid).
+dns_stop() {
+	[ -n "${DNS_PID-}" ] || return 0
+	_e2e_stop_pids 5 "$DNS_PID"
+	_e2e_forget pid "$DNS_PID"
+	DNS_PID=""
+}
+
+# dns_queries NAME TYPE: how many times the DNS server was asked NAME.
+dns_queries() {
+	grep -c "query\[$2\] $1 from" "$DNS_LOG"
+}
