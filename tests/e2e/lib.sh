@@ -1098,10 +1098,12 @@ sendmail_queue_count() {
 #   nx.example    nothing listed
 #   dbl.example   spam.example and bad-helo.example listed (127.0.1.2),
 #                 TXT "domain blocked"
-# Anything else under them does not exist (NXDOMAIN).
+# Anything else under them does not exist (NXDOMAIN). EXTRA, a file of
+# more dnsmasq lines (local=/zone/, host-record=, txt-record=), serves
+# more zones.
 DNS_TXT_HEAD='Listed 100% by bl.example; see https://bl.example/q?ip=127.0.0.2'
 dns_start() {
-	local conf a b c i
+	local conf a b c i extra=${1:-/dev/null}
 	e2e_tmpdir
 	conf=$E2E_DIR/dnsmasq.conf
 	DNS_LOG=$E2E_DIR/dnsmasq.log
@@ -1136,6 +1138,7 @@ host-record=spam.example.dbl.example,127.0.1.2
 txt-record=spam.example.dbl.example,"domain blocked"
 host-record=bad-helo.example.dbl.example,127.0.1.2
 CONF
+		cat "$extra" >>"$conf"
 		: >"$DNS_LOG"
 		_e2e_spawn "$E2E_DIR/dnsmasq.out" dnsmasq --keep-in-foreground \
 			--conf-file="$conf" --user="$(id -un)" \

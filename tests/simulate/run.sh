@@ -24,6 +24,17 @@ for dir in tests/simulate/*/; do
 	for want in "$dir"*.want; do
 		name=$(basename "$want" .want)
 		out=$tmp/$ex-$name.out
+		# DNS lists: a real DNS server serving the example's zones,
+		# and the example asking it
+		if [ -f "${dir}dnsmasq.conf" ] && [ -z "${DNS_PID-}" ]; then
+			dns_start "${dir}dnsmasq.conf" ||
+				e2e_die "cannot start dnsmasq for $ex"
+			{
+				echo "dns_resolver = \"127.0.0.1@$DNS_PORT\""
+				cat "$conf"
+			} >"$tmp/$ex.conf"
+		fi
+		[ -f "${dir}dnsmasq.conf" ] && conf=$tmp/$ex.conf
 		if [ -f "$dir$name.mt" ]; then
 			"$bin" -c "$conf" --simulate "$dir$name.mt" >"$out" 2>&1
 		else
@@ -34,6 +45,7 @@ for dir in tests/simulate/*/; do
 		assert_eq "$ex/$name: the output is $want (want +, got -)" \
 			"$(diff -u "$out" "$want")" ""
 	done
+	dns_stop
 done
 for conf in conf/examples/*.conf; do
 	ex=$(basename "$conf" .conf)
