@@ -177,6 +177,7 @@ FUZZ_TARGETS = \
 	config \
 	expand \
 	script \
+	dns \
 	regex
 FUZZ_BINS = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_COMMON = tests/fuzz/standalone.c tests/fuzz/fuzz_util.c

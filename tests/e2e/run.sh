@@ -10,7 +10,9 @@
 # on its own (connect-stage replies, Sendmail's "<addr>... " prefix, 421,
 # HELO names Sendmail refuses). Then the same milter reloads (SIGHUP) the
 # policy with hold_early_verdicts = true and both MTAs must give the
-# connect and HELO rules' reply at RCPT; then the milter stops and both
+# connect and HELO rules' reply at RCPT; then DNS lists against a real
+# DNS server (listed, allowlisted, unlisted clients; the server stopped
+# with dns_error = ignore and tempfail); then the milter stops and both
 # MTAs must tempfail; then the chrooted-Postfix socket settings of README.md
 # are tried on a unix socket. Also checked: delivery to the sink (per
 # recipient, discard, add_header), Postfix's hold queue and Sendmail's hf
@@ -824,6 +826,147 @@ for c in held held-helo held421; do
 	sim_agrees "$c" pf
 	sim_agrees "$c" sm
 done
+
+# ------------------------------------------------------------ DNS lists
+
+# The same milter, reloaded with a policy of DNS lists served by a real
+# DNS server (dnsmasq, lib.sh dns_start): 127.0.0.2 is listed in
+# bl.example with a TXT record of '%', control bytes and 600 octets,
+# 127.0.0.10 is on wl.example, 127.0.0.5 on neither.
+# dns_policy HOLD DNS_ERROR: write it over $policy and reload.
+dns_policy() {
+	cat >"$policy" <<CONF
+hold_early_verdicts = $1
+dns_resolver = "127.0.0.1@$DNS_PORT"
+dns_error = $2
+dns_timeout = 3
+rule "dnswl" {
+	stage = connect
+	client_dnswl = { "wl.example=127.0.[0..255].[1..3]" }
+	verdict = accept
+}
+rule "dnsbl" {
+	stage = connect
+	client_dnsbl = { "bl.example=127.0.0.[2..11]" }
+	verdict = reject
+	reply = "554 5.7.1"
+	text = "Service unavailable; Client host [\$client_addr] blocked using \$dnsbl_zone; \$dnsbl_txt"
+}
+rule "later-reject" {
+	stage = rcpt
+	recipient = { "blocked@example.test" }
+	verdict = reject
+	reply = "550 5.7.1"
+	text = "Recipient refused"
+}
+CONF
+	local n
+	n=$(grep -c "reloaded $policy" "$MILTER_LOG")
+	kill -HUP "$MILTER_PID"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c "reloaded $policy" "$MILTER_LOG")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	assert_contains "DNS policy (hold $1, dns_error $2) loaded" "$MILTER_LOG" \
+		"reloaded $policy: 3 rules"
+}
+
+dns_start || e2e_die "cannot start dnsmasq"
+# The TXT record as the client reads it: cut to 256 octets and "...",
+# each control byte '?', the '%' the milter doubles undone by both MTAs.
+dns_txt="$DNS_TXT_HEAD %s%n????$(printf 'a%.0s' $(seq 200))"
+dns_txt="${dns_txt:0:256}..."
+dns_reply="554 5.7.1 Service unavailable; Client host [127.0.0.2] blocked using bl.example; $dns_txt"
+dns_args=(--ehlo client.test --from a@sender.test --to ok@example.test
+	--quit-after RCPT)
+
+dns_policy false ignore
+pf_raw dnsbl 127.0.0.2 "EHLO client.test" "MAIL FROM:<a@sender.test>" \
+	"RCPT TO:<ok@example.test>" QUIT
+sm_raw dnsbl 127.0.0.2 "EHLO client.test" "MAIL FROM:<a@sender.test>" \
+	"RCPT TO:<ok@example.test>" QUIT
+on pf assert_eq "postfix, listed client at connect: greeting 554" \
+	"$(head -n 1 "$E2E_DIR/dnsbl.pf")" "554 $E2E_HOSTNAME ESMTP not accepting connections"
+on pf assert_line "postfix, listed client: MAIL gets the reply with the zone and the TXT record" \
+	"$E2E_DIR/dnsbl.pf" "$dns_reply"
+assert_eq "sendmail, listed client at connect: greeting 554" \
+	"$(head -n 1 "$E2E_DIR/dnsbl.sm")" "554 $E2E_HOSTNAME ESMTP not accepting messages"
+assert_line "sendmail, listed client: MAIL refused, Sendmail drops a connect reply's text" \
+	"$E2E_DIR/dnsbl.sm" "550 5.0.0 Command rejected"
+simulate dnsbl "$policy" --client 127.0.0.2 --helo client.test \
+	--from a@sender.test --to ok@example.test
+sim_agrees dnsbl pf
+sim_agrees dnsbl sm
+
+for m in pf sm; do
+	"${m}_from" dnswl 127.0.0.10 --ehlo client.test --from a@sender.test \
+		--to blocked@example.test --header "Subject: e2e dnswl"
+	"${m}_from" unlisted 127.0.0.5 --ehlo client.test --from a@sender.test \
+		--to ok@example.test --header "Subject: e2e unlisted"
+	on "$m" assert_contains "$m, allowlisted client: passes the later reject rule" \
+		"$E2E_DIR/dnswl.$m" '^250 2\.0\.0 '
+	on "$m" assert_not_contains "$m, allowlisted client: never refused" \
+		"$E2E_DIR/dnswl.$m" 'Recipient refused'
+	on "$m" assert_contains "$m, unlisted client: delivered" \
+		"$E2E_DIR/unlisted.$m" '^250 2\.0\.0 '
+done
+
+dns_policy true ignore
+pf_from dnsbl-held 127.0.0.2 "${dns_args[@]}"
+sm_from dnsbl-held 127.0.0.2 "${dns_args[@]}"
+for m in pf sm; do
+	on "$m" assert_contains "$m, held DNS list reject: MAIL accepted" \
+		"$E2E_DIR/dnsbl-held.$m" '^250 2\.1\.0 '
+	# Sendmail writes no "<address>... " before a 554
+	on "$m" assert_line "$m, held DNS list reject: at RCPT with the zone and the TXT record" \
+		"$E2E_DIR/dnsbl-held.$m" "$dns_reply"
+done
+simulate dnsbl-held "$policy" --client 127.0.0.2 --helo client.test \
+	--from a@sender.test --to ok@example.test
+sim_agrees dnsbl-held pf
+sim_agrees dnsbl-held sm
+assert_eq "the DNS server was asked for 127.0.0.2 once (A) across all sessions: the cache" \
+	"$(dns_queries 2.0.0.127.bl.example A)" 1
+
+# The DNS server gone.
+dns_stop
+dns_policy false ignore
+for m in pf sm; do
+	"${m}_from" dnsdown 127.0.0.5 --ehlo client.test --from a@sender.test \
+		--to ok@example.test --header "Subject: e2e dns down ignore"
+	on "$m" assert_contains "$m, DNS down, dns_error = ignore: delivered" \
+		"$E2E_DIR/dnsdown.$m" '^250 2\.0\.0 '
+done
+assert_contains "milter log: the failed lookup, taken as not listed" "$MILTER_LOG" \
+	'DNS lookup failed: 5\.0\.0\.127\.(wl|bl)\.example A: .*dns_error = ignore: taken as not listed'
+
+dns_policy false tempfail
+for m in pf sm; do
+	"${m}_from" dnstemp 127.0.0.6 --ehlo client.test --from a@sender.test \
+		--to ok@example.test --header "Subject: e2e dns down tempfail"
+done
+on pf assert_eq "postfix, DNS down, dns_error = tempfail: greeting 220" \
+	"$(head -n 1 "$E2E_DIR/dnstemp.pf")" "$pf_greet"
+on pf assert_line "postfix, DNS down, dns_error = tempfail: MAIL gets 451 4.4.3" \
+	"$E2E_DIR/dnstemp.pf" "451 4.4.3 Temporary DNS lookup failure, try again later"
+assert_line "sendmail, DNS down, dns_error = tempfail: MAIL tempfailed (its own text)" \
+	"$E2E_DIR/dnstemp.sm" "451 4.3.2 Please try again later"
+assert_contains "milter log: the tempfail names the rule and why" "$MILTER_LOG" \
+	'decision stage=connect rule=dnswl verdict=tempfail reply="451 4\.4\.3 .*\(DNS lookups failed, dns_error = tempfail\)'
+if [ -z "$pf_skip" ]; then
+	postfix_wait_idle 20
+	sink_wait_count 3 10
+fi
+on pf assert_eq "sink: the allowlisted, the unlisted and the ignore message delivered" \
+	"$(( $(sink_subject "e2e dnswl") + $(sink_subject "e2e unlisted") + $(sink_subject "e2e dns down ignore") ))" 3
+on pf assert_eq "sink: nothing that dns_error = tempfail held" \
+	"$(sink_subject "e2e dns down tempfail")" 0
+on pf assert_eq "postfix: nothing of it queued either" \
+	"$(postfix_queue_count maildrop incoming active deferred)" 0
+assert_eq "sendmail: the allowlisted, the unlisted and the ignore message queued" \
+	"$(( $(sm_subject "e2e dnswl") + $(sm_subject "e2e unlisted") + $(sm_subject "e2e dns down ignore") ))" 3
+assert_eq "sendmail: nothing that dns_error = tempfail held" \
+	"$(sm_subject "e2e dns down tempfail")" 0
 
 # ------------------------------------------------------------ milter gone
 
