@@ -1087,8 +1087,9 @@ sendmail_queue_count() {
 
 # dns_start: a real DNS server (dnsmasq, from dnsmasq-base: a binary, no
 # service) on 127.0.0.1 on a free port (UDP and TCP), serving the test
-# DNS lists below, every answer with a TTL of 60 s, logging each query
-# to DNS_LOG. Sets DNS_PORT, DNS_PID, DNS_LOG. The zones (under .example:
+# DNS lists below, every answer with a TTL of DNS_TTL seconds (default
+# 60; 0: no resolver may keep it), logging each query to DNS_LOG. Its
+# files are named DNS_NAME (default dnsmasq) in E2E_DIR: two can run. Sets DNS_PORT, DNS_PID, DNS_LOG. The zones (under .example:
 # libunbound answers .test and .invalid itself, RFC 6761):
 #   bl.example    127.0.0.2 and 2001:db8::1 listed (127.0.0.2), with a
 #                 TXT record of '%', control bytes and 600 octets in
@@ -1105,8 +1106,8 @@ DNS_TXT_HEAD='Listed 100% by bl.example; see https://bl.example/q?ip=127.0.0.2'
 dns_start() {
 	local conf a b c i extra=${1:-/dev/null}
 	e2e_tmpdir
-	conf=$E2E_DIR/dnsmasq.conf
-	DNS_LOG=$E2E_DIR/dnsmasq.log
+	conf=$E2E_DIR/${DNS_NAME:-dnsmasq}.conf
+	DNS_LOG=$E2E_DIR/${DNS_NAME:-dnsmasq}.log
 	a=$(printf 'a%.0s' $(seq 200))
 	b=$(printf 'b%.0s' $(seq 200))
 	c=$(printf 'c%.0s' $(seq 100))
@@ -1121,7 +1122,7 @@ listen-address=127.0.0.1
 port=$DNS_PORT
 log-queries
 log-facility=$DNS_LOG
-local-ttl=60
+local-ttl=${DNS_TTL:-60}
 local=/bl.example/
 local=/bl2.example/
 local=/wl.example/
@@ -1140,7 +1141,7 @@ host-record=bad-helo.example.dbl.example,127.0.1.2
 CONF
 		cat "$extra" >>"$conf"
 		: >"$DNS_LOG"
-		_e2e_spawn "$E2E_DIR/dnsmasq.out" dnsmasq --keep-in-foreground \
+		_e2e_spawn "$E2E_DIR/${DNS_NAME:-dnsmasq}.out" dnsmasq --keep-in-foreground \
 			--conf-file="$conf" --user="$(id -un)" \
 			--group="$(id -gn)"
 		DNS_PID=$!
@@ -1154,7 +1155,7 @@ CONF
 		done
 		dns_stop
 	done
-	e2e_diag "dnsmasq did not start:" "$(cat "$E2E_DIR/dnsmasq.out")"
+	e2e_diag "dnsmasq did not start:" "$(cat "$E2E_DIR/${DNS_NAME:-dnsmasq}.out")"
 	return 1
 }
 
