@@ -14,7 +14,7 @@
 #include "core/stats.h"
 #include "lib/quote.h"
 
-#define WEIGHT_MAX 1000
+#define WEIGHT_MAX  1000
 #define REPORTS_MAX 16 /* failed lookups kept for dnsq_report() */
 
 /* The answers of one zone of the policy, in a session. */
@@ -132,8 +132,9 @@ int dnsl_build(const struct cond_kind *k, const struct cond_builder *b,
 		return 0;
 	if (n == 0 || n > DNSL_MAX_ZONES) {
 		cond_report(b, true, opt,
-			    n == 0 ? "%s = {} has no zones: it would never match"
-				   : "%s has more than %d zones",
+			    n == 0
+				? "%s = {} has no zones: it would never match"
+				: "%s has more than %d zones",
 			    opt, DNSL_MAX_ZONES);
 		return 0;
 	}
@@ -201,14 +202,15 @@ int dnsq_layout(struct policy *p)
 			for (size_t j = 0; j < l->n; j++) {
 				size_t z;
 				for (z = 0; z < d->nzones; z++)
-					if (d->zone[z].subject == (int)l->subject &&
+					if (d->zone[z].subject ==
+						(int)l->subject &&
 					    strcasecmp(d->zone[z].name,
 						       l->e[j].zone) == 0)
 						break;
 				if (z == d->nzones) {
-					struct dns_zone_use *v = realloc(
-					    d->zone,
-					    (d->nzones + 1) * sizeof(*v));
+					struct dns_zone_use *v =
+					    realloc(d->zone, (d->nzones + 1) *
+								 sizeof(*v));
 					if (v == NULL)
 						return -1;
 					d->zone = v;
@@ -357,9 +359,8 @@ static void ask(const struct policy *p, struct dnsq *d, struct dns_query *q,
 
 	if (n == 0)
 		return;
-	if (d->r == NULL &&
-	    (d->r = dns_resolver_get(p->dns.upstream, err, sizeof(err))) ==
-		NULL) {
+	if (d->r == NULL && (d->r = dns_resolver_get(p->dns.upstream, err,
+						     sizeof(err))) == NULL) {
 		for (size_t i = 0; i < n; i++) {
 			q[i].ans.status = DNS_FAILED;
 			snprintf(q[i].ans.why, sizeof(q[i].ans.why), "%s", err);
@@ -422,8 +423,8 @@ static void lookup(struct session *s, enum dnsq_subject sub)
 		if ((sub == DNSQ_CLIENT
 			 ? dns_name_ip(s->client_ip, p->dns.zone[z].name,
 				       q[n].name, sizeof(q[n].name))
-			 : dns_name_domain(text, p->dns.zone[z].name,
-					   q[n].name, sizeof(q[n].name))) != 0)
+			 : dns_name_domain(text, p->dns.zone[z].name, q[n].name,
+					   sizeof(q[n].name))) != 0)
 			continue; /* a name that cannot be listed */
 		q[n].type = DNS_A;
 		at[n++] = z;

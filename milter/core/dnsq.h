@@ -32,8 +32,8 @@ enum dnsq_subject {
 
 /* One zone of a condition: "zone[=answers][*weight]". */
 struct dnsl_entry {
-	char *zone;   /* owned, no trailing dot */
-	size_t zi;    /* its index in policy.dns.zone (dnsq_layout()) */
+	char *zone; /* owned, no trailing dot */
+	size_t zi;  /* its index in policy.dns.zone (dnsq_layout()) */
 	struct dns_filter filter;
 	long weight;
 };
@@ -56,6 +56,34 @@ struct dnsl {
  */
 int dnsl_entry_parse(const char *s, struct dnsl_entry *e, char *err,
 		     size_t errlen);
+
+/*
+ * One DNS list kind: its options NAME (the zones) and NAME_threshold, what
+ * it looks up, from which stage on (and why not before), the events it
+ * needs. Each cond_NAME.c is this line.
+ */
+#define DNSL_KIND(NAME, SUBJECT, FIRST, NEEDS, KNOWN_WHEN)                     \
+	static const struct cond_opt NAME##_opts[] = {                         \
+	    {#NAME, COPT_STRS, MATCH_BOOL, false},                             \
+	    {#NAME "_threshold", COPT_INT, MATCH_RANGE, false},                \
+	    {NULL, 0, 0, false},                                               \
+	};                                                                     \
+	static int NAME##_build(const struct cond_kind *k,                     \
+				const struct cond_builder *b)                  \
+	{                                                                      \
+		return dnsl_build(k, b, SUBJECT);                              \
+	}                                                                      \
+	const struct cond_kind kind_##NAME = {                                 \
+	    .name = #NAME,                                                     \
+	    .opts = NAME##_opts,                                               \
+	    .first = FIRST,                                                    \
+	    .last = STAGE_EOM,                                                 \
+	    .known_when = KNOWN_WHEN,                                          \
+	    .build = NAME##_build,                                             \
+	    .eval = dnsl_eval,                                                 \
+	    .needs = NEEDS,                                                    \
+	    .free = dnsl_free,                                                 \
+	}
 
 /* A kind's build, eval and free (cond_client_dnsbl.c and the others). */
 int dnsl_build(const struct cond_kind *k, const struct cond_builder *b,

@@ -33,8 +33,8 @@ struct dns_resolver {
 	struct ub_ctx *ctx;
 	struct dns_cache *cache;
 	pthread_t pump;
-	int stop; /* atomic */
-	pthread_mutex_t lock; /* the batches */
+	int stop;	       /* atomic */
+	pthread_mutex_t lock;  /* the batches */
 	struct batch *batches; /* live ones, to free with the resolver */
 };
 
@@ -186,8 +186,7 @@ static int setup(struct ub_ctx *ctx, const char *upstream, char *err,
 	if (strcmp(upstream, "recursive") == 0)
 		return 0;
 	/* a local resolver on 127.0.0.1 is what we want to ask */
-	if ((rc = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) !=
-	    0)
+	if ((rc = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) != 0)
 		goto fail;
 	if (strcmp(upstream, "system") == 0) {
 		if ((rc = ub_ctx_resolvconf(ctx, NULL)) != 0) {
@@ -321,8 +320,7 @@ void dns_resolve(struct dns_resolver *r, struct dns_query *q, size_t n,
 	struct timespec until;
 
 	for (size_t i = 0; i < n; i++)
-		if (!dns_cache_get(r->cache, q[i].name, q[i].type,
-				   &q[i].ans)) {
+		if (!dns_cache_get(r->cache, q[i].name, q[i].type, &q[i].ans)) {
 			q[i].ans.cached = false;
 			misses++;
 		}
@@ -368,8 +366,9 @@ void dns_resolve(struct dns_resolver *r, struct dns_query *q, size_t n,
 	r->batches = b;
 	pthread_mutex_unlock(&r->lock);
 	for (size_t k = 0; k < misses; k++) {
-		int rc = ub_resolve_async(r->ctx, b->q[k].name, (int)b->q[k].type,
-					  1, &b->slot[k], answered, NULL);
+		int rc =
+		    ub_resolve_async(r->ctx, b->q[k].name, (int)b->q[k].type, 1,
+				     &b->slot[k], answered, NULL);
 		if (rc != 0) {
 			struct dns_answer a;
 			char why[96];
@@ -403,8 +402,7 @@ void dns_resolve(struct dns_resolver *r, struct dns_query *q, size_t n,
 			snprintf(why, sizeof(why), "no answer within %ld ms",
 				 timeout_ms);
 			failed(&q[i].ans, why);
-		}
-		else
+		} else
 			q[i].ans = b->q[k].ans;
 		k++;
 	}

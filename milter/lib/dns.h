@@ -16,11 +16,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define DNS_NAME_MAX 256   /* a name as text, with the NUL (RFC 1035: 253) */
-#define DNS_ADDRS_MAX 8	   /* A records of one answer kept */
-#define DNS_TXT_MAX 512    /* octets of a TXT answer kept, with the NUL */
-#define DNS_TTL_MAX 86400  /* a TTL longer than this counts as this */
-#define DNS_FILTER_MAX 16  /* patterns of one answer filter */
+#define DNS_NAME_MAX   256   /* a name as text, with the NUL (RFC 1035: 253) */
+#define DNS_ADDRS_MAX  8     /* A records of one answer kept */
+#define DNS_TXT_MAX    512   /* octets of a TXT answer kept, with the NUL */
+#define DNS_TTL_MAX    86400 /* a TTL longer than this counts as this */
+#define DNS_FILTER_MAX 16    /* patterns of one answer filter */
 
 enum dns_type { DNS_A = 1, DNS_TXT = 16 };
 
@@ -34,7 +34,7 @@ enum dns_status {
 /* The answer to one query. */
 struct dns_answer {
 	enum dns_status status;
-	unsigned naddr;		       /* DNS_A: addresses kept */
+	unsigned naddr;		      /* DNS_A: addresses kept */
 	uint32_t addr[DNS_ADDRS_MAX]; /* DNS_A: host order */
 	char txt[DNS_TXT_MAX];	      /* DNS_TXT: the character-strings
 					 joined, each octet that is not
@@ -84,7 +84,7 @@ int dns_name_domain(const char *domain, const char *zone, char *out,
  * separated by ','. Postfix's postscreen_dnsbl_sites syntax.
  */
 struct dns_filter {
-	unsigned n; /* 0: every answer counts */
+	unsigned n;			      /* 0: every answer counts */
 	uint64_t octet[DNS_FILTER_MAX][4][4]; /* per pattern, per octet: a
 						 256-bit set */
 };

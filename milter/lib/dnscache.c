@@ -154,8 +154,7 @@ void dns_cache_put(struct dns_cache *c, const char *name, enum dns_type type,
 	}
 	if (*p != NULL) { /* a newer answer replaces the old one */
 		e = *p;
-	} else if (c->count < c->max &&
-		   (e = malloc(sizeof(*e) + nl)) != NULL) {
+	} else if (c->count < c->max && (e = malloc(sizeof(*e) + nl)) != NULL) {
 		memcpy(e->name, name, nl);
 		e->type = type;
 		e->next = NULL;

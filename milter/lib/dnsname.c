@@ -37,7 +37,7 @@ static int labels_check(const char *name, size_t len, char *err, size_t errlen)
 				 "the octet '%c' at position %zu is not a "
 				 "letter, digit, '-', '_' or '.'",
 				 (name[i] >= 0x20 && name[i] < 0x7f) ? name[i]
-								    : '?',
+								     : '?',
 				 i + 1);
 			return -1;
 		}
@@ -205,8 +205,7 @@ int dns_filter_parse(const char *s, struct dns_filter *f, char *err,
 		const char *pat = s;
 		char q[80];
 		if (f->n == DNS_FILTER_MAX) {
-			snprintf(err, errlen,
-				 "more than %d answer patterns",
+			snprintf(err, errlen, "more than %d answer patterns",
 				 DNS_FILTER_MAX);
 			return -1;
 		}

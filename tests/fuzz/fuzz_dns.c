@@ -47,12 +47,12 @@ static void txt(const uint8_t *d, size_t n)
 			   "a malformed RDATA added text");
 		return;
 	}
-	FUZZ_CHECK(used == 1 + (octets < sizeof(out) - 2 ? octets
-						       : sizeof(out) - 2),
-		   "%zu octets gave %zu", octets, used - 1);
+	FUZZ_CHECK(
+	    used == 1 + (octets < sizeof(out) - 2 ? octets : sizeof(out) - 2),
+	    "%zu octets gave %zu", octets, used - 1);
 	for (size_t i = 0; i < used; i++)
-		FUZZ_CHECK(out[i] >= 0x20 && out[i] < 0x7f,
-			   "octet 0x%02x kept", (unsigned char)out[i]);
+		FUZZ_CHECK(out[i] >= 0x20 && out[i] < 0x7f, "octet 0x%02x kept",
+			   (unsigned char)out[i]);
 }
 
 /* The model: does pattern text p (no ',') match a? -1: not a pattern. */
@@ -141,7 +141,8 @@ static void name(const char *s)
 		return;
 	FUZZ_CHECK(strlen(out) <= 253, "a name of %zu octets", strlen(out));
 	for (const char *p = out; *p != '\0'; p++)
-		FUZZ_CHECK((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		FUZZ_CHECK((*p >= 'a' && *p <= 'z') ||
+			       (*p >= 'A' && *p <= 'Z') ||
 			       (*p >= '0' && *p <= '9') || *p == '-' ||
 			       *p == '_' || *p == '.',
 			   "octet 0x%02x in a name", (unsigned char)*p);

@@ -73,6 +73,13 @@ rc=$?
 grep -v '^ok - ' <<<"$out"
 tally "$out" "$rc"
 
+echo "== tests/proto/dns.sh (DNS lists, libunbound's threads) with $san/replycode-milter"
+out=$(MILTER_BIN="$san/replycode-milter" MTCLIENT="$san/tests/proto/mtclient" \
+	tests/proto/dns.sh 2>&1)
+rc=$?
+grep -v '^ok - ' <<<"$out"
+tally "$out" "$rc"
+
 echo "== tests/reliability/load.sh, one round, with $san/replycode-milter"
 out=$(MILTER_BIN="$san/replycode-milter" LOAD_ROUNDS=1 LOAD_ARENA_MAX= \
 	tests/reliability/load.sh 2>&1)

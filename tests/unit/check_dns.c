@@ -48,9 +48,9 @@ START_TEST(test_name_ip)
 			 0);
 	ck_assert_str_eq(out, ip_names[_i].want);
 	/* too small a buffer: refused, not cut */
-	ck_assert_int_eq(dns_name_ip(ip, ip_names[_i].zone, out,
-				     strlen(ip_names[_i].want)),
-			 -1);
+	ck_assert_int_eq(
+	    dns_name_ip(ip, ip_names[_i].zone, out, strlen(ip_names[_i].want)),
+	    -1);
 }
 END_TEST
 
@@ -152,9 +152,9 @@ START_TEST(test_filter)
 END_TEST
 
 static const char *const bad_filters[] = {
-    "127.0.0",	     "127.0.0.256",	"127.0.0.[11..4]", "127.0.0.[4..11",
-    "127.0.0.2,",    "127.0.0.2;3",	"127.0.0.x",	   "1270.0.0.1",
-    "127.0.0.2 ",    "127.0.0.[]",	"127.0.0.[4...5]", "-1.0.0.1",
+    "127.0.0",	  "127.0.0.256", "127.0.0.[11..4]", "127.0.0.[4..11",
+    "127.0.0.2,", "127.0.0.2;3", "127.0.0.x",	    "1270.0.0.1",
+    "127.0.0.2 ", "127.0.0.[]",	 "127.0.0.[4...5]", "-1.0.0.1",
 };
 
 START_TEST(test_filter_bad)
@@ -176,8 +176,8 @@ END_TEST
 START_TEST(test_txt)
 {
 	/* "a%b\t", "" and "\0\x1b\r\nz\xe9": joined, unprintable as '?' */
-	static const unsigned char rd[] = {4, 'a', '%', 'b', '\t', 0, 6,
-					   0,  0x1b, '\r', '\n', 'z', 0xe9};
+	static const unsigned char rd[] = {4, 'a',  '%',  'b',	'\t', 0,   6,
+					   0, 0x1b, '\r', '\n', 'z',  0xe9};
 	static const unsigned char bad[] = {3, 'a', 'b'};
 	char out[32];
 	size_t used = 0;
@@ -294,11 +294,16 @@ static const struct {
 	const char *s;
 	bool ok;
 } upstreams[] = {
-    {"system", true},		{"recursive", true},
-    {"127.0.0.1", true},	{"127.0.0.1@5353", true},
-    {"::1@53, 192.0.2.1", true}, {"", false},
-    {"resolver.example", false}, {"127.0.0.1@0", false},
-    {"127.0.0.1@", false},	{"127.0.0.1@53x", false},
+    {"system", true},
+    {"recursive", true},
+    {"127.0.0.1", true},
+    {"127.0.0.1@5353", true},
+    {"::1@53, 192.0.2.1", true},
+    {"", false},
+    {"resolver.example", false},
+    {"127.0.0.1@0", false},
+    {"127.0.0.1@", false},
+    {"127.0.0.1@53x", false},
 };
 
 START_TEST(test_upstream)
@@ -450,15 +455,15 @@ END_TEST
 /* The policy gathers each zone once per subject, and notes $dnsbl_txt. */
 START_TEST(test_layout)
 {
-	struct policy *p = load_text(
-	    "rule \"a\" {\n  stage = connect\n  verdict = accept\n"
-	    "  client_dnswl = { \"wl.example\" }\n}\n"
-	    "rule \"b\" {\n  stage = helo\n  verdict = reject\n"
-	    "  client_dnsbl = { \"bl.example\", \"WL.example\" }\n"
-	    "  helo_rhsbl = { \"bl.example\" }\n}\n"
-	    "rule \"c\" {\n  stage = mail\n  verdict = reject\n"
-	    "  sender_rhsbl = { \"dbl.example\" }\n"
-	    "  text = \"$dnsbl_zone\"\n}\n");
+	struct policy *p =
+	    load_text("rule \"a\" {\n  stage = connect\n  verdict = accept\n"
+		      "  client_dnswl = { \"wl.example\" }\n}\n"
+		      "rule \"b\" {\n  stage = helo\n  verdict = reject\n"
+		      "  client_dnsbl = { \"bl.example\", \"WL.example\" }\n"
+		      "  helo_rhsbl = { \"bl.example\" }\n}\n"
+		      "rule \"c\" {\n  stage = mail\n  verdict = reject\n"
+		      "  sender_rhsbl = { \"dbl.example\" }\n"
+		      "  text = \"$dnsbl_zone\"\n}\n");
 	const struct policy *cp = p;
 
 	ck_assert_uint_eq(p->dns.nzones, 4);
