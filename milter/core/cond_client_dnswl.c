@@ -7,5 +7,11 @@
  */
 #include "core/dnsq.h"
 
+static const struct cond_opt client_dnswl_opts[] = {
+    {"client_dnswl", COPT_STRS, MATCH_BOOL, false},
+    {"client_dnswl_threshold", COPT_INT, MATCH_RANGE, false},
+    {NULL, 0, 0, false},
+};
+
 DNSL_KIND(client_dnswl, DNSQ_CLIENT, STAGE_CONNECT, 0,
 	  "the client is known from stage connect on");

@@ -58,16 +58,12 @@ int dnsl_entry_parse(const char *s, struct dnsl_entry *e, char *err,
 		     size_t errlen);
 
 /*
- * One DNS list kind: its options NAME (the zones) and NAME_threshold, what
- * it looks up, from which stage on (and why not before), the events it
- * needs. Each cond_NAME.c is this line.
+ * One DNS list kind, after its table of options NAME_opts (NAME, the
+ * zones, and NAME_threshold: written out in its file, where the docs
+ * check reads them): what it looks up, from which stage on (and why not
+ * before), the events it needs. Each cond_NAME.c is the table and this.
  */
 #define DNSL_KIND(NAME, SUBJECT, FIRST, NEEDS, KNOWN_WHEN)                     \
-	static const struct cond_opt NAME##_opts[] = {                         \
-	    {#NAME, COPT_STRS, MATCH_BOOL, false},                             \
-	    {#NAME "_threshold", COPT_INT, MATCH_RANGE, false},                \
-	    {NULL, 0, 0, false},                                               \
-	};                                                                     \
 	static int NAME##_build(const struct cond_kind *k,                     \
 				const struct cond_builder *b)                  \
 	{                                                                      \
