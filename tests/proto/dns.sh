@@ -7,8 +7,8 @@
 # allowlisted client passes a later reject rule; weights and a threshold
 # across zones; sender_rhsbl and helo_rhsbl; a second connection answered
 # from the cache (the server is not asked again); with the server
-# stopped, dns_error = ignore (logged, delivered) and dns_error = tempfail
-# (451 4.4.3, logged).
+# stopped, dns_error = ignore (logged, delivered), a reload to another
+# upstream, and dns_error = tempfail (451 4.4.3, logged).
 # Prints "N passed, N failed" (tests/e2e/lib.sh's assertions); exits
 # non-zero on failure.
 set -u
@@ -167,7 +167,21 @@ assert_contains "dns_error = ignore: no answer is not listed" \
 	"$tmp/down.out" '^rcpt: continue$'
 assert_contains "... and each failed lookup is logged" "$MILTER_LOG" \
 	'warning: conn[0-9]+: stage=connect DNS lookup failed: 5\.0\.0\.127\.bl\.example A: .*dns_error = ignore: taken as not listed'
+
+# A reload with another upstream: new connections ask it (a DNS server
+# started again, on another port).
+dns_start || e2e_die "cannot start dnsmasq again"
+conf ignore ""
+kill -HUP "$MILTER_PID"
+for _ in $(seq 50); do
+	grep -q "reloaded $tmp/ignore.conf" "$MILTER_LOG" && break
+	sleep 0.1
+done
+session reloaded 127.0.0.2 client.example.net a@example.org b@example.net
+assert_contains "after a reload, the new dns_resolver answers: listed" \
+	"$tmp/reloaded.out" '^connect: replycode 554 5\.7\.1 .*blocked using bl\.example; '
 milter_stop
+dns_stop
 
 conf tempfail "dns_error = tempfail"
 start tempfail || e2e_die "the milter did not start"
