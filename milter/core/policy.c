@@ -450,6 +450,11 @@ void policy_eval(const struct policy *p, enum stage st, struct session *s,
 
 		for (k = 0; k < r->ncond && holds == 1; k++)
 			holds = cond_eval(&r->cond[k], st, s);
+		/* a rule that only logs (dry run) or lets the next rules
+		 * decide (continue) takes a failed lookup as not listed */
+		if (holds == COND_DNS_ERROR &&
+		    (r->mode == MODE_DRY_RUN || r->verdict == VERDICT_CONTINUE))
+			continue;
 		if (holds == COND_DNS_ERROR) {
 			dns_fail(p, r, d);
 			return;

@@ -452,6 +452,45 @@ START_TEST(test_weights)
 }
 END_TEST
 
+/*
+ * dns_error = tempfail: a failed lookup tempfails the rule that decides
+ * (its own reply is not given), but a dry-run or continue rule takes it
+ * as not listed and the next rules are tried.
+ */
+START_TEST(test_tempfail_rules)
+{
+	struct policy *p = load_text(
+	    "dns_error = tempfail\n"
+	    "rule \"watch\" {\n  stage = connect\n  verdict = reject\n"
+	    "  mode = dry-run\n  client_dnsbl = { \"a.example\" }\n}\n"
+	    "rule \"tag\" {\n  stage = connect\n  verdict = continue\n"
+	    "  client_dnsbl = { \"a.example\" }\n}\n"
+	    "rule \"block\" {\n  stage = connect\n  verdict = reject\n"
+	    "  reply = \"554 5.7.1\"\n  client_dnsbl = { \"a.example\" }\n}\n");
+	const struct policy *cp = p;
+	struct session s;
+	struct decision d;
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	struct dns_answer a = {.status = DNS_FAILED};
+
+	ck_assert_int_eq(session_begin(&s, p), 0);
+	inet_pton(AF_INET, "192.0.2.1", &in.sin_addr);
+	session_set_client(&s, (const struct sockaddr *)&in);
+	dnsq_set(&s, DNSQ_CLIENT, 0, &a, NULL);
+	policy_eval(p, STAGE_CONNECT, &s, NULL, NULL, &d);
+	ck_assert(d.dns_failed);
+	ck_assert(!d.internal_error);
+	ck_assert_str_eq(d.rule->name, "block");
+	ck_assert_int_eq(d.verdict, VERDICT_TEMPFAIL);
+	ck_assert_str_eq(d.reply->basic, "451");
+	ck_assert_str_eq(d.reply->enhanced, "4.4.3");
+	ck_assert_str_eq(d.reply->line[0],
+			 "Temporary DNS lookup failure, try again later");
+	session_end(&s);
+	policy_unref(&cp);
+}
+END_TEST
+
 /* The policy gathers each zone once per subject, and notes $dnsbl_txt. */
 START_TEST(test_layout)
 {
@@ -527,6 +566,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_upstream, 0, N(upstreams));
 	tcase_add_test(tc, test_entry);
 	tcase_add_loop_test(tc, test_weights, 0, N(weighted));
+	tcase_add_test(tc, test_tempfail_rules);
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_counters);
 	suite_add_tcase(s, tc);
