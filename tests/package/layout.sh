@@ -8,6 +8,8 @@
 #     headers made empty (NO_MILTER) and without libmilter's cflags, and
 #     gives libconfuse's cflags to config/ only (the normal and the
 #     sanitizer build); with those flags a use of SMFICTX does not compile;
+#   - only milter/lib/dns.c includes libunbound's header or gets its
+#     flags;
 #   - no .c file is over $MAX_LINES lines but the code tables.
 # Each check then runs on a copy of the tree with a violation put in, and
 # must find it: a check that cannot fail checks nothing.
@@ -143,7 +145,32 @@ check_smfictx() {
 		echo "SMFICTX compiles with core/'s flags"
 }
 
-checks=(libmilter lib core relative long glue flags main smfictx)
+# libunbound (DNS lists): only the resolver, milter/lib/dns.c, includes
+# its header, and only its objects get its flags.
+UNBOUND_ALLOWED="milter/lib/dns.c"
+check_unbound() {
+	local f line obj
+	(cd "$1" && grep -rlE --include='*.[ch]' "$inc<unbound\\.h>" milter) |
+		sort | while IFS= read -r f; do
+		[[ " $UNBOUND_ALLOWED " == *" $f "* ]] ||
+			echo "$f includes libunbound's header"
+	done
+	make -s -n -B -C "$1" UNBOUND_CFLAGS=-DMARK_UNBOUND \
+		replycode-milter build/san/replycode-milter 2>/dev/null |
+		sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
+		grep -E -- '[[:space:]]-c .*-o [^ ]*milter/[a-z/_]+\.o ' |
+		while IFS= read -r line; do
+			obj=$(grep -oE -- '-o [^ ]+\.o' <<<"$line" | sed 's/^-o //')
+			case $obj in
+			*milter/lib/dns.o) [[ $line == *MARK_UNBOUND* ]] ||
+				echo "$obj: compiled without libunbound's cflags" ;;
+			*) [[ $line == *MARK_UNBOUND* ]] &&
+				echo "$obj: compiled with libunbound's cflags" ;;
+			esac
+		done
+}
+
+checks=(libmilter lib core relative long glue flags main smfictx unbound)
 what_libmilter="only $LIBMILTER_ALLOWED include libmilter's headers"
 what_lib="milter/lib/ includes nothing from core/, config/ or <confuse.h>"
 what_core="milter/core/ includes nothing from config/ or <confuse.h>"
@@ -153,6 +180,7 @@ what_flags="the Makefile gives lib/, core/, config/ their floor's flags only"
 what_glue="milter/milter.c, the libmilter glue, has at most $GLUE_MAX lines"
 what_main="main.c is compiled without libmilter's headers"
 what_smfictx="with core/'s flags, SMFICTX does not compile"
+what_unbound="only $UNBOUND_ALLOWED sees libunbound's header and flags"
 
 e2e_tmpdir
 
@@ -180,6 +208,7 @@ spoil() {
 	main) sed -i 's/^MAIN_FLAGS = $(NO_MILTER)/MAIN_FLAGS =/' Makefile ;;
 	flags) sed -i 's/^LIB_FLAGS = $(NO_MILTER)/LIB_FLAGS =/' Makefile ;;
 	smfictx) sed -i 's/^NO_MILTER = .*/NO_MILTER =/' Makefile ;;
+	unbound) sed -i 's/^LIB_FLAGS = \(.*\)/LIB_FLAGS = \1 $(UNBOUND_CFLAGS)/' Makefile ;;
 	esac
 	cd - >/dev/null || return 1
 }
