@@ -36,7 +36,7 @@ san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] ||
-	names=(spec reply addr sets listfile config expand script regex)
+	names=(spec reply addr sets listfile config expand script regex dns)
 
 # The longest input worth trying, per target.
 max_len() {

@@ -5,7 +5,8 @@
  *
  * Input: 2 bytes of output size (0..4095), 1 byte of flags (bit 0: no
  * rule), then NUL-separated fields: template, client_addr, client_name,
- * helo, sender, recipient, queue_id, rule name. A fact longer than its
+ * helo, sender, recipient, queue_id, rule name, and the DNS list that
+ * listed it: zone, answer, TXT record (untrusted). A fact longer than its
  * field in struct session is cut, as the milter glue cuts it; sender and
  * recipient are set with addr_fact_set(), as the glue sets them.
  *
@@ -26,9 +27,9 @@
 #include "core/policy.h"
 #include "fuzz.h"
 
-static const char *const names[] = {"client_addr", "client_name", "helo",
-				    "sender",	   "recipient",	  "queue_id",
-				    "rule"};
+static const char *const names[] = {
+    "client_addr", "client_name", "helo",	"sender",	"recipient",
+    "queue_id",	   "rule",	  "dnsbl_zone", "dnsbl_answer", "dnsbl_txt"};
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static size_t ref_value(const char *v, char *out)
@@ -136,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = {data, size};
 	size_t outlen = fuzz_u16(&in) % 4096, nf, reflen, got;
 	uint8_t flags = fuzz_u8(&in);
-	char *buf = fuzz_strndup(in.p, in.n), *f[8], *out = NULL, *want = NULL;
+	char *buf = fuzz_strndup(in.p, in.n), *f[11], *out = NULL, *want = NULL;
 	const char *vals[NNAMES];
 	char from[ADDR_SHOW_MAX], to[ADDR_SHOW_MAX];
 	struct session *s = calloc(1, sizeof(*s));
@@ -148,8 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (s == NULL)
 		abort();
-	nf = fuzz_split(buf, in.n, '\0', f, 8);
-	for (size_t i = nf; i < 8; i++)
+	nf = fuzz_split(buf, in.n, '\0', f, 11);
+	for (size_t i = nf; i < 11; i++)
 		f[i] = buf + in.n; /* "" */
 	fact(s->client_addr, sizeof(s->client_addr), f[1]);
 	fact(s->client_name, sizeof(s->client_name), f[2]);
@@ -157,6 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	addr_fact_set(&s->msg.sender, f[4]);
 	addr_fact_set(&s->msg.rcpt, f[5]);
 	fact(s->msg.queue_id, sizeof(s->msg.queue_id), f[6]);
+	fact(s->dns_zone, sizeof(s->dns_zone), f[8]);
+	fact(s->dns_answer, sizeof(s->dns_answer), f[9]);
+	fact(s->dns_txt, sizeof(s->dns_txt), f[10]);
 	memset(&rule, 0, sizeof(rule));
 	rule.name = f[7];
 	vals[0] = s->client_addr;
@@ -166,6 +170,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vals[4] = shown(f[5], to, sizeof(to));
 	vals[5] = s->msg.queue_id;
 	vals[6] = (flags & 1) ? "" : rule.name;
+	vals[7] = s->dns_zone;
+	vals[8] = s->dns_answer;
+	vals[9] = s->dns_txt;
 
 	rc = template_compile(f[0], true, &t, err, sizeof(err));
 	FUZZ_CHECK(rc != -2, "no memory");
