@@ -14,23 +14,9 @@
 
 # shellcheck shell=bash
 
-# dns_conf NAME PORT: the DNS policy asking the server on PORT.
+# dns_conf NAME: the DNS policy asking the server dns_start started last.
 dns_conf() {
-	cat >"$E2E_DIR/dns-$1.conf" <<CONF
-dns_resolver = "127.0.0.1@$2"
-rule "dnswl" {
-	stage = connect
-	client_dnswl = { "wl.example=127.0.[0..255].[1..3]" }
-	verdict = accept
-}
-rule "dnsbl" {
-	stage = connect
-	client_dnsbl = { "bl.example=127.0.0.[2..11]", "bl2.example" }
-	verdict = reject
-	reply = "554 5.7.1"
-	text = "Service unavailable; Client host [\$client_addr] blocked using \$dnsbl_zone; \$dnsbl_txt"
-}
-CONF
+	dns_rules bl2.example >"$E2E_DIR/dns-$1.conf"
 }
 
 bench_dns() {
@@ -52,11 +38,11 @@ rule "dnsbl" {
 CONF
 	DNS_NAME=dns-cached DNS_TTL=60 dns_start ||
 		bench_fail "dnsmasq did not start"
-	dns_conf cached "$DNS_PORT"
+	dns_conf cached
 	local log_cached=$DNS_LOG pid_cached=$DNS_PID
 	DNS_NAME=dns-uncached DNS_TTL=0 dns_start ||
 		bench_fail "dnsmasq (TTL 0) did not start"
-	dns_conf uncached "$DNS_PORT"
+	dns_conf uncached
 	local log_uncached=$DNS_LOG pid_uncached=$DNS_PID
 	for c in none cached uncached; do
 		sock[$c]=unix:$E2E_DIR/sock/dns-$c.sock

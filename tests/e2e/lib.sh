@@ -1171,3 +1171,29 @@ dns_stop() {
 dns_queries() {
 	grep -c "query\[$2\] $1 from" "$DNS_LOG"
 }
+
+# dns_rules [ZONE...]: the DNS list rules the suites share, asking the
+# server dns_start started last: "dnswl" (wl.example: accept) and "dnsbl"
+# (bl.example=127.0.0.[2..11] and the ZONEs given: 554 5.7.1 with the
+# zone and the TXT record, in Postfix's words).
+dns_rules() {
+	local zones='"bl.example=127.0.0.[2..11]"' z
+	for z in "$@"; do
+		zones+=", \"$z\""
+	done
+	cat <<RULES
+dns_resolver = "127.0.0.1@$DNS_PORT"
+rule "dnswl" {
+	stage = connect
+	client_dnswl = { "wl.example=127.0.[0..255].[1..3]" }
+	verdict = accept
+}
+rule "dnsbl" {
+	stage = connect
+	client_dnsbl = { $zones }
+	verdict = reject
+	reply = "554 5.7.1"
+	text = "Service unavailable; Client host [\$client_addr] blocked using \$dnsbl_zone; \$dnsbl_txt"
+}
+RULES
+}

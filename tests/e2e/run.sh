@@ -835,23 +835,11 @@ done
 # 127.0.0.10 is on wl.example, 127.0.0.5 on neither.
 # dns_policy HOLD DNS_ERROR: write it over $policy and reload.
 dns_policy() {
-	cat >"$policy" <<CONF
-hold_early_verdicts = $1
-dns_resolver = "127.0.0.1@$DNS_PORT"
-dns_error = $2
-dns_timeout = 3
-rule "dnswl" {
-	stage = connect
-	client_dnswl = { "wl.example=127.0.[0..255].[1..3]" }
-	verdict = accept
-}
-rule "dnsbl" {
-	stage = connect
-	client_dnsbl = { "bl.example=127.0.0.[2..11]" }
-	verdict = reject
-	reply = "554 5.7.1"
-	text = "Service unavailable; Client host [\$client_addr] blocked using \$dnsbl_zone; \$dnsbl_txt"
-}
+	{
+		printf 'hold_early_verdicts = %s\ndns_error = %s\n' "$1" "$2"
+		printf 'dns_timeout = 3\n'
+		dns_rules
+		cat <<'CONF'
 rule "later-reject" {
 	stage = rcpt
 	recipient = { "blocked@example.test" }
@@ -860,6 +848,7 @@ rule "later-reject" {
 	text = "Recipient refused"
 }
 CONF
+	} >"$policy"
 	local n
 	n=$(grep -c "reloaded $policy" "$MILTER_LOG")
 	kill -HUP "$MILTER_PID"

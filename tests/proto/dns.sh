@@ -29,22 +29,10 @@ dns_start || e2e_die "cannot start dnsmasq"
 # conf NAME EXTRA: a policy using the test server, with EXTRA global
 # lines first.
 conf() {
-	cat >"$tmp/$1.conf" <<EOF
-dns_resolver = "127.0.0.1@$DNS_PORT"
-dns_timeout = 3
-$2
-rule "allowlisted" {
-	stage = connect
-	client_dnswl = { "wl.example=127.0.[0..255].[1..3]" }
-	verdict = accept
-}
-rule "dnsbl" {
-	stage = connect
-	client_dnsbl = { "bl.example=127.0.0.[2..11]" }
-	verdict = reject
-	reply = "554 5.7.1"
-	text = "Service unavailable; Client host [\$client_addr] blocked using \$dnsbl_zone; \$dnsbl_txt"
-}
+	{
+		printf 'dns_timeout = 3\n%s\n' "$2"
+		dns_rules
+		cat <<EOF
 rule "two-lists" {
 	stage = connect
 	client_dnsbl = { "bl.example*2", "bl2.example", "nx.example" }
@@ -75,6 +63,7 @@ rule "everyone-else" {
 	text = "Recipient refused"
 }
 EOF
+	} >"$tmp/$1.conf"
 }
 
 sock=$tmp/milter.sock
@@ -190,7 +179,7 @@ assert_contains "dns_error = tempfail: 451 4.4.3 at connect" \
 	"$tmp/down-t.out" \
 	'^connect: replycode 451 4\.4\.3 Temporary DNS lookup failure, try again later$'
 assert_contains "... logged with the rule it could not decide" "$MILTER_LOG" \
-	'decision stage=connect rule=allowlisted verdict=tempfail reply="451 4\.4\.3 .*\(DNS lookups failed, dns_error = tempfail\)'
+	'decision stage=connect rule=dnswl verdict=tempfail reply="451 4\.4\.3 .*\(DNS lookups failed, dns_error = tempfail\)'
 milter_stop
 
 conf tempfail-hold "dns_error = tempfail
@@ -201,7 +190,7 @@ assert_eq "dns_error = tempfail, held: connect goes on, MAIL too, RCPT gets 451 
 	"$(sed -n '2p;4,5p' "$tmp/down-h.out" | tr '\n' '|')" \
 	"connect: continue|mail: continue|rcpt: replycode 451 4.4.3 Temporary DNS lookup failure, try again later|"
 assert_contains "... logged as held, then given at RCPT" "$MILTER_LOG" \
-	'decision stage=rcpt rule=allowlisted verdict=tempfail reply="451 4\.4\.3 .*\(held from connect/helo: DNS lookups failed, dns_error = tempfail\)'
+	'decision stage=rcpt rule=dnswl verdict=tempfail reply="451 4\.4\.3 .*\(held from connect/helo: DNS lookups failed, dns_error = tempfail\)'
 milter_stop
 
 e2e_finish
