@@ -45,7 +45,12 @@ CORE_PKGS = libconfuse libpcre2-8
 PCRE2_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcre2-8 2>/dev/null)
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 MILTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags milter 2>/dev/null)
-CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lpthread
+# The state store's libraries (lib/store_lmdb.c, lib/store_redis.c).
+HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+STORE_LIBS = $(shell $(PKG_CONFIG) --libs lmdb hiredis 2>/dev/null || \
+	echo -llmdb -lhiredis)
+CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) \
+	$(STORE_LIBS) -lpthread
 MILTER_LIBS = $(shell $(PKG_CONFIG) --libs milter 2>/dev/null || echo -lmilter)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -66,7 +71,11 @@ LIB_SRCS = \
 	milter/lib/match_body.c \
 	milter/lib/listfile.c \
 	milter/lib/script.c \
-	milter/lib/log.c
+	milter/lib/log.c \
+	milter/lib/clock.c \
+	milter/lib/store.c \
+	milter/lib/store_lmdb.c \
+	milter/lib/store_redis.c
 # milter/core/: the policy core (reply codes, replies, the policy engine).
 CORE_SRCS = \
 	milter/core/stage.c \
@@ -90,6 +99,9 @@ CORE_SRCS = \
 	milter/core/cond_recipients.c \
 	milter/core/cond_size.c \
 	milter/core/cond_received.c \
+	milter/core/cond_ratelimit.c \
+	milter/core/cond_greylist.c \
+	milter/core/keep.c \
 	milter/core/policy.c \
 	milter/core/stats.c \
 	milter/core/txn.c \
@@ -125,6 +137,9 @@ CONFIG_FLAGS = $(NO_MILTER) $(CONFUSE_CFLAGS)
 milter/lib/%.o $(SAN_DIR)/milter/lib/%.o: FLOOR_FLAGS = $(LIB_FLAGS)
 milter/core/%.o $(SAN_DIR)/milter/core/%.o: FLOOR_FLAGS = $(LIB_FLAGS)
 milter/config/%.o $(SAN_DIR)/milter/config/%.o: FLOOR_FLAGS = $(CONFIG_FLAGS)
+# hiredis's flags for the one file that includes it.
+milter/lib/store_redis.o $(SAN_DIR)/milter/lib/store_redis.o: FLOOR_FLAGS = \
+	$(LIB_FLAGS) $(HIREDIS_CFLAGS)
 # Only the glue sees libmilter's headers; the process reaches libmilter
 # through it (milter.h).
 MAIN_FLAGS = $(NO_MILTER)
@@ -140,7 +155,8 @@ UNIT_TESTS = \
 	tests/unit/check_txn \
 	tests/unit/check_stats \
 	tests/unit/check_mta \
-	tests/unit/check_script
+	tests/unit/check_script \
+	tests/unit/check_state
 
 TEST_TOOLS = \
 	tests/proto/mtclient

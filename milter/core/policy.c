@@ -20,6 +20,7 @@
 #include "core/cond.h"
 #include "core/policy.h"
 #include "core/stats.h"
+#include "lib/clock.h"
 
 /* --- sessions -------------------------------------------------------- */
 
@@ -215,6 +216,11 @@ static const char *placeholder_value(void *arg, enum placeholder ph,
 		return addr_fact_show(&s->msg.rcpt, buf, PLACEHOLDER_BUF);
 	case PH_QUEUE_ID:
 		return s->msg.queue_id;
+	case PH_RETRY_IN:
+		return s->msg.retry_ms > 0
+			   ? duration_show(s->msg.retry_ms, buf,
+					   PLACEHOLDER_BUF)
+			   : "";
 	default:
 		return x->r != NULL ? x->r->name : "";
 	}
@@ -357,7 +363,10 @@ static void failure_text(int code, const struct addr_fact *a,
 	const char *which = a == &s->msg.sender ? "sender" : "recipient";
 	char q[96];
 
-	if (code == COND_UNREADABLE && a != NULL) {
+	if (code == COND_STATE) {
+		snprintf(out, outlen, "the state store failed: %s",
+			 s->store_err);
+	} else if (code == COND_UNREADABLE && a != NULL) {
 		match_quote(q, sizeof(q), a->raw, strlen(a->raw));
 		snprintf(out, outlen, "the %s \"%s\" cannot be read (%s)",
 			 which, q, a->why);
@@ -518,11 +527,13 @@ int policy_state_layout(struct policy *p)
 	const size_t align = _Alignof(max_align_t);
 	size_t n = 0;
 
+	p->uses_store = false;
 	for (size_t i = 0; i < p->nrules; i++)
 		for (size_t k = 0; k < p->rules[i].ncond; k++) {
 			const struct cond *c = &p->rules[i].cond[k];
 			n += c->kind->state_size != NULL &&
 			     c->kind->state_size(c) > 0;
+			p->uses_store = p->uses_store || c->kind->stored;
 		}
 	free(p->stateful);
 	p->stateful = NULL;

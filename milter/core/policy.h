@@ -91,6 +91,12 @@ struct failure_policy {
 	struct reply_stats *stats; /* of its reply pair (stats.h) */
 };
 
+/* What a rate limit or greylisting does when its store fails. */
+enum state_error {
+	STATE_ERROR_IGNORE,   /* the condition does not hold: mail flows */
+	STATE_ERROR_TEMPFAIL, /* the failure policy answers (on_error) */
+};
+
 struct policy {
 	int refs; /* atomic */
 	char *file;
@@ -99,6 +105,8 @@ struct policy {
 	bool strict;
 	bool hold_early; /* connect/helo verdicts given at first RCPT */
 	enum rule_mode default_mode;
+	enum state_error state_error; /* state_error */
+	bool uses_store; /* some condition keeps state in the store (keep.h) */
 	size_t body_span; /* body_match_span: octets a body match may span
 			     (match.h, body_scan); 0: BODY_SPAN_DEFAULT */
 	struct failure_policy failure;
@@ -185,6 +193,7 @@ struct message {
 	bool body_end; /* the body is complete: set by the caller for
 			  its policy_eval(STAGE_BODY) at end of message */
 	uint64_t busy_ns; /* time spent deciding on it so far (txn.c) */
+	uint64_t retry_ms; /* $retry_in: greylisting's time left, or 0 */
 	bool early_logged; /* the connection's decisions were logged again
 			      with its queue id (txn.c) */
 };
@@ -206,6 +215,8 @@ struct session {
 	struct message msg; /* reset by session_reset_message() */
 	/* sized from the policy; reset with msg */
 	unsigned char *state; /* the conditions' state (cond.h) */
+	char store_err[200]; /* the last failure of the state store, for the
+				transaction core to report ("": none) */
 	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held
 			     in this message (it is tried once a message,
 			     not again with every later chunk) */

@@ -62,6 +62,10 @@ void stats_decision(enum stage st, enum verdict v, struct reply_stats *rs);
 /* The failure policy decided after an internal error (verdict v). */
 void stats_internal(enum verdict v);
 
+/* The state store failed a rate limit or greylisting: answered by
+ * ignoring it, or by the failure policy (state_error = tempfail). */
+void stats_state_error(bool tempfail);
+
 /* A reload: it loaded (the policy's generation goes up) or was refused. */
 void stats_reload(bool done);
 

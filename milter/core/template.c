@@ -18,6 +18,7 @@ static const char *const names[PH_COUNT] = {
 	[PH_HELO] = "helo",		  [PH_SENDER] = "sender",
 	[PH_RECIPIENT] = "recipient",	  [PH_QUEUE_ID] = "queue_id",
 	[PH_RULE] = "rule",
+	[PH_RETRY_IN] = "retry_in",
 };
 
 struct slot {
@@ -42,7 +43,7 @@ const char *placeholder_name(enum placeholder ph)
 const char *placeholder_list(void)
 {
 	return "$client_addr $client_name $helo $sender $recipient "
-	       "$queue_id $rule";
+	       "$queue_id $rule $retry_in";
 }
 
 static bool is_ident(char c)

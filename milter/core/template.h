@@ -22,6 +22,7 @@ enum placeholder {
 	PH_RECIPIENT,
 	PH_QUEUE_ID,
 	PH_RULE,
+	PH_RETRY_IN,
 	PH_COUNT
 };
 

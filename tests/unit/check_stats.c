@@ -321,9 +321,9 @@ START_TEST(test_help_and_type)
 				      "%s is not a counter", fam);
 	}
 	/* build_info, start_time, sessions, messages, decisions, internal
-	 * errors, reloads, last load, generation, rule matches, replies,
-	 * rule_info, message duration */
-	ck_assert_uint_eq(families, 13);
+	 * errors, state errors, reloads, last load, generation, rule
+	 * matches, replies, rule_info, message duration */
+	ck_assert_uint_eq(families, 14);
 	ck_assert_uint_ge(samples, 40);
 	free(copy);
 	free(text);
