@@ -137,8 +137,9 @@ static redisContext *connect_new(struct redis_store *s, char *err,
 	return c;
 }
 
-/* Take a connection from the pool, or make one. */
-static redisContext *take(struct redis_store *s, char *err, size_t errlen)
+/* Take a connection from the pool (*pooled), or make one. */
+static redisContext *take(struct redis_store *s, bool *pooled, char *err,
+			  size_t errlen)
 {
 	struct conn *k;
 	redisContext *c;
@@ -148,6 +149,7 @@ static redisContext *take(struct redis_store *s, char *err, size_t errlen)
 	if (k != NULL)
 		s->idle = k->next;
 	pthread_mutex_unlock(&s->lock);
+	*pooled = k != NULL;
 	if (k == NULL)
 		return connect_new(s, err, errlen);
 	c = k->c;
@@ -155,12 +157,12 @@ static redisContext *take(struct redis_store *s, char *err, size_t errlen)
 	return c;
 }
 
-/* Give c back to the pool; after an error it is dropped instead. */
-static void give(struct redis_store *s, redisContext *c, bool broken)
+/* Give c back to the pool. */
+static void give(struct redis_store *s, redisContext *c)
 {
 	struct conn *k;
 
-	if (broken || c->err || (k = malloc(sizeof(*k))) == NULL) {
+	if (c->err || (k = malloc(sizeof(*k))) == NULL) {
 		redisFree(c);
 		return;
 	}
@@ -169,6 +171,55 @@ static void give(struct redis_store *s, redisContext *c, bool broken)
 	k->next = s->idle;
 	s->idle = k;
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* Drop every idle connection. */
+static void drain(struct redis_store *s)
+{
+	struct conn *k;
+
+	pthread_mutex_lock(&s->lock);
+	k = s->idle;
+	s->idle = NULL;
+	pthread_mutex_unlock(&s->lock);
+	while (k != NULL) {
+		struct conn *next = k->next;
+		redisFree(k->c);
+		free(k);
+		k = next;
+	}
+}
+
+/*
+ * Run one command on a connection of the pool. A pooled connection that
+ * fails to carry it (the server restarted, or closed it while idle) is
+ * dropped with every other idle one, and the command goes once more on a
+ * new connection. Returns the reply (the caller frees it; an error reply
+ * too), or NULL with err.
+ */
+static redisReply *command(struct redis_store *s, int argc,
+			   const char **argv, const size_t *argl, char *err,
+			   size_t errlen)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool pooled;
+		redisContext *c = take(s, &pooled, err, errlen);
+		redisReply *r;
+		if (c == NULL)
+			return NULL;
+		r = redisCommandArgv(c, argc, argv, argl);
+		if (r != NULL) {
+			give(s, c);
+			return r;
+		}
+		snprintf(err, errlen, "Redis %s:%d: %s", s->host, s->port,
+			 c->errstr[0] != '\0' ? c->errstr : "no reply");
+		redisFree(c);
+		if (!pooled)
+			return NULL;
+		drain(s);
+	}
+	return NULL;
 }
 
 /*
@@ -182,19 +233,16 @@ static int run(struct redis_store *s, int i, const char *key, size_t klen,
 	char a[4][24], sha[41];
 	const char *argv[8];
 	size_t argl[8];
-	redisContext *c;
 	redisReply *r;
 	int argc = 0, rc = -1;
 
-	if ((c = take(s, err, errlen)) == NULL)
-		return -1;
 	pthread_mutex_lock(&s->lock);
 	memcpy(sha, s->sha[i], sizeof(sha));
 	pthread_mutex_unlock(&s->lock);
 	argv[argc] = "EVALSHA";
 	argl[argc++] = 7;
 	argv[argc] = sha;
-	argl[argc++] = 40;
+	argl[argc++] = strlen(sha);
 	argv[argc] = "1";
 	argl[argc++] = 1;
 	argv[argc] = key;
@@ -204,7 +252,7 @@ static int run(struct redis_store *s, int i, const char *key, size_t klen,
 		argv[argc] = a[k];
 		argl[argc++] = strlen(a[k]);
 	}
-	r = redisCommandArgv(c, argc, argv, argl);
+	r = command(s, argc, argv, argl, err, errlen);
 	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		/* the server restarted or was flushed: send the script */
@@ -213,21 +261,22 @@ static int run(struct redis_store *s, int i, const char *key, size_t klen,
 		argl[0] = 4;
 		argv[1] = scripts[i];
 		argl[1] = strlen(scripts[i]);
-		r = redisCommandArgv(c, argc, argv, argl);
+		r = command(s, argc, argv, argl, err, errlen);
 	}
-	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING) {
 		*out = strtoull(r->str, NULL, 10);
 		*found = true;
 		rc = 0;
-	} else if (r != NULL && r->type == REDIS_REPLY_NIL) {
+	} else if (r->type == REDIS_REPLY_NIL) {
 		*found = false;
 		rc = 0;
 	} else {
-		reply_err(c, r, err, errlen, "EVALSHA");
+		snprintf(err, errlen, "Redis %s: %.*s", argv[0], (int)r->len,
+			 r->str != NULL ? r->str : "unexpected reply");
 	}
-	if (r != NULL)
-		freeReplyObject(r);
-	give(s, c, rc != 0);
+	freeReplyObject(r);
 	return rc;
 }
 
@@ -255,47 +304,54 @@ static int r_first(struct store *st, const char *key, size_t klen,
 		   first, &found, err, errlen);
 }
 
-/* SET or GET, not scripted: one command each is atomic already. */
+/* SET and GET, not scripted: one command each is atomic already. */
 static int r_set(struct store *st, const char *key, size_t klen, uint64_t now,
 		 uint64_t value, uint64_t ttl_ms, char *err, size_t errlen)
 {
-	struct redis_store *s = (struct redis_store *)st;
-	redisContext *c = take(s, err, errlen);
-	int rc;
+	char v[24], ttl[24];
+	const char *argv[5] = {"SET", key, v, "PX", ttl};
+	size_t argl[5] = {3, klen, 0, 2, 0};
+	redisReply *r;
+	int rc = 0;
 
 	(void)now;
-	if (c == NULL)
+	argl[2] = (size_t)snprintf(v, sizeof(v), "%llu",
+				   (unsigned long long)value);
+	argl[4] = (size_t)snprintf(ttl, sizeof(ttl), "%llu",
+				   (unsigned long long)(ttl_ms > 0 ? ttl_ms : 1));
+	r = command((struct redis_store *)st, 5, argv, argl, err, errlen);
+	if (r == NULL)
 		return -1;
-	rc = simple(c, err, errlen, "SET", "SET %b %llu PX %llu", key, klen,
-		    (unsigned long long)value,
-		    (unsigned long long)(ttl_ms > 0 ? ttl_ms : 1));
-	give(s, c, rc != 0);
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "Redis SET: %.*s", (int)r->len, r->str);
+		rc = -1;
+	}
+	freeReplyObject(r);
 	return rc;
 }
 
 static int r_get(struct store *st, const char *key, size_t klen, uint64_t now,
 		 uint64_t *value, char *err, size_t errlen)
 {
-	struct redis_store *s = (struct redis_store *)st;
-	redisContext *c = take(s, err, errlen);
+	const char *argv[2] = {"GET", key};
+	size_t argl[2] = {3, klen};
 	redisReply *r;
 	int rc = -1;
 
 	(void)now;
-	if (c == NULL)
+	r = command((struct redis_store *)st, 2, argv, argl, err, errlen);
+	if (r == NULL)
 		return -1;
-	r = redisCommand(c, "GET %b", key, klen);
-	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+	if (r->type == REDIS_REPLY_STRING) {
 		*value = strtoull(r->str, NULL, 10);
 		rc = 1;
-	} else if (r != NULL && r->type == REDIS_REPLY_NIL) {
+	} else if (r->type == REDIS_REPLY_NIL) {
 		rc = 0;
 	} else {
-		reply_err(c, r, err, errlen, "GET");
+		snprintf(err, errlen, "Redis GET: %.*s", (int)r->len,
+			 r->str != NULL ? r->str : "unexpected reply");
 	}
-	if (r != NULL)
-		freeReplyObject(r);
-	give(s, c, rc < 0);
+	freeReplyObject(r);
 	return rc;
 }
 
@@ -303,12 +359,7 @@ static void r_close(struct store *st)
 {
 	struct redis_store *s = (struct redis_store *)st;
 
-	while (s->idle != NULL) {
-		struct conn *k = s->idle;
-		s->idle = k->next;
-		redisFree(k->c);
-		free(k);
-	}
+	drain(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -384,7 +435,7 @@ struct store *store_redis_open(const char *url, unsigned timeout_ms,
 	/* One connection now: a wrong address or password shows at start.
 	 * A server that is down is not fatal: each operation tries again. */
 	if ((c = connect_new(s, err, errlen)) != NULL)
-		give(s, c, false);
+		give(s, c);
 	else if (strstr(err, "AUTH") != NULL || strstr(err, "SELECT") != NULL) {
 		r_close(&s->base);
 		return NULL;
