@@ -191,10 +191,10 @@ static void drain(struct redis_store *s)
 }
 
 /*
- * Run one command on a connection of the pool. A pooled connection that
- * fails to carry it (the server restarted, or closed it while idle) is
- * dropped with every other idle one, and the command goes once more on a
- * new connection. Returns the reply (the caller frees it; an error reply
+ * Run one command on a connection of the pool. A pooled connection the
+ * server had closed (it restarted, or closed it while idle) is dropped
+ * with every other idle one, and the command goes once more on a new
+ * connection. Returns the reply (the caller frees it; an error reply
  * too), or NULL with err.
  */
 static redisReply *command(struct redis_store *s, int argc,
@@ -202,7 +202,7 @@ static redisReply *command(struct redis_store *s, int argc,
 			   size_t errlen)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		bool pooled;
+		bool pooled, retry;
 		redisContext *c = take(s, &pooled, err, errlen);
 		redisReply *r;
 		if (c == NULL)
@@ -214,8 +214,12 @@ static redisReply *command(struct redis_store *s, int argc,
 		}
 		snprintf(err, errlen, "Redis %s:%d: %s", s->host, s->port,
 			 c->errstr[0] != '\0' ? c->errstr : "no reply");
+		/* Only a connection the server had closed is tried again: a
+		 * timeout may come after the server ran the command, and
+		 * running it twice would count twice. */
+		retry = pooled && c->err == REDIS_ERR_EOF;
 		redisFree(c);
-		if (!pooled)
+		if (!retry)
 			return NULL;
 		drain(s);
 	}
