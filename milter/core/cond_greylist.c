@@ -144,10 +144,7 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	}
 	/* a passed triplet: its life starts again */
 	snprintf(key, sizeof(key), "%spass:%s|%s|%s", g->prefix, net, from, to);
-	rc = store_get(db, key, now, &passed, err, sizeof(err));
-	if (rc == 1 &&
-	    store_set(db, key, now, passed, g->pass_ms, err, sizeof(err)) != 0)
-		rc = -1;
+	rc = store_touch(db, key, now, g->pass_ms, &passed, err, sizeof(err));
 	if (rc < 0)
 		return keep_failed(s, err);
 	if (rc == 1)

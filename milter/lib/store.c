@@ -114,9 +114,9 @@ int store_set(struct store *st, const char *key, uint64_t now_ms,
 	return st->ops->set(st, k, klen, now_ms, value, ttl_ms, err, errlen);
 }
 
-int store_get(struct store *st, const char *key, uint64_t now_ms,
-	      uint64_t *value, char *err, size_t errlen)
+int store_touch(struct store *st, const char *key, uint64_t now_ms,
+		uint64_t ttl_ms, uint64_t *value, char *err, size_t errlen)
 {
 	KEY(key);
-	return st->ops->get(st, k, klen, now_ms, value, err, errlen);
+	return st->ops->touch(st, k, klen, now_ms, ttl_ms, value, err, errlen);
 }

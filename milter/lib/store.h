@@ -67,9 +67,13 @@ int store_first(struct store *st, const char *key, uint64_t now_ms,
 int store_set(struct store *st, const char *key, uint64_t now_ms,
 	      uint64_t value, uint64_t ttl_ms, char *err, size_t errlen);
 
-/* 1 and *value when key holds a live value, 0 when not, -1 with err. */
-int store_get(struct store *st, const char *key, uint64_t now_ms,
-	      uint64_t *value, char *err, size_t errlen);
+/*
+ * 1 and *value when key holds a live value, which then lives until now_ms
+ * + ttl_ms (ttl_ms 0: as long as it did); 0 when it holds none; -1 with
+ * err. One atomic step.
+ */
+int store_touch(struct store *st, const char *key, uint64_t now_ms,
+		uint64_t ttl_ms, uint64_t *value, char *err, size_t errlen);
 
 /* --- for the back ends (store.c) -------------------------------------- */
 
@@ -84,8 +88,9 @@ struct store_ops {
 	int (*set)(struct store *st, const char *key, size_t klen,
 		   uint64_t now_ms, uint64_t value, uint64_t ttl_ms, char *err,
 		   size_t errlen);
-	int (*get)(struct store *st, const char *key, size_t klen,
-		   uint64_t now_ms, uint64_t *value, char *err, size_t errlen);
+	int (*touch)(struct store *st, const char *key, size_t klen,
+		     uint64_t now_ms, uint64_t ttl_ms, uint64_t *value,
+		     char *err, size_t errlen);
 	void (*close)(struct store *st);
 };
 

@@ -307,18 +307,25 @@ static int l_set(struct store *st, const char *key, size_t klen, uint64_t now,
 	return stamp_put(s, txn, key, klen, now, value, ttl_ms, err, errlen);
 }
 
-static int l_get(struct store *st, const char *key, size_t klen, uint64_t now,
-		 uint64_t *value, char *err, size_t errlen)
+static int l_touch(struct store *st, const char *key, size_t klen,
+		   uint64_t now, uint64_t ttl_ms, uint64_t *value, char *err,
+		   size_t errlen)
 {
 	struct lmdb_store *s = (struct lmdb_store *)st;
 	MDB_txn *txn;
 	int rc;
 
-	if (begin(s, false, &txn, err, errlen) != 0)
+	if (begin(s, ttl_ms > 0, &txn, err, errlen) != 0)
 		return -1;
 	rc = stamp_get(s, txn, key, klen, now, value, err, errlen);
-	mdb_txn_abort(txn);
-	return rc;
+	if (rc != 1 || ttl_ms == 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return stamp_put(s, txn, key, klen, now, *value, ttl_ms, err,
+			 errlen) == 0
+		   ? 1
+		   : -1;
 }
 
 static void l_close(struct store *st)
@@ -332,7 +339,7 @@ static void l_close(struct store *st)
 }
 
 static const struct store_ops lmdb_ops = {
-    "lmdb", l_count, l_first, l_set, l_get, l_close,
+    "lmdb", l_count, l_first, l_set, l_touch, l_close,
 };
 
 struct store *store_lmdb_open(const char *dir, char *err, size_t errlen)

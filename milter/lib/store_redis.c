@@ -45,8 +45,17 @@ static const char first_lua[] =
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
     "return ARGV[1]\n";
 
-enum { SCRIPT_COUNT, SCRIPT_FIRST, NSCRIPTS };
-static const char *const scripts[NSCRIPTS] = {count_lua, first_lua};
+/* KEYS[1] the value; ARGV: its new life in ms, 0: unchanged. */
+static const char touch_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v and ARGV[1] ~= '0' then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
+    "end\n"
+    "return v\n";
+
+enum { SCRIPT_COUNT, SCRIPT_FIRST, SCRIPT_TOUCH, NSCRIPTS };
+static const char *const scripts[NSCRIPTS] = {count_lua, first_lua,
+					      touch_lua};
 
 struct conn {
 	redisContext *c;
@@ -308,7 +317,7 @@ static int r_first(struct store *st, const char *key, size_t klen,
 		   first, &found, err, errlen);
 }
 
-/* SET and GET, not scripted: one command each is atomic already. */
+/* SET, not scripted: one command is atomic already. */
 static int r_set(struct store *st, const char *key, size_t klen, uint64_t now,
 		 uint64_t value, uint64_t ttl_ms, char *err, size_t errlen)
 {
@@ -334,29 +343,18 @@ static int r_set(struct store *st, const char *key, size_t klen, uint64_t now,
 	return rc;
 }
 
-static int r_get(struct store *st, const char *key, size_t klen, uint64_t now,
-		 uint64_t *value, char *err, size_t errlen)
+static int r_touch(struct store *st, const char *key, size_t klen,
+		   uint64_t now, uint64_t ttl_ms, uint64_t *value, char *err,
+		   size_t errlen)
 {
-	const char *argv[2] = {"GET", key};
-	size_t argl[2] = {3, klen};
-	redisReply *r;
-	int rc = -1;
+	uint64_t args[1] = {ttl_ms};
+	bool found = false;
 
 	(void)now;
-	r = command((struct redis_store *)st, 2, argv, argl, err, errlen);
-	if (r == NULL)
+	if (run((struct redis_store *)st, SCRIPT_TOUCH, key, klen, 1, args,
+		value, &found, err, errlen) != 0)
 		return -1;
-	if (r->type == REDIS_REPLY_STRING) {
-		*value = strtoull(r->str, NULL, 10);
-		rc = 1;
-	} else if (r->type == REDIS_REPLY_NIL) {
-		rc = 0;
-	} else {
-		snprintf(err, errlen, "Redis GET: %.*s", (int)r->len,
-			 r->str != NULL ? r->str : "unexpected reply");
-	}
-	freeReplyObject(r);
-	return rc;
+	return found ? 1 : 0;
 }
 
 static void r_close(struct store *st)
@@ -369,7 +367,7 @@ static void r_close(struct store *st)
 }
 
 static const struct store_ops redis_ops = {
-    "redis", r_count, r_first, r_set, r_get, r_close,
+    "redis", r_count, r_first, r_set, r_touch, r_close,
 };
 
 /* redis://[:PASSWORD@]HOST[:PORT][/DB] into s. 0, or -1 with err. */

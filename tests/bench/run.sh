@@ -7,6 +7,8 @@
 #   proto.sh    the milter protocol with no MTA (tests/proto/mtclient)
 #   scale.sh    lists of 10 to 1,000,000 entries, 1,000 header regexes,
 #               a 50 MiB body
+#   state.sh    what rate limits and greylisting add to a message, on
+#               LMDB and on a Redis of its own on loopback
 # common.sh holds the helpers.
 #
 # Timings are measured and written next to the targets, never
@@ -30,7 +32,7 @@
 #   BENCH_SCALE_SESSIONS  mtclient transactions a scale run (10000)
 #   BENCH_REGEXES    header regexes (1000)
 #   BENCH_BODY_MB    the big body in MiB (50)
-#   BENCH_PARTS      which parts run: "postfix proto scale" (all)
+#   BENCH_PARTS      which parts run: "postfix proto scale state" (all)
 #   BENCH_OUT        the file the report is appended to (BENCHMARKS.md at
 #                    the top of the tree)
 
@@ -54,7 +56,7 @@ big_n=${BENCH_ENTRIES:-1000000}
 scale_sessions=${BENCH_SCALE_SESSIONS:-10000}
 regexes=${BENCH_REGEXES:-1000}
 body_mb=${BENCH_BODY_MB:-50}
-parts=${BENCH_PARTS:-postfix proto scale}
+parts=${BENCH_PARTS:-postfix proto scale state}
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 warm_msgs=$((msgs / 20 > 0 ? msgs / 20 : 1))
 warm_sessions=$((sessions / 20 > 0 ? sessions / 20 : 1))
@@ -70,6 +72,8 @@ mr_rules_src=$root/../shared/bench/milter-regex-35.rules
 . "$here/proto.sh"
 # shellcheck source=scale.sh
 . "$here/scale.sh"
+# shellcheck source=state.sh
+. "$here/state.sh"
 
 e2e_need_root
 e2e_tmpdir
@@ -166,6 +170,7 @@ if [[ " $parts " == *" scale "* ]]; then
 	[ -f "$E2E_DIR/lists/addrs.txt" ] || gen_lists "$big_n"
 	bench_scale
 fi
+[[ " $parts " == *" state "* ]] && bench_state
 
 md ""
 md "Run time $((SECONDS - t_start)) s; load average at the end" \

@@ -682,7 +682,8 @@ node_exporter_metrics() {
 
 # redis_start DIR [PORT]: a redis-server of the tests' own on 127.0.0.1 (a
 # free port, or PORT to start one again on its files), its files in DIR
-# (an append-only log written at every change, no snapshots): never the
+# (an append-only log, fsync'd at every change, or as REDIS_FSYNC says:
+# "everysec" is Redis's own default; no snapshots): never the
 # host's server, its port or its files. Debian's redis-server package
 # (which also starts a system service) is not needed: redis-tools'
 # redis-check-rdb is the same program and runs as the server under that
@@ -705,7 +706,7 @@ redis_start() {
 	mkdir -p "$dir"
 	_e2e_spawn "$dir/redis.log" "$bin" --port "$REDIS_PORT" \
 		--bind 127.0.0.1 --dir "$dir" --save "" --appendonly yes \
-		--appendfsync always --daemonize no
+		--appendfsync "${REDIS_FSYNC:-always}" --daemonize no
 	REDIS_PID=$!
 	export REDIS_PORT REDIS_PID
 	_e2e_record pid "$REDIS_PID"

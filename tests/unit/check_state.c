@@ -137,7 +137,8 @@ START_TEST(test_store_counter)
 		ck_assert_uint_eq(total, 1);
 	}
 	/* a stamp under a counter's key is not read as one */
-	ck_assert_int_eq(store_get(st, "k", T0, &total, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_touch(st, "k", T0, 0, &total, err, sizeof(err)),
+			 0);
 	drop_store(st);
 }
 END_TEST
@@ -148,7 +149,7 @@ START_TEST(test_store_stamps)
 	uint64_t v = 0;
 	char err[300];
 
-	ck_assert_int_eq(store_get(st, "s", T0, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_touch(st, "s", T0, 0, &v, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_first(st, "s", T0, 1000, &v, err, sizeof(err)),
 			 0);
 	ck_assert_uint_eq(v, T0);
@@ -161,11 +162,24 @@ START_TEST(test_store_stamps)
 	    store_first(st, "s", T0 + 1000, 1000, &v, err, sizeof(err)), 0);
 	ck_assert_uint_eq(v, T0 + 1000);
 	ck_assert_int_eq(store_set(st, "t", T0, 42, 5000, err, sizeof(err)), 0);
-	ck_assert_int_eq(store_get(st, "t", T0 + 4999, &v, err, sizeof(err)),
-			 1);
+	ck_assert_int_eq(
+	    store_touch(st, "t", T0 + 4999, 0, &v, err, sizeof(err)), 1);
 	ck_assert_uint_eq(v, 42);
-	ck_assert_int_eq(store_get(st, "t", T0 + 5000, &v, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+	    store_touch(st, "t", T0 + 5000, 0, &v, err, sizeof(err)), 0);
+	/* a touch gives it a new life */
+	ck_assert_int_eq(store_set(st, "u", T0, 7, 5000, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    store_touch(st, "u", T0 + 4000, 5000, &v, err, sizeof(err)), 1);
+	ck_assert_uint_eq(v, 7);
+	ck_assert_int_eq(
+	    store_touch(st, "u", T0 + 8999, 0, &v, err, sizeof(err)), 1);
+	ck_assert_int_eq(
+	    store_touch(st, "u", T0 + 9000, 0, &v, err, sizeof(err)), 0);
+	/* touching what is not there makes nothing */
+	ck_assert_int_eq(
+	    store_touch(st, "w", T0, 5000, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_touch(st, "w", T0, 0, &v, err, sizeof(err)), 0);
 	drop_store(st);
 }
 END_TEST
