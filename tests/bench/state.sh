@@ -7,7 +7,9 @@
 # up and refreshes 3 passed triplets): one milter keeping that state in
 # LMDB in the temporary folder, one in a redis-server of the run's own on
 # loopback (tests/e2e/lib.sh's redis_start). Per message that is one
-# counter update and, per recipient, one read and one write of the store.
+# counter update and, per recipient, a look at the client network's
+# allowlist count and one read that refreshes the triplet: seven store
+# operations, each one LMDB transaction or one Redis round trip.
 # Rounds alternate the order. Sourced by run.sh.
 
 # shellcheck shell=bash
@@ -97,7 +99,8 @@ bench_state() {
 		"medians. \"+ state\" is policy-35.conf with a rate limit (messages" \
 		"per client address, never reached) and greylisting (the" \
 		"triplets passed in the warm-up): per message one counter update and," \
-		"per recipient, one read and one write of the store. Redis is a" \
+		"per recipient, a look at the client network's allowlist count and" \
+		"one read that refreshes the triplet. Redis is a" \
 		"redis-server of the run's own on 127.0.0.1 (append-only log," \
 		"fsync every second, Redis's default); its CPU is counted apart."
 	md ""
