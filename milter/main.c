@@ -739,9 +739,9 @@ static void reload(const char *path)
 	stats_reload(true);
 	report_settings(path, &set);
 	settings_free(&set);
+	open_store(p, false);
 	log_info("reloaded %s: %zu rules; new connections use it", path,
 		 p->nrules);
-	open_store(p, false);
 	policy_install(p);
 	malloc_trim(0); /* give back what loading big lists used */
 }

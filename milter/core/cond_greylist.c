@@ -113,6 +113,18 @@ static int build(const struct cond_kind *k, const struct cond_builder *b)
 	return cond_add_copy(k, b, "greylist", &g, sizeof(g));
 }
 
+/*
+ * A triplet's key: the sender's length before it, so that no sender and
+ * recipient can make another pair's key ("a|b", "c" against "a", "b|c").
+ */
+static void triplet(char *key, size_t len, const char *prefix,
+		    const char *what, const char *net, const char *from,
+		    const char *to)
+{
+	snprintf(key, len, "%s%s:%s|%zu:%s|%s", prefix, what, net, strlen(from),
+		 from, to);
+}
+
 static int eval(const struct cond *c, enum stage st, struct session *s)
 {
 	const struct greylist *g = c->data;
@@ -143,14 +155,14 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 			return 0;
 	}
 	/* a passed triplet: its life starts again */
-	snprintf(key, sizeof(key), "%spass:%s|%s|%s", g->prefix, net, from, to);
+	triplet(key, sizeof(key), g->prefix, "pass", net, from, to);
 	rc = store_touch(db, key, now, g->pass_ms, &passed, err, sizeof(err));
 	if (rc < 0)
 		return keep_failed(s, err);
 	if (rc == 1)
 		return 0;
 	/* its first attempt, and is the delay over? */
-	snprintf(key, sizeof(key), "%swait:%s|%s|%s", g->prefix, net, from, to);
+	triplet(key, sizeof(key), g->prefix, "wait", net, from, to);
 	if (store_first(db, key, now, g->delay_ms + g->retry_ms, &first, err,
 			sizeof(err)) != 0)
 		return keep_failed(s, err);
@@ -158,7 +170,7 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 		s->msg.retry_ms = first + g->delay_ms - now;
 		return 1;
 	}
-	snprintf(key, sizeof(key), "%spass:%s|%s|%s", g->prefix, net, from, to);
+	triplet(key, sizeof(key), g->prefix, "pass", net, from, to);
 	if (store_set(db, key, now, now, g->pass_ms, err, sizeof(err)) != 0)
 		return keep_failed(s, err);
 	if (g->allow_after > 0) {

@@ -206,7 +206,6 @@ static int build(const struct cond_kind *k, const struct cond_builder *b)
 	/* the rule's name keeps its counts apart from other rules' */
 	snprintf(r.prefix, sizeof(r.prefix), "rcm:rate:%.100s:%s:%s:",
 		 b->rule, events_[r.event].name, keys[r.key].name);
-	(void)k;
 	return cond_add_copy(k, b, "rate_limit", &r, sizeof(r));
 }
 
