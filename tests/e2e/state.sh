@@ -19,7 +19,8 @@
 # taken and delivered, the failure logged and counted; with tempfail it
 # gets 451 4.3.0 (the client keeps it and retries); nothing is lost. Redis
 # starts again on its files: greylisting works again at once, and the
-# passed triplet and the count are still there.
+# passed triplet and the count are still there. A Redis that answers
+# nothing (SIGSTOP): after state_timeout the mail goes on, logged.
 # Ends with "N passed, N failed" (and ", N skipped").
 #
 # Usage: tests/e2e/state.sh   (root; not root: one skip line, exit 0)
@@ -301,15 +302,37 @@ assert_match "Redis back: the passed triplet is still passed" \
 	"$(rcpt_reply "$E2E_DIR/u2.out")" '^250 '
 assert_eq "Redis back: the count is still 200" "$(count_in_redis)" 200
 
-# nothing lost: every message taken reached a sink (grey3 twice, grey4)
+# A Redis that answers nothing (stopped with SIGSTOP, its port still
+# open): each command waits state_timeout, then state_error = ignore lets
+# the mail through. state_timeout is read at start: milter 1 starts again
+# with 300ms.
+milter_stop "$m1"
+sed 's/^state_timeout = .*/state_timeout = "300ms"/' "$E2E_DIR/fleet1.conf" \
+	>"$E2E_DIR/fleet1-slow.conf"
+milter_start "$s1" "$bin" "${MILTER_AS[@]}" -f -c "$E2E_DIR/fleet1-slow.conf" \
+	-p "$s1" || e2e_die "milter 1 does not start again"
+m1=$MILTER_PID m1log=$MILTER_LOG
+kill -STOP "$REDIS_PID"
+send "$pf1" a@sender.test grey6@example.test "$E2E_DIR/h1.out"
+kill -CONT "$REDIS_PID"
+assert_match "Redis hung: after state_timeout the mail goes on (ignore)" \
+	"$(rcpt_reply "$E2E_DIR/h1.out")" '^250 '
+assert_contains "Redis hung: the timeout is logged" "$m1log" \
+	'state store failed: Redis 127\.0\.0\.1:[0-9]+: Resource temporarily unavailable; state_error = ignore'
+send "$pf1" a@sender.test grey6@example.test "$E2E_DIR/h2.out"
+assert_eq "Redis answering again: greylisting is back (a new connection)" \
+	"$(rcpt_reply "$E2E_DIR/h2.out")" \
+	"451 4.7.1 Greylisted: try again in 2s"
+
+# nothing lost: every message taken reached a sink (grey3 twice, grey4, grey6)
 postfix_wait_idle 20 || true
 POSTFIX_DIR=$pf1dir postfix_wait_idle 20 || true
 for ((i = 0; i < 100; i++)); do
 	n=$(find "$pf1sink" "$pf2sink" -type f | wc -l)
-	[ "$n" -ge 3 ] && break
+	[ "$n" -ge 4 ] && break
 	sleep 0.1
 done
-assert_eq "every message taken was delivered" "$n" 3
+assert_eq "every message taken was delivered" "$n" 4
 
 postfix_stop
 POSTFIX_DIR=$pf1dir SINK_PID=$pf1sinkpid
