@@ -139,9 +139,10 @@ static int eval(const struct cond *c, enum stage st, struct session *s)
 	s->msg.retry_ms = 0;
 	if (!cond_client_net(s, net, sizeof(net)))
 		return 0;
-	if ((rc = cond_addr_key(&s->msg.sender, false, from, sizeof(from))) <
+	/* no sender or no recipient (an MTA that skipped MAIL): no triplet */
+	if ((rc = cond_addr_key(&s->msg.sender, false, from, sizeof(from))) <=
 		0 ||
-	    (rc = cond_addr_key(&s->msg.rcpt, false, to, sizeof(to))) < 0)
+	    (rc = cond_addr_key(&s->msg.rcpt, false, to, sizeof(to))) <= 0)
 		return rc;
 	if (db == NULL)
 		return keep_failed(s, NULL);
