@@ -49,8 +49,12 @@ MILTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags milter 2>/dev/null)
 # libunbound-dev does not pull in; -lunbound is all it takes.
 UNBOUND_CFLAGS = $(shell $(PKG_CONFIG) --cflags libunbound 2>/dev/null)
 UNBOUND_LIBS = -lunbound
+# The state store's libraries (lib/store_lmdb.c, lib/store_redis.c).
+HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+STORE_LIBS = $(shell $(PKG_CONFIG) --libs lmdb hiredis 2>/dev/null || \
+	echo -llmdb -lhiredis)
 CORE_LIBS = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) \
-	$(UNBOUND_LIBS) -lpthread
+	$(UNBOUND_LIBS) $(STORE_LIBS) -lpthread
 MILTER_LIBS = $(shell $(PKG_CONFIG) --libs milter 2>/dev/null || echo -lmilter)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -74,7 +78,11 @@ LIB_SRCS = \
 	milter/lib/log.c \
 	milter/lib/dnsname.c \
 	milter/lib/dnscache.c \
-	milter/lib/dns.c
+	milter/lib/dns.c \
+	milter/lib/clock.c \
+	milter/lib/store.c \
+	milter/lib/store_lmdb.c \
+	milter/lib/store_redis.c
 # milter/core/: the policy core (reply codes, replies, the policy engine).
 CORE_SRCS = \
 	milter/core/stage.c \
@@ -104,6 +112,9 @@ CORE_SRCS = \
 	milter/core/cond_helo_rhsbl.c \
 	milter/core/cond_sender_rhsbl.c \
 	milter/core/dnsq.c \
+	milter/core/cond_ratelimit.c \
+	milter/core/cond_greylist.c \
+	milter/core/keep.c \
 	milter/core/policy.c \
 	milter/core/stats.c \
 	milter/core/txn.c \
@@ -142,6 +153,9 @@ milter/config/%.o $(SAN_DIR)/milter/config/%.o: FLOOR_FLAGS = $(CONFIG_FLAGS)
 # Only the resolver (lib/dns.c) sees libunbound's header and flags.
 milter/lib/dns.o $(SAN_DIR)/milter/lib/dns.o: FLOOR_FLAGS = $(LIB_FLAGS) \
 	$(UNBOUND_CFLAGS)
+# hiredis's flags for the one file that includes it.
+milter/lib/store_redis.o $(SAN_DIR)/milter/lib/store_redis.o: FLOOR_FLAGS = \
+	$(LIB_FLAGS) $(HIREDIS_CFLAGS)
 # Only the glue sees libmilter's headers; the process reaches libmilter
 # through it (milter.h).
 MAIN_FLAGS = $(NO_MILTER)
@@ -158,7 +172,8 @@ UNIT_TESTS = \
 	tests/unit/check_stats \
 	tests/unit/check_mta \
 	tests/unit/check_script \
-	tests/unit/check_dns
+	tests/unit/check_dns \
+	tests/unit/check_state
 
 TEST_TOOLS = \
 	tests/proto/mtclient

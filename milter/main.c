@@ -35,6 +35,7 @@
 #include "core/codes.h"
 #include "core/cond.h"
 #include "core/explain.h"
+#include "core/keep.h"
 #include "core/stats.h"
 #include "lib/log.h"
 #include "milter.h"
@@ -689,6 +690,39 @@ static void write_stats(const char *file)
 	failing = err;
 }
 
+/*
+ * Open the state store when p's rate limits or greylisting need one and
+ * none is open: once, for the life of the process (a reload keeps it).
+ * At start a store that cannot be opened stops the milter; at a reload
+ * it is said, and those rules follow state_error until one opens.
+ */
+static void open_store(const struct policy *p, bool at_start)
+{
+	char err[500];
+	struct store *st;
+
+	if (!p->uses_store || keep_store() != NULL)
+		return;
+	st = store_open(started.state, started.state_timeout, err, sizeof(err));
+	if (st == NULL && at_start)
+		log_fatal(EX_CANTCREAT,
+			  "state %s: %s (rate limits and greylisting keep "
+			  "their state there: create the directory, owned by "
+			  "the milter's user, or set state)",
+			  started.state, err);
+	if (st == NULL) {
+		log_error("state %s: %s: rate limits and greylisting follow "
+			  "state_error until a reload opens it",
+			  started.state, err);
+		return;
+	}
+	if (err[0] != '\0')
+		log_warning("state %s: %s (tried again at each use)",
+			    started.state, err);
+	keep_install(st);
+	log_info("state: %s store %s", store_kind(st), started.state);
+}
+
 static void reload(const char *path)
 {
 	struct settings set;
@@ -705,6 +739,7 @@ static void reload(const char *path)
 	stats_reload(true);
 	report_settings(path, &set);
 	settings_free(&set);
+	open_store(p, false);
 	log_info("reloaded %s: %zu rules; new connections use it", path,
 		 p->nrules);
 	policy_install(p);
@@ -921,6 +956,7 @@ int main(int argc, char **argv)
 		write_pidfile(pidfile);
 	drop_privileges(&id);
 	umask(077);
+	open_store(p, true);
 
 	if (pthread_create(&tid, NULL, run_milter, &milter_rc) != 0)
 		log_fatal(EX_OSERR, "cannot start the milter thread");
@@ -987,6 +1023,11 @@ int main(int argc, char **argv)
 	if (started.stats_file != NULL)
 		write_stats(started.stats_file);
 	policy_install(NULL);
+	{
+		struct store *st = keep_store();
+		keep_install(NULL);
+		store_close(&st);
+	}
 	stats_free_all();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
 		log_warning("cannot remove pidfile %s: %s (its folder must be "

@@ -15,14 +15,17 @@
  * mail data unmasked.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "config/config.h"
+#include "core/keep.h"
 #include "core/mta.h"
 #include "lib/script.h"
 #include "simulate.h"
@@ -182,6 +185,10 @@ static void on_report(void *arg, const struct txn_report *r)
 		printf("  warning: %s\n", w != NULL ? w + 2 : r->line);
 		return;
 	}
+	case TXN_R_STATE:
+		printf("  warning: state store failed: %s\n",
+		       shown(r->text, strlen(r->text), buf, sizeof(buf)));
+		return;
 	case TXN_R_EARLY: /* shown where it was decided */
 		return;
 	case TXN_R_DNS:
@@ -990,8 +997,58 @@ static struct policy *load(const char *path)
 	return p;
 }
 
+static void private_store_end(char *dir);
+
+/*
+ * Rate limits and greylisting replay on a private, empty store of their
+ * own (an LMDB directory made for the run, removed after it): a
+ * simulation never reads or changes the milter's state, and shows what a
+ * sender never seen before meets. 0, or -1 (said on stderr).
+ */
+static int private_store(char *dir, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct store *st;
+	char err[400];
+
+	snprintf(dir, len, "%s/rcm-simulate.XXXXXX",
+		 tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "replycode-milter: %s: %m\n", dir);
+		dir[0] = '\0';
+		return -1;
+	}
+	if ((st = store_open(dir, 1000, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "replycode-milter: a private state store: %s\n",
+			err);
+		private_store_end(dir);
+		return -1;
+	}
+	keep_install(st);
+	return 0;
+}
+
+/* Close the private store and remove its directory. */
+static void private_store_end(char *dir)
+{
+	struct store *st = keep_store();
+	char f[PATH_MAX + 16];
+
+	keep_install(NULL);
+	store_close(&st);
+	if (dir[0] == '\0')
+		return;
+	snprintf(f, sizeof(f), "%s/data.mdb", dir);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/lock.mdb", dir);
+	unlink(f);
+	rmdir(dir);
+	dir[0] = '\0';
+}
+
 int simulate_run(const char *path, const struct sim_options *o)
 {
+	char store_dir[PATH_MAX] = "";
 	struct script sc = {0};
 	struct policy *p;
 	const struct policy *cp;
@@ -1018,12 +1075,18 @@ int simulate_run(const char *path, const struct sim_options *o)
 		script_free(&sc);
 		return EX_CONFIG;
 	}
+	if (p->uses_store && private_store(store_dir, sizeof(store_dir)) != 0) {
+		policy_free(&p);
+		script_free(&sc);
+		return 1;
+	}
 	s = calloc(1, sizeof(*s));
 	io.arg = s;
 	if (s == NULL || (s->t = txn_new(p, &io)) == NULL) {
 		fprintf(stderr, "replycode-milter: out of memory\n");
 		free(s);
 		policy_free(&p);
+		private_store_end(store_dir);
 		script_free(&sc);
 		return 1;
 	}
@@ -1056,6 +1119,7 @@ int simulate_run(const char *path, const struct sim_options *o)
 	free(s);
 	cp = p;
 	policy_unref(&cp);
+	private_store_end(store_dir);
 	script_free(&sc);
 	return rc;
 }

@@ -12,7 +12,11 @@
 #          from prometheus and prometheus-node-exporter for the metrics
 #          tests, which start their own node_exporter, never the
 #          service these packages may start; dnsmasq-base, the DNS
-#          server of the DNS list tests: a binary only, no service).
+#          server of the DNS list tests: a binary only, no service;
+#          redis-tools for the fleet
+#          tests (its redis-check-rdb is the redis-server program; the
+#          tests start their own on a free port: redis-server, the
+#          package with the system service on port 6379, is not needed).
 # As root, installs what is missing with apt-get (non-interactive, after one
 # apt-get update). Otherwise prints the exact apt-get line and fails.
 #
@@ -29,11 +33,12 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev"
-build_pkgs="$build_pkgs libunbound-dev"
+build_pkgs="$build_pkgs libunbound-dev liblmdb-dev libhiredis-dev"
 deb_pkgs="$build_pkgs debhelper dpkg-dev check"
 check_pkgs="$deb_pkgs miltertest postfix swaks m4 libwrap0 iproute2 lintian"
 check_pkgs="$check_pkgs man-db adduser systemd valgrind clang libclang-rt-dev"
 check_pkgs="$check_pkgs prometheus prometheus-node-exporter dnsmasq-base"
+check_pkgs="$check_pkgs redis-tools"
 # Test tools whose absence only skips tests: left out when installing them
 # would remove an installed package. Anything else is needed.
 optional_pkgs="postfix systemd"

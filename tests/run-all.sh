@@ -71,6 +71,7 @@ done
 suites=(tests/package/deps.sh tests/package/docs.sh tests/package/layout.sh
 	tests/package/install.sh
 	tests/proto/run.sh tests/proto/dns.sh tests/simulate/run.sh tests/e2e/run.sh tests/e2e/metrics.sh
+	tests/e2e/state.sh
 	tests/package/deb.sh
 	tests/reliability/sanitizers.sh tests/reliability/valgrind.sh
 	tests/reliability/load.sh tests/reliability/faults.sh

@@ -352,6 +352,8 @@ static struct cond *b_add(void *ctx, const struct cond_kind *k, bool negate)
 int conds_compile(struct rctx *x)
 {
 	const struct cond_builder b = {
+		.rule = x->name,
+		.verdict = x->verdict_ok ? (int)x->r->verdict : -1,
 		.ctx = x,
 		.stage = x->r->stage,
 		.stage_ok = x->stage_ok,

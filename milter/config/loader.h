@@ -269,6 +269,7 @@ struct rctx {
 	const char *name;
 	struct rule *r;
 	bool stage_ok;
+	bool verdict_ok;
 	int errors;
 };
 

@@ -91,6 +91,47 @@ cfg_opt_t *rule_options(void)
 static const char *const stage_list =
     "connect, helo, mail, rcpt, data, header, eoh, body, eom";
 
+/*
+ * A placeholder that only some kinds of condition give a value to
+ * ($retry_in) needs one of them in the rule. Returns the errors.
+ */
+static int placeholders_given(struct rctx *x)
+{
+	const struct rule *r = x->r;
+	unsigned uses = r->log_t != NULL ? template_uses(r->log_t) : 0;
+	unsigned given = 0, need = 0;
+	int errors = 0;
+
+	for (size_t i = 0; i < r->ntext; i++)
+		uses |= r->text_t != NULL && r->text_t[i] != NULL
+			    ? template_uses(r->text_t[i])
+			    : 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		uses |= r->hdr_t != NULL && r->hdr_t[i] != NULL
+			    ? template_uses(r->hdr_t[i])
+			    : 0;
+	for (size_t k = 0; k < cond_nkinds; k++)
+		need |= cond_kinds[k]->gives;
+	for (size_t i = 0; i < r->ncond; i++)
+		given |= r->cond[i].kind->gives;
+	for (int ph = 0; ph < PH_COUNT; ph++) {
+		unsigned bit = 1u << ph;
+		if (!(uses & need & bit) || (given & bit))
+			continue;
+		for (size_t k = 0; k < cond_nkinds; k++)
+			if (cond_kinds[k]->gives & bit) {
+				error_at(x->L, x->line, x->name,
+					 "$%s has a value only in a rule with "
+					 "a %s condition",
+					 placeholder_name((enum placeholder)ph),
+					 cond_kinds[k]->name);
+				errors++;
+				break;
+			}
+	}
+	return errors;
+}
+
 /* A rule's text: into r, as written and compiled. See text_take(). */
 static int take_rule_text(const struct where *w, struct rule *r,
 			  const struct reply_code *code, size_t reserve)
@@ -168,6 +209,7 @@ int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 			 "accept, discard, quarantine, continue",
 			 s);
 	x.errors += !verdict_ok;
+	x.verdict_ok = verdict_ok;
 	s = cfg_getstr(rs, "mode");
 	if (s != NULL && mode_parse(s, &r->mode) != 0) {
 		error_at(L, opt_line(&L->sc, x.sec, "mode", x.line), x.name,
@@ -241,6 +283,8 @@ int rule_compile(struct loader *L, cfg_t *cfg, cfg_t *rs, struct rule *r)
 	if (n < 0)
 		return -1;
 	x.errors += n;
+	if (x.errors == 0)
+		x.errors += placeholders_given(&x);
 	if (r->verdict == VERDICT_CONTINUE && r->nheaders == 0 &&
 	    r->log == NULL && x.errors == 0)
 		warn_at(L, x.line, x.name,

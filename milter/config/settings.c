@@ -16,6 +16,8 @@
 #include "core/cond.h"
 #include "core/template.h"
 #include "lib/dns.h"
+#include "lib/clock.h"
+#include "lib/store.h"
 
 static cfg_opt_t on_error_opts[] = {CFG_STR("verdict", "tempfail", CFGF_NONE),
 				    CFG_STR("reply", NULL, CFGF_NODEFAULT),
@@ -23,6 +25,7 @@ static cfg_opt_t on_error_opts[] = {CFG_STR("verdict", "tempfail", CFGF_NONE),
 				    CFG_END()};
 
 #define DEFAULT_SOCKET "unix:/run/replycode-milter/replycode-milter.sock"
+#define DEFAULT_STATE "/var/lib/replycode-milter"
 
 static cfg_opt_t top_opts[] = {
     CFG_STR("socket", DEFAULT_SOCKET, CFGF_NONE),
@@ -40,6 +43,9 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("dns_resolver", "system", CFGF_NONE),
     CFG_STR("dns_error", "ignore", CFGF_NONE),
     CFG_INT("dns_timeout", 10, CFGF_NONE),
+    CFG_STR("state", DEFAULT_STATE, CFGF_NONE),
+    CFG_STR("state_timeout", "500ms", CFGF_NONE),
+    CFG_STR("state_error", "ignore", CFGF_NONE),
     CFG_SEC("on_error", on_error_opts, CFGF_NONE),
     CFG_SEC("list", list_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("rule", NULL, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -217,6 +223,43 @@ int failure_compile(struct loader *L, cfg_t *cfg)
 	return errors;
 }
 
+/* state, state_timeout, state_error. Returns the number of errors. */
+static int state_compile(struct loader *L, cfg_t *cfg, struct settings *set)
+{
+	const char *s = cfg_getstr(cfg, "state");
+	char err[400];
+	uint64_t ms = 0;
+	int errors = 0;
+
+	if (store_spec_check(s, err, sizeof(err)) != 0) {
+		error_at(L, opt_line(&L->sc, -1, "state", 0), NULL, "state %s",
+			 err);
+		errors++;
+	} else if ((set->state = strdup(s)) == NULL) {
+		return errors + 1;
+	}
+	s = cfg_getstr(cfg, "state_timeout");
+	if (duration_parse(s, &ms) != 0 || ms < 10 || ms > 60000) {
+		error_at(L, opt_line(&L->sc, -1, "state_timeout", 0), NULL,
+			 "state_timeout \"%s\": want 10ms to 60s (\"500ms\", "
+			 "\"2s\")",
+			 s);
+		errors++;
+	}
+	set->state_timeout = (unsigned)ms;
+	s = cfg_getstr(cfg, "state_error");
+	if (strcmp(s, "ignore") == 0) {
+		L->p->state_error = STATE_ERROR_IGNORE;
+	} else if (strcmp(s, "tempfail") == 0) {
+		L->p->state_error = STATE_ERROR_TEMPFAIL;
+	} else {
+		error_at(L, opt_line(&L->sc, -1, "state_error", 0), NULL,
+			 "state_error \"%s\" is not ignore or tempfail", s);
+		errors++;
+	}
+	return errors;
+}
+
 /*
  * The DNS list options, which are policy (a reload applies them to new
  * connections): dns_resolver, dns_error, dns_timeout, and the reply
@@ -359,6 +402,7 @@ int globals_compile(struct loader *L, cfg_t *cfg, struct settings *set)
 		errors++;
 	}
 	set->stats_interval = (int)t;
+	errors += state_compile(L, cfg, set);
 	t = dns_compile(L, cfg);
 	return t < 0 ? -1 : errors + (int)t;
 }
@@ -370,6 +414,7 @@ void settings_free(struct settings *s)
 	free(s->group);
 	free(s->pidfile);
 	free(s->stats_file);
+	free(s->state);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -399,7 +444,8 @@ size_t settings_diff(const struct settings *was, const struct settings *now,
 {
 	static const char *const names[SETTINGS_COUNT] = {
 	    "socket",  "user",	  "group",	"socket_mode",
-	    "pidfile", "timeout", "stats_file", "stats_interval"};
+	    "pidfile", "timeout", "stats_file", "stats_interval",
+	    "state",   "state_timeout"};
 	const struct settings *s[2] = {was, now};
 	char v[2][SETTINGS_COUNT][SETTING_VALUE_MAX];
 	size_t n = 0;
@@ -413,6 +459,9 @@ size_t settings_diff(const struct settings *was, const struct settings *now,
 		snprintf(v[k][5], SETTING_VALUE_MAX, "%d", s[k]->timeout);
 		text_value(v[k][6], s[k]->stats_file);
 		snprintf(v[k][7], SETTING_VALUE_MAX, "%d", s[k]->stats_interval);
+		text_value(v[k][8], s[k]->state);
+		snprintf(v[k][9], SETTING_VALUE_MAX, "%ums",
+			 s[k]->state_timeout);
 	}
 	for (size_t i = 0; i < SETTINGS_COUNT; i++) {
 		if (strcmp(v[0][i], v[1][i]) == 0)

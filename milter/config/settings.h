@@ -1,7 +1,8 @@
 /*
  * settings.h - the settings the process reads once, at start: the socket,
  * who to run as, the socket's mode, the pid file, libmilter's timeout,
- * and where and how often the counters are written for Prometheus.
+ * where and how often the counters are written for Prometheus, and the
+ * state store (where, and its timeout).
  *
  * They are not policy: SIGHUP swaps the policy, but the socket is open,
  * privileges are dropped and libmilter is set up by then, so a reload
@@ -24,12 +25,16 @@ struct settings {
 	int timeout;	 /* seconds libmilter waits for the MTA */
 	char *stats_file; /* owned; NULL: none. The Prometheus text file */
 	int stats_interval; /* seconds between two writes of stats_file */
+	char *state;	 /* owned: where rate limits and greylisting keep
+			    their state: an LMDB directory or a redis://
+			    URL (lib/store.h) */
+	unsigned state_timeout; /* ms a Redis connection or command may take */
 };
 
 /* Free what s owns and zero it; s may be zeroed already (not NULL). */
 void settings_free(struct settings *s);
 
-#define SETTINGS_COUNT	  8   /* the options of struct settings */
+#define SETTINGS_COUNT	  10  /* the options of struct settings */
 #define SETTING_VALUE_MAX 120 /* octets of a value as text, with NUL */
 
 /* One option whose value differs, as the config writes it ("" unset). */

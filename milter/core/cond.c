@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cond.h"
+#include "lib/clock.h"
 
 /*
  * Every kind, in the order a rule's conditions are tried: one row a kind
@@ -33,7 +34,9 @@
 	X(client_dnswl)                                                        \
 	X(client_name_rhsbl)                                                   \
 	X(helo_rhsbl)                                                          \
-	X(sender_rhsbl)
+	X(sender_rhsbl)                                                        \
+	X(ratelimit)                                                           \
+	X(greylist)
 
 #define DECLARE(name) extern const struct cond_kind kind_##name;
 #define ROW(name) &kind_##name,
@@ -321,4 +324,71 @@ void cond_describe(const struct cond *c, char *buf, size_t len)
 			 l->name, c->negate ? "not_" : "", c->opt);
 	else
 		snprintf(buf, len, "%s%s", c->negate ? "not_" : "", c->opt);
+}
+
+/* --- keys of state kept between sessions ----------------------------- */
+
+bool cond_client_net(const struct session *s, char *buf, size_t len)
+{
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0,
+						   0, 0, 0, 0, 0xff, 0xff};
+	const unsigned char *ip = s->client_ip;
+
+	if (!s->have_ip)
+		return false;
+	if (memcmp(ip, v4mapped, sizeof(v4mapped)) == 0)
+		snprintf(buf, len, "%u.%u.%u.0/24", ip[12], ip[13], ip[14]);
+	else
+		snprintf(buf, len, "%x:%x:%x:%x::/64", ip[0] << 8 | ip[1],
+			 ip[2] << 8 | ip[3], ip[4] << 8 | ip[5],
+			 ip[6] << 8 | ip[7]);
+	return true;
+}
+
+int cond_addr_key(const struct addr_fact *a, bool domain, char *buf,
+		  size_t len)
+{
+	const char *v;
+
+	switch (a->state) {
+	case ADDR_NONE:
+		return 0;
+	case ADDR_TOO_LONG:
+		return COND_TOO_LONG;
+	case ADDR_BAD:
+		return COND_UNREADABLE;
+	case ADDR_OK:
+		break;
+	}
+	v = domain ? envaddr_domain(&a->norm)
+		   : (a->norm.len > 0 ? a->norm.text : "<>");
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	snprintf(buf, len, "%s", v);
+	for (char *p = buf; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return 1;
+}
+
+bool cond_duration(const struct cond_builder *b, const char *opt,
+		   uint64_t min_ms, uint64_t max_ms, uint64_t *ms)
+{
+	const char *v = b->str(b->ctx, opt);
+	char lo[DURATION_SHOW_MAX], hi[DURATION_SHOW_MAX];
+	uint64_t d;
+
+	if (v == NULL)
+		return true;
+	if (duration_parse(v, &d) != 0 || d < min_ms || d > max_ms) {
+		cond_report(b, true, opt,
+			    "%s \"%s\": want a duration from %s to %s: a "
+			    "number with s, m, h or d (\"90s\", \"5m\", "
+			    "\"4h\", \"35d\")",
+			    opt, v, duration_show(min_ms, lo, sizeof(lo)),
+			    duration_show(max_ms, hi, sizeof(hi)));
+		return false;
+	}
+	*ms = d;
+	return true;
 }

@@ -68,6 +68,8 @@ struct cond_lists {
  * rule; a kind then builds no condition, and the rule does not load.
  */
 struct cond_builder {
+	const char *rule; /* the rule's name */
+	int verdict;	  /* the rule's enum verdict; -1: not known */
 	void *ctx;
 	enum stage stage; /* the rule's stage */
 	bool stage_ok;	  /* false: the stage was bad (already reported) */
@@ -112,6 +114,7 @@ enum cond_moment {
 #define COND_UNREADABLE (-3) /* an address could not be read */
 #define COND_DNS_ERROR	(-4) /* DNS lookups failed, dns_error = tempfail:
 				not the failure policy, a DNS tempfail */
+#define COND_STATE	(-5) /* the state store failed (keep.h) */
 
 struct cond_kind {
 	const char *name;	     /* in messages */
@@ -132,6 +135,11 @@ struct cond_kind {
 	unsigned (*events)(const struct cond *c);
 	/* Free c->data (NULL allowed). */
 	void (*free)(void *data);
+	/* It keeps state between sessions in the store (keep.h). */
+	bool stored;
+	/* The placeholders (1u << PH_*) that only a rule with a condition of
+	 * this kind has a value for ($retry_in: greylisting). */
+	unsigned gives;
 	/* --- optional ---------------------------------------------------- */
 	/* Octets of per-session state for c (0 or NULL: none). */
 	size_t (*state_size)(const struct cond *c);
@@ -239,5 +247,32 @@ struct cond_range {
 	uint64_t min, max;
 };
 bool cond_in_range(const struct cond *c, uint64_t v);
+
+/* --- keys of state kept between sessions (keep.h) -------------------- */
+
+/* Octets a key's text may have (with its NUL). */
+#define COND_KEY_MAX 1200
+
+/*
+ * The client's network as a key: "192.0.2.0/24" for IPv4, the first 64
+ * bits for IPv6 ("2001:db8:1:2::/64"). false when the address is not
+ * known (a local client).
+ */
+bool cond_client_net(const struct session *s, char *buf, size_t len);
+
+/*
+ * An envelope address as a key, in its normal form in lower case ("<>"
+ * for the null sender), or its domain only (none for the null sender).
+ * Returns 1, 0 when there is none, or a COND_* failure when it could not
+ * be read.
+ */
+int cond_addr_key(const struct addr_fact *a, bool domain, char *buf,
+		  size_t len);
+
+/* A duration option of a kind (lib/clock.h) into *ms; false (reported)
+ * when it is written wrong or out of [min_ms, max_ms]. Not written:
+ * *ms is left as it is. */
+bool cond_duration(const struct cond_builder *b, const char *opt,
+		   uint64_t min_ms, uint64_t max_ms, uint64_t *ms);
 
 #endif

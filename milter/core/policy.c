@@ -21,6 +21,7 @@
 #include "core/dnsq.h"
 #include "core/policy.h"
 #include "core/stats.h"
+#include "lib/clock.h"
 
 /* --- sessions -------------------------------------------------------- */
 
@@ -226,6 +227,11 @@ static const char *placeholder_value(void *arg, enum placeholder ph,
 		return s->dns_answer;
 	case PH_DNSBL_TXT:
 		return s->dns_txt;
+	case PH_RETRY_IN:
+		return s->msg.retry_ms > 0
+			   ? duration_show(s->msg.retry_ms, buf,
+					   PLACEHOLDER_BUF)
+			   : "";
 	default:
 		return x->r != NULL ? x->r->name : "";
 	}
@@ -368,7 +374,10 @@ static void failure_text(int code, const struct addr_fact *a,
 	const char *which = a == &s->msg.sender ? "sender" : "recipient";
 	char q[96];
 
-	if (code == COND_UNREADABLE && a != NULL) {
+	if (code == COND_STATE) {
+		snprintf(out, outlen, "the state store failed: %s",
+			 s->store_err);
+	} else if (code == COND_UNREADABLE && a != NULL) {
 		match_quote(q, sizeof(q), a->raw, strlen(a->raw));
 		snprintf(out, outlen, "the %s \"%s\" cannot be read (%s)",
 			 which, q, a->why);
@@ -553,11 +562,13 @@ int policy_state_layout(struct policy *p)
 	const size_t align = _Alignof(max_align_t);
 	size_t n = 0;
 
+	p->uses_store = false;
 	for (size_t i = 0; i < p->nrules; i++)
 		for (size_t k = 0; k < p->rules[i].ncond; k++) {
 			const struct cond *c = &p->rules[i].cond[k];
 			n += c->kind->state_size != NULL &&
 			     c->kind->state_size(c) > 0;
+			p->uses_store = p->uses_store || c->kind->stored;
 		}
 	free(p->stateful);
 	p->stateful = NULL;

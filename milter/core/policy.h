@@ -109,6 +109,12 @@ struct policy_dns {
 	struct reply tempfail_reply; /* what dns_error = tempfail sends */
 };
 
+/* What a rate limit or greylisting does when its store fails. */
+enum state_error {
+	STATE_ERROR_IGNORE,   /* the condition does not hold: mail flows */
+	STATE_ERROR_TEMPFAIL, /* the failure policy answers (on_error) */
+};
+
 struct policy {
 	int refs; /* atomic */
 	char *file;
@@ -117,6 +123,8 @@ struct policy {
 	bool strict;
 	bool hold_early; /* connect/helo verdicts given at first RCPT */
 	enum rule_mode default_mode;
+	enum state_error state_error; /* state_error */
+	bool uses_store; /* some condition keeps state in the store (keep.h) */
 	size_t body_span; /* body_match_span: octets a body match may span
 			     (match.h, body_scan); 0: BODY_SPAN_DEFAULT */
 	struct failure_policy failure;
@@ -204,6 +212,7 @@ struct message {
 	bool body_end; /* the body is complete: set by the caller for
 			  its policy_eval(STAGE_BODY) at end of message */
 	uint64_t busy_ns; /* time spent deciding on it so far (txn.c) */
+	uint64_t retry_ms; /* $retry_in: greylisting's time left, or 0 */
 	bool early_logged; /* the connection's decisions were logged again
 			      with its queue id (txn.c) */
 };
@@ -232,6 +241,8 @@ struct session {
 	char dns_zone[256];
 	char dns_answer[16];
 	char dns_txt[512];
+	char store_err[200]; /* the last failure of the state store, for the
+				transaction core to report ("": none) */
 	bool *body_fired; /* nstage[STAGE_BODY] flags: that body rule held
 			     in this message (it is tried once a message,
 			     not again with every later chunk) */

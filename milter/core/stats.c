@@ -46,6 +46,7 @@ static struct {
 	uint64_t sessions, messages;
 	uint64_t decisions[STAGE_COUNT][VERDICT_COUNT];
 	uint64_t internal[VERDICT_COUNT];
+	uint64_t state_errors[2]; /* ignored, tempfailed */
 	uint64_t reloads_done, reloads_refused, generation;
 	uint64_t last_load; /* seconds since the epoch */
 	uint64_t started;
@@ -186,6 +187,11 @@ void stats_internal(enum verdict v)
 {
 	if (v < VERDICT_COUNT)
 		add(&g.internal[v], 1);
+}
+
+void stats_state_error(bool tempfail)
+{
+	add(&g.state_errors[tempfail ? 1 : 0], 1);
 }
 
 void stats_reload(bool done)
@@ -352,6 +358,14 @@ int stats_prometheus(const struct policy *p, char **buf, size_t *len)
 				    res[r],
 				    (unsigned long long)get(&g.dns[t][c][r]));
 			}
+	head(&o, "state_errors_total", "counter",
+	     "Failures of the state store (LMDB or Redis) met by a rate "
+	     "limit or greylisting, by what state_error made of them.");
+	put(&o, "replycode_milter_state_errors_total{action=\"ignore\"} %llu\n",
+	    (unsigned long long)get(&g.state_errors[0]));
+	put(&o,
+	    "replycode_milter_state_errors_total{action=\"tempfail\"} %llu\n",
+	    (unsigned long long)get(&g.state_errors[1]));
 	head(&o, "reloads_total", "counter",
 	     "Reloads (SIGHUP): done, or refused because the config has "
 	     "errors.");

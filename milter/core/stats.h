@@ -65,6 +65,9 @@ void stats_internal(enum verdict v);
 /* A DNS list lookup (A or TXT), from the cache or not, and how it ended
  * (enum dns_status of lib/dns.h). */
 void stats_dns(bool txt, bool cached, int status);
+/* The state store failed a rate limit or greylisting: answered by
+ * ignoring it, or by the failure policy (state_error = tempfail). */
+void stats_state_error(bool tempfail);
 
 /* A reload: it loaded (the policy's generation goes up) or was refused. */
 void stats_reload(bool done);

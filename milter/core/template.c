@@ -20,6 +20,7 @@ static const char *const names[PH_COUNT] = {
 	[PH_RULE] = "rule",
 	[PH_DNSBL_ZONE] = "dnsbl_zone",	  [PH_DNSBL_ANSWER] = "dnsbl_answer",
 	[PH_DNSBL_TXT] = "dnsbl_txt",
+	[PH_RETRY_IN] = "retry_in",
 };
 
 struct slot {
@@ -44,7 +45,7 @@ const char *placeholder_name(enum placeholder ph)
 const char *placeholder_list(void)
 {
 	return "$client_addr $client_name $helo $sender $recipient "
-	       "$queue_id $rule $dnsbl_zone $dnsbl_answer $dnsbl_txt";
+	       "$queue_id $rule $dnsbl_zone $dnsbl_answer $dnsbl_txt $retry_in";
 }
 
 static bool is_ident(char c)

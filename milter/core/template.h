@@ -25,6 +25,7 @@ enum placeholder {
 	PH_DNSBL_ZONE,	 /* the zone of the DNS list that listed it */
 	PH_DNSBL_ANSWER, /* the list's answer (an IPv4 address) */
 	PH_DNSBL_TXT,	 /* the list's TXT record (untrusted) */
+	PH_RETRY_IN,
 	PH_COUNT
 };
 

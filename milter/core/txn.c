@@ -502,6 +502,24 @@ static void report_dns(void *arg, const char *what)
 	emit(t, &rep, line);
 }
 
+/* The state store failed and state_error = ignore let the rule go on. */
+static void report_store(struct txn *t, enum stage st)
+{
+	struct txn_report rep = {0};
+	char pfx[96], line[TXN_LINE_MAX];
+
+	line_prefix(t, pfx, sizeof(pfx));
+	snprintf(line, sizeof(line),
+		 "%s: stage=%s state store failed: %s; state_error = ignore: "
+		 "rate limits and greylisting pass",
+		 pfx, stage_name(st), t->s.store_err);
+	rep.kind = TXN_R_STATE;
+	rep.severity = TXN_WARNING;
+	rep.stage = st;
+	rep.text = t->s.store_err;
+	emit(t, &rep, line);
+}
+
 static enum txn_action action_of(enum verdict v)
 {
 	switch (v) {
@@ -649,6 +667,9 @@ static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o)
 	policy_eval(p, st, &t->s, on_match, t, t->d);
 	t->report_st = st;
 	dnsq_report(&t->s, report_dns, t);
+	if (t->s.store_err[0] != '\0' && !t->d->internal_error)
+		report_store(t, st);
+	t->s.store_err[0] = '\0';
 	finish(t, st, o);
 }
 

@@ -70,6 +70,8 @@ enum txn_report_kind {
 	TXN_R_WOULD_HEADER, /* a dry-run rule would have added a header */
 	TXN_R_INTERNAL, /* an internal error: the failure policy decides */
 	TXN_R_DROPPED,	/* headers over the per-message limit not added */
+	TXN_R_STATE,	/* the state store failed; state_error = ignore
+			   let the rule go on as if it did not hold */
 	TXN_R_EARLY,	/* a connect or HELO decision that applies to the
 			   message, logged again once it has a queue id */
 	TXN_R_DNS,	/* a DNS list lookup failed (text: which, why) */
@@ -95,7 +97,7 @@ struct txn_report {
 	const struct reply *reply; /* NULL when none is sent */
 	const char *text;	   /* RULE_LOG: the rendered log text;
 				      WOULD_HEADER: the header name;
-				      INTERNAL: what failed;
+				      INTERNAL, STATE: what failed;
 				      DNS: the lookup and why it failed */
 	const char *line;
 };

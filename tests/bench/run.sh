@@ -9,6 +9,8 @@
 #               a 50 MiB body
 #   dns.sh      what DNS lists cost a session, answers cached and not
 #               (against dnsmasq on 127.0.0.1)
+#   state.sh    what rate limits and greylisting add to a message, on
+#               LMDB and on a Redis of its own on loopback
 # common.sh holds the helpers.
 #
 # Timings are measured and written next to the targets, never
@@ -33,7 +35,7 @@
 #   BENCH_REGEXES    header regexes (1000)
 #   BENCH_BODY_MB    the big body in MiB (50)
 #   BENCH_DNS_SESSIONS  mtclient sessions a DNS run (5000)
-#   BENCH_PARTS      which parts run: "postfix proto scale dns" (all)
+#   BENCH_PARTS      which parts run: "postfix proto scale dns state" (all)
 #   BENCH_OUT        the file the report is appended to (BENCHMARKS.md at
 #                    the top of the tree)
 
@@ -57,7 +59,7 @@ big_n=${BENCH_ENTRIES:-1000000}
 scale_sessions=${BENCH_SCALE_SESSIONS:-10000}
 regexes=${BENCH_REGEXES:-1000}
 body_mb=${BENCH_BODY_MB:-50}
-parts=${BENCH_PARTS:-postfix proto scale dns}
+parts=${BENCH_PARTS:-postfix proto scale dns state}
 dns_sessions=${BENCH_DNS_SESSIONS:-5000}
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 warm_msgs=$((msgs / 20 > 0 ? msgs / 20 : 1))
@@ -76,6 +78,8 @@ mr_rules_src=$root/../shared/bench/milter-regex-35.rules
 . "$here/scale.sh"
 # shellcheck source=dns.sh
 . "$here/dns.sh"
+# shellcheck source=state.sh
+. "$here/state.sh"
 
 e2e_need_root
 e2e_tmpdir
@@ -173,6 +177,7 @@ if [[ " $parts " == *" scale "* ]]; then
 	bench_scale
 fi
 [[ " $parts " == *" dns "* ]] && bench_dns
+[[ " $parts " == *" state "* ]] && bench_state
 
 md ""
 md "Run time $((SECONDS - t_start)) s; load average at the end" \

@@ -678,6 +678,53 @@ node_exporter_metrics() {
 	' "http://127.0.0.1:${1:-$NODE_EXPORTER_PORT}/metrics"
 }
 
+# ---------------------------------------------------------------- Redis
+
+# redis_start DIR [PORT]: a redis-server of the tests' own on 127.0.0.1 (a
+# free port, or PORT to start one again on its files), its files in DIR
+# (an append-only log, fsync'd at every change, or as REDIS_FSYNC says:
+# "everysec" is Redis's own default; no snapshots): never the
+# host's server, its port or its files. Debian's redis-server package
+# (which also starts a system service) is not needed: redis-tools'
+# redis-check-rdb is the same program and runs as the server under that
+# name. Sets REDIS_PORT and REDIS_PID; stopped by pid at exit (or by
+# redis_stop). 1 when there is none or it does not listen.
+redis_start() {
+	local dir=$1 bin
+	e2e_tmpdir
+	bin=$(command -v redis-server) || bin=""
+	if [ -z "$bin" ] && [ -x /usr/bin/redis-check-rdb ]; then
+		[ -e "$E2E_DIR/redis-server" ] ||
+			ln -s /usr/bin/redis-check-rdb "$E2E_DIR/redis-server"
+		bin=$E2E_DIR/redis-server
+	fi
+	if [ -z "$bin" ]; then
+		e2e_diag "no redis-server (packaging/deps.sh check installs redis-tools)"
+		return 1
+	fi
+	REDIS_PORT=${2:-$(free_port)} || return 1
+	mkdir -p "$dir"
+	_e2e_spawn "$dir/redis.log" "$bin" --port "$REDIS_PORT" \
+		--bind 127.0.0.1 --dir "$dir" --save "" --appendonly yes \
+		--appendfsync "${REDIS_FSYNC:-always}" --daemonize no
+	REDIS_PID=$!
+	export REDIS_PORT REDIS_PID
+	_e2e_record pid "$REDIS_PID"
+	if ! _e2e_wait_port "$REDIS_PORT" 10 "$REDIS_PID"; then
+		e2e_diag "redis-server did not listen on $REDIS_PORT:"
+		_e2e_show "$dir/redis.log"
+		return 1
+	fi
+}
+
+# redis_stop: SIGTERM to the last redis_start's server, and wait.
+redis_stop() {
+	[ -n "${REDIS_PID-}" ] || return 0
+	_e2e_stop_pids 10 "$REDIS_PID"
+	_e2e_forget pid "$REDIS_PID"
+	REDIS_PID=""
+}
+
 # ---------------------------------------------------------------- Postfix
 
 # postfix_start MILTERS [MAIN_CF_LINE...]: a private Postfix in a new folder

@@ -4,9 +4,10 @@
  * facts come from the input.
  *
  * Input: 2 bytes of output size (0..4095), 1 byte of flags (bit 0: no
- * rule), then NUL-separated fields: template, client_addr, client_name,
- * helo, sender, recipient, queue_id, rule name, and the DNS list that
- * listed it: zone, answer, TXT record (untrusted). A fact longer than its
+ * rule; bits 1 to 7: greylisting's time left, $retry_in, in steps of
+ * 61.5 s, 0 none), then NUL-separated fields: template, client_addr,
+ * client_name, helo, sender, recipient, queue_id, rule name, and the DNS
+ * list that listed it: zone, answer, TXT record (untrusted). A fact longer than its
  * field in struct session is cut, as the milter glue cuts it; sender and
  * recipient are set with addr_fact_set(), as the glue sets them.
  *
@@ -29,8 +30,34 @@
 
 static const char *const names[] = {
     "client_addr", "client_name", "helo",	"sender",	"recipient",
-    "queue_id",	   "rule",	  "dnsbl_zone", "dnsbl_answer", "dnsbl_txt"};
+    "queue_id",	   "rule",	  "dnsbl_zone", "dnsbl_answer", "dnsbl_txt",
+    "retry_in"};
 #define NNAMES (sizeof(names) / sizeof(names[0]))
+
+/* A time left as $retry_in shows it: whole seconds rounded up, "1h2m3s";
+ * "" for none. */
+static void ref_duration(uint64_t ms, char *out, size_t len)
+{
+	uint64_t t = (ms + 999) / 1000;
+	uint64_t d = t / 86400, h = t % 86400 / 3600, m = t % 3600 / 60,
+		 sec = t % 60;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (ms == 0)
+		return;
+	if (d)
+		o += (size_t)snprintf(out + o, len - o, "%llud",
+				      (unsigned long long)d);
+	if (h)
+		o += (size_t)snprintf(out + o, len - o, "%lluh",
+				      (unsigned long long)h);
+	if (m)
+		o += (size_t)snprintf(out + o, len - o, "%llum",
+				      (unsigned long long)m);
+	if (sec || o == 0)
+		snprintf(out + o, len - o, "%llus", (unsigned long long)sec);
+}
 
 static size_t ref_value(const char *v, char *out)
 {
@@ -139,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = fuzz_u8(&in);
 	char *buf = fuzz_strndup(in.p, in.n), *f[11], *out = NULL, *want = NULL;
 	const char *vals[NNAMES];
-	char from[ADDR_SHOW_MAX], to[ADDR_SHOW_MAX];
+	char from[ADDR_SHOW_MAX], to[ADDR_SHOW_MAX], left[40];
 	struct session *s = calloc(1, sizeof(*s));
 	struct rule rule;
 	bool printable = true;
@@ -173,6 +200,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vals[7] = s->dns_zone;
 	vals[8] = s->dns_answer;
 	vals[9] = s->dns_txt;
+	s->msg.retry_ms = (uint64_t)(flags >> 1) * 61500;
+	ref_duration(s->msg.retry_ms, left, sizeof(left));
+	vals[10] = left;
 
 	rc = template_compile(f[0], true, &t, err, sizeof(err));
 	FUZZ_CHECK(rc != -2, "no memory");

@@ -145,8 +145,9 @@ if dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^[^u]'; 
 	why="the package $pkg is installed here"
 elif getent passwd "$pkg" >/dev/null || getent group "$pkg" >/dev/null; then
 	why="a user or group $pkg exists here"
-elif [ -e /etc/$pkg ] || [ -e /var/spool/postfix/$pkg ]; then
-	why="/etc/$pkg or /var/spool/postfix/$pkg exists here"
+elif [ -e /etc/$pkg ] || [ -e /var/spool/postfix/$pkg ] ||
+	[ -e /var/lib/$pkg ]; then
+	why="/etc/$pkg, /var/spool/postfix/$pkg or /var/lib/$pkg exists here"
 fi
 if [ -n "$why" ]; then
 	e2e_skip "the Debian package: install, upgrade, purge on this host" \
@@ -327,6 +328,11 @@ else
 		"0000000000000000 0000000000000000 1"
 	assert_eq "systemd: a system call filter" "$(fact seccomp)" 2
 	assert_eq "systemd: no writable and executable memory" "$(fact wx_maps)" 0
+	assert_eq "systemd: the state folder, the milter's" "$(fact statedir)" \
+		"replycode-milter replycode-milter 750"
+	assert_eq "systemd: the state store opens there under the sandbox" \
+		"$(fact state_files)" \
+		"/var/lib/replycode-milter/data.mdb replycode-milter 600"
 	assert_eq "systemd: the socket, for Postfix's group" "$(fact socket)" \
 		"$pkg $sgroup_ct 660"
 	assert_eq "systemd: the journal has the lines with their priority" \
@@ -398,6 +404,9 @@ sgroup=$pkg
 getent group postfix >/dev/null && sgroup=postfix
 assert_eq "socket folder: owner $pkg, group $sgroup, mode 2750" \
 	"$(stat -c '%U %G %a' /var/spool/postfix/$pkg)" "$pkg $sgroup 2750"
+assert_eq "state folder: owner and group $pkg, mode 750, empty" \
+	"$(stat -c '%U %G %a' /var/lib/$pkg) $(ls -A /var/lib/$pkg | wc -l)" \
+	"$pkg $pkg 750 0"
 assert_eq "-V: the package's version" "$(/usr/sbin/$pkg -V)" "$pkg $version"
 
 /usr/sbin/$pkg -t >"$E2E_DIR/t.out" 2>&1
@@ -487,6 +496,14 @@ rule "package-test" {
 	reply = "550 5.7.1"
 	text = "Refused by the package test"
 }
+rule "package-greylist" {
+	stage = rcpt
+	recipient = { "greylisted@example.test" }
+	greylist = true
+	verdict = tempfail
+	reply = "451 4.7.1"
+	text = "Greylisted by the package test, try again in $retry_in"
+}
 EOF
 
 # svc CMD...: exec CMD the way systemd runs the unit's commands: its user
@@ -532,6 +549,11 @@ assert_eq "the socket: $pkg, group $sgroup, mode 660" \
 	"$(stat -c '%U %G %a' "$spath")" "$pkg $sgroup 660"
 assert_contains "logs to the journal with priorities" "$MILTER_LOG" \
 	"^<6>started: $conf, [0-9]+ rules, socket $sock$"
+assert_contains "the state store: LMDB in the package's folder" "$MILTER_LOG" \
+	"^<6>state: lmdb store /var/lib/$pkg$"
+assert_eq "... its files owned by $pkg, mode 600" \
+	"$(cd /var/lib/$pkg && stat -c '%n %U %a' data.mdb lock.mdb | tr '\n' ' ')" \
+	"data.mdb $pkg 600 lock.mdb $pkg 600 "
 
 # pf_session NAME RCPT: one message through the private Postfix.
 pf_session() {
@@ -546,6 +568,10 @@ if [ -z "$pf_skip" ]; then
 	pf_session rejected blocked@example.test
 	assert_line "postfix: the rule's exact reply" "$E2E_DIR/rejected.r" \
 		"550 5.7.1 Refused by the package test"
+	pf_session greylisted greylisted@example.test
+	assert_line "postfix: greylisted, the state kept by the service's user" \
+		"$E2E_DIR/greylisted.r" \
+		"451 4.7.1 Greylisted by the package test, try again in 5m"
 	pf_session delivered ok@example.test
 	assert_contains "postfix: the other message is queued" "$E2E_DIR/delivered.r" \
 		'^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
@@ -707,13 +733,14 @@ assert_eq "purge: dpkg knows the package no more" \
 	"$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" ""
 gone=""
 for p in /usr/sbin/$pkg /etc/$pkg "$unit" "$docdir" /var/spool/postfix/$pkg \
+	/var/lib/$pkg \
 	/usr/share/man/man8/$pkg.8.gz /usr/share/man/man5/$pkg.conf.5.gz \
 	/etc/systemd/system/multi-user.target.wants/$pkg.service; do
 	if [ -e "$p" ] || [ -L "$p" ]; then
 		gone="$gone $p"
 	fi
 done
-assert_eq "purge: binary, config, unit, docs, man pages, socket folder gone" \
+assert_eq "purge: binary, config, unit, docs, man pages, socket and state folders gone" \
 	"$gone" ""
 assert_eq "purge: the user and group gone" \
 	"$(getent passwd "$pkg"; getent group "$pkg")" ""

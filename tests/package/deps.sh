@@ -57,10 +57,12 @@ echo "debconf $(cat)" >>"$STUB_LOG"
 EOF
 chmod +x "$tmp/bin/"*
 
-all="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev debhelper"
+all="gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev"
+all="$all liblmdb-dev libhiredis-dev debhelper"
 all="$all dpkg-dev check miltertest postfix swaks m4 libwrap0 iproute2"
 all="$all lintian man-db adduser systemd valgrind clang libclang-rt-dev"
 all="$all prometheus prometheus-node-exporter libunbound-dev dnsmasq-base"
+all="$all redis-tools"
 
 # run NAME TARGET: packaging/deps.sh TARGET with the stubs; output in
 # NAME.out, its status in NAME.rc, the stubs' log in NAME.log.
@@ -154,6 +156,6 @@ check_not "not root: no update, no install" user.log \
 STUB_INSTALLED="" run build build
 assert_eq "build: the compiler and libraries only" "$(installs build)" \
 	"$(sorted gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev \
-		libunbound-dev)"
+		libunbound-dev liblmdb-dev libhiredis-dev)"
 
 e2e_finish

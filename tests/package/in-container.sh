@@ -79,6 +79,7 @@ fact nonewprivs "$(status NoNewPrivs "$pid")"
 fact seccomp "$(status Seccomp "$pid")"
 fact wx_maps "$(grep -c ' rwx' "/proc/$pid/maps")"
 fact socket "$(stat -c '%U %G %a' "${sock#unix:}")"
+fact statedir "$(stat -c '%U %G %a' /var/lib/replycode-milter)"
 # the start line at priority 6 (info) exactly, and no "<6>" left in a text
 poll in_journal 6 '^started: '
 fact journal "$(echo "$line" | cut -d, -f1)"
@@ -96,10 +97,20 @@ rule "container" {
 	reply = "550 5.7.1"
 	text = "Refused under systemd"
 }
+rule "container-greylist" {
+	stage = rcpt
+	recipient = { "greylisted@example.test" }
+	greylist = true
+	verdict = tempfail
+	reply = "451 4.7.1"
+}
 EOF
 systemctl reload replycode-milter
 fact reload_good "$?"
 fact after_good "$(wait_reply "replycode 550 5.7.1 Refused under systemd")"
+# the reload brought a greylist rule: the store opens in the state folder,
+# which the sandbox lets the unit write
+fact state_files "$(stat -c '%n %U %a' /var/lib/replycode-milter/data.mdb 2>&1)"
 echo 'rule "broken" { stage = nowhere }' >>"$conf"
 systemctl reload replycode-milter
 fact reload_bad "$?"

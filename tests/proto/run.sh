@@ -496,6 +496,85 @@ else
 	not_ok "slow reload config starts"
 fi
 
+# State kept between sessions, on LMDB in the temp folder: a rate limit
+# of 2 recipients a minute per sender trips at the 3rd within a session
+# and goes on counting in the next one; a greylisted triplet is refused
+# with the time left, then taken in a later session after the delay.
+mkdir "$tmp/state"
+cat >"$tmp/state.conf" <<EOF
+state = "$tmp/state"
+rule "rcpts" {
+	stage = rcpt
+	sender = { "bulk@sender.test" }
+	rate_limit = 2
+	rate_window = "1m"
+	rate_key = "sender"
+	rate_event = "recipients"
+	verdict = tempfail
+	reply = "450 4.7.1"
+	text = "Too many recipients from \$sender"
+}
+rule "grey" {
+	stage = rcpt
+	not_sender = { "bulk@sender.test" }
+	greylist = true
+	greylist_delay = "1s"
+	verdict = tempfail
+	reply = "450 4.2.0"
+	text = "Greylisted, try again in \$retry_in"
+}
+EOF
+printf 'connect c.example.test 198.51.100.1\nhelo c.example.test\nmail <bulk@sender.test>\nrcpt <a@example.test>\nrcpt <b@example.test>\nrcpt <c@example.test>\nquit\n' >"$tmp/rate.mt"
+printf 'connect c.example.test 198.51.100.1\nhelo c.example.test\nmail <one@sender.test>\nrcpt <a@example.test>\nquit\n' >"$tmp/grey.mt"
+if start "$tmp/state.conf" "$tmp/state.log"; then
+	got=$("$client" -T "$T" -s "unix:$sock" "$tmp/rate.mt" | grep '^rcpt' |
+		tr '\n' '|')
+	want='rcpt: continue|rcpt: continue|rcpt: replycode 450 4.7.1 Too many recipients from <bulk@sender.test>|'
+	[ "$got" = "$want" ] && ok "state: a rate limit of 2 recipients trips at the 3rd" ||
+		not_ok "state: a rate limit of 2 recipients trips at the 3rd: got $got"
+	got=$("$client" -T "$T" -s "unix:$sock" "$tmp/rate.mt" | grep -c '^rcpt: replycode 450 4.7.1')
+	[ "$got" = 3 ] && ok "state: the count goes on in the next session" ||
+		not_ok "state: the count goes on in the next session: $got refused, want 3"
+	got=$("$client" -T "$T" -s "unix:$sock" "$tmp/grey.mt" | grep '^rcpt')
+	[ "$got" = "rcpt: replycode 450 4.2.0 Greylisted, try again in 1s" ] &&
+		ok "state: greylisted, with the time left" ||
+		not_ok "state: greylisted, with the time left: got $got"
+	sleep 1.1
+	got=$("$client" -T "$T" -s "unix:$sock" "$tmp/grey.mt" | grep '^rcpt')
+	[ "$got" = "rcpt: continue" ] &&
+		ok "state: taken after the delay" ||
+		not_ok "state: taken after the delay: got $got"
+	stop state
+	[ -f "$tmp/state/data.mdb" ] && ok "state: the LMDB file is in the state folder" ||
+		not_ok "state: the LMDB file is in the state folder: $(ls "$tmp/state")"
+else
+	not_ok "state: milter starts"
+fi
+# A reload that brings the first stateful rule opens the store then.
+mkdir "$tmp/state2"
+{
+	echo "state = \"$tmp/state2\""
+	cat "$cases/negotiate.conf"
+} >"$tmp/state2.conf"
+if start "$tmp/state2.conf" "$tmp/state2.log"; then
+	sed -n '/^rule "grey"/,/^}/p' "$tmp/state.conf" >>"$tmp/state2.conf"
+	kill -HUP "$pid"
+	wait_log "$tmp/state2.log" "rules; new connections use it" 1
+	got=$("$client" -T "$T" -s "unix:$sock" "$tmp/grey.mt" | grep '^rcpt')
+	stop "state on reload"
+	grep -qF "state: lmdb store $tmp/state2" "$tmp/state2.log" &&
+		[ "$got" = "rcpt: replycode 450 4.2.0 Greylisted, try again in 1s" ] &&
+		ok "state: a reload with the first greylist rule opens the store" ||
+		not_ok "state: a reload with the first greylist rule opens the store: got $got; $(grep state "$tmp/state2.log")"
+else
+	not_ok "state on reload: milter starts"
+fi
+# A state folder that cannot be opened stops the milter at start.
+sed "s|^state = .*|state = \"$tmp/no-such-folder\"|" "$tmp/state.conf" >"$tmp/nostate.conf"
+expect "state: a missing state folder stops the milter (73), saying why" 73 \
+	"state $tmp/no-such-folder: $tmp/no-such-folder: No such file or directory \\(rate limits and greylisting keep their state there" \
+	timeout 10 "$bin" "${as_user[@]}" -f -c "$tmp/nostate.conf" -p "unix:$tmp/ns.sock"
+
 # stats_file, promtool, the Grafana dashboard's metric names
 . tests/proto/metrics.sh
 

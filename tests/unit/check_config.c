@@ -389,6 +389,83 @@ static const struct bad_case bad_cases[] = {
 	       "  client_dnsbl = { \"zen\" }\n"),
      4,
      "a zone of one label is a top-level domain"},
+    /* rate limits (cond_ratelimit.c) */
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  rate_limit = 10\n"
+	       "  rate_key = \"sender\"\n"),
+     4,
+     "a rate limit needs rate_limit, rate_window and rate_key (rate_event "
+     "is messages when not given); rate_window is missing"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  rate_limit = 10\n"
+	       "  rate_window = \"1m\"\n  rate_key = \"client_ip\"\n"),
+     6,
+     "rate_key \"client_ip\" is not one of client_address, client_network"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  rate_limit = 10\n"
+	       "  rate_window = \"1 minute\"\n  rate_key = \"helo\"\n"),
+     5,
+     "rate_window \"1 minute\": want a duration from 1s to 366d"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  rate_limit = \"ten\"\n"
+	       "  rate_window = \"1m\"\n  rate_key = \"helo\"\n"),
+     4,
+     "rate_limit \"ten\": want a number of messages"},
+    {.conf = R("  stage = connect\n  verdict = tempfail\n  rate_limit = 5\n"
+	       "  rate_window = \"1m\"\n  rate_key = \"client_address\"\n"
+	       "  rate_event = \"messages\"\n"),
+     7,
+     "rate_event messages cannot be used at stage connect"},
+    /* 5 */
+    {.conf = R("  stage = mail\n  verdict = tempfail\n  rate_limit = 5\n"
+	       "  rate_window = \"1d\"\n  rate_key = \"recipient\"\n"),
+     6,
+     "rate_key recipient cannot be used at stage mail: it is known from "
+     "stage rcpt on"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  rate_limit = 5\n"
+	       "  rate_window = \"1d\"\n  rate_key = \"recipient\"\n"),
+     6,
+     "rate_key recipient counts recipients only"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  rate_limit = 5\n"
+	       "  rate_window = \"1d\"\n  rate_key = \"helo\"\n"
+	       "  rate_event = \"mails\"\n"),
+     7,
+     "rate_event \"mails\" is not one of connections, messages, "
+     "recipients, octets"},
+    /* greylisting (cond_greylist.c) */
+    {.conf = R("  stage = rcpt\n  verdict = reject\n  greylist = true\n"),
+     4,
+     "greylisting asks the sender to retry: its rule's verdict is tempfail"},
+    {.conf = R("  stage = mail\n  verdict = tempfail\n  greylist = true\n"),
+     4,
+     "greylist cannot be used at stage mail"},
+    /* 10 */
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n"
+	       "  greylist_delay = \"5m\"\n"),
+     4,
+     "greylist_delay needs greylist = true"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  greylist = true\n"
+	       "  greylist_delay = \"5x\"\n"),
+     5,
+     "greylist_delay \"5x\": want a duration from 1s to 1d"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n  greylist = true\n"
+	       "  greylist_allowlist_after = -1\n"),
+     5,
+     "greylist_allowlist_after -1: want 0 (never) to 1000000 passes"},
+    {.conf = R("  stage = rcpt\n  verdict = tempfail\n"
+	       "  text = \"try again in $retry_in\"\n"),
+     1,
+     "$retry_in has a value only in a rule with a greylist condition"},
+    {.conf = "state = \"var/lib/replycode-milter\"\n",
+     1,
+     "state \"var/lib/replycode-milter\": want the absolute path of a "
+     "directory"},
+    /* 15 */
+    {.conf = "\nstate = \"redis://:6379\"\n",
+     2,
+     "state \"redis://:6379\": want redis://HOST[:PORT][/DB]"},
+    {.conf = "state_error = \"accept\"\n",
+     1,
+     "state_error \"accept\" is not ignore or tempfail"},
+    {.conf = "state_timeout = \"2h\"\n",
+     1,
+     "state_timeout \"2h\": want 10ms to 60s"},
 };
 
 /* Cases whose text is built: too long a line, too many lines. */
@@ -458,6 +535,14 @@ struct warn_case {
 };
 
 static const struct warn_case warn_cases[] = {
+    {.conf = "#\n" R("  stage = rcpt\n  verdict = reject\n  rate_limit = 9\n"
+		     "  rate_window = \"1h\"\n  rate_key = \"sender\"\n"),
+     5,
+     "a rate limit passes with time: a reject (5xx) bounces mail"},
+    {.conf = "#\n" R("  stage = rcpt\n  verdict = tempfail\n"
+		     "  reply = \"452 4.2.2\"\n  greylist = true\n"),
+     6,
+     "reply 452 4.2.2: 452 says the server is out of storage"},
     {.conf = "#\n" R("  stage = helo\n  verdict = reject\n  reply = \"552\"\n"),
      5,
      "552 (\"Requested mail action aborted: exceeded storage "

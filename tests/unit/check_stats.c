@@ -322,8 +322,8 @@ START_TEST(test_help_and_type)
 	}
 	/* build_info, start_time, sessions, messages, decisions, internal
 	 * errors, reloads, last load, generation, rule matches, replies,
-	 * rule_info, message duration, DNS lookups */
-	ck_assert_uint_eq(families, 14);
+	 * rule_info, message duration, DNS lookups, state errors */
+	ck_assert_uint_eq(families, 15);
 	ck_assert_uint_ge(samples, 40);
 	free(copy);
 	free(text);
