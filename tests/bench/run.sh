@@ -31,6 +31,10 @@
 #   BENCH_REGEXES    header regexes (1000)
 #   BENCH_BODY_MB    the big body in MiB (50)
 #   BENCH_PARTS      which parts run: "postfix proto scale" (all)
+#   BENCH_BASE       another replycode-milter binary (say, built from
+#                    main) run with policy-35 as one more candidate in
+#                    parts 1 and 2: a change measured before and after
+#                    in one run (none)
 #   BENCH_OUT        the file the report is appended to (BENCHMARKS.md at
 #                    the top of the tree)
 
@@ -55,6 +59,12 @@ scale_sessions=${BENCH_SCALE_SESSIONS:-10000}
 regexes=${BENCH_REGEXES:-1000}
 body_mb=${BENCH_BODY_MB:-50}
 parts=${BENCH_PARTS:-postfix proto scale}
+base_bin=${BENCH_BASE:-}
+base_name=""
+if [ -n "$base_bin" ]; then
+	[ -x "$base_bin" ] || { echo "BENCH_BASE: $base_bin is not a program" >&2; exit 2; }
+	base_name=$(basename "$base_bin")
+fi
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 warm_msgs=$((msgs / 20 > 0 ? msgs / 20 : 1))
 warm_sessions=$((sessions / 20 > 0 ? sessions / 20 : 1))
