@@ -48,6 +48,7 @@ root=$(cd "$here/../.." && pwd)
 bin=$root/replycode-milter
 client=$root/tests/proto/mtclient
 floor=$root/tests/bench/floor
+lookup=$root/tests/bench/lookup
 policy35=$here/policy-35.conf
 txn=$here/txn.mt
 msgs=${BENCH_MESSAGES:-2000}
