@@ -249,12 +249,12 @@ bench_scale() {
 		fi
 	done
 	regex_conf "$regexes" >"$E2E_DIR/regex.conf"
-	scale_lookups "${sizes[@]}"
 	scale_one "$regexes header regexes" - "$E2E_DIR/regex.conf" \
 		"< 1 ms (1000 us) added a message"
 	md ""
 	md "The $regexes header regexes added" \
 		"$(calc "\"%.0f\", $SC_CPU - $base_empty") us of milter CPU a" \
 		"message over the policy with no rules ($base_empty us)."
+	scale_lookups "${sizes[@]}"
 	scale_body
 }
