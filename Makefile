@@ -68,6 +68,7 @@ ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 # milter/lib/: matchers, list files, logging; knows nothing of mail policy.
 LIB_SRCS = \
 	milter/lib/quote.c \
+	milter/lib/bigmem.c \
 	milter/lib/match_addr.c \
 	milter/lib/match_set.c \
 	milter/lib/match_envaddr.c \
@@ -178,9 +179,11 @@ UNIT_TESTS = \
 TEST_TOOLS = \
 	tests/proto/mtclient
 
-# make bench's floor: a milter with only an end-of-message callback.
+# make bench's floor: a milter with only an end-of-message callback; and
+# the cost of one list lookup.
 BENCH_TOOLS = \
-	tests/bench/floor
+	tests/bench/floor \
+	tests/bench/lookup
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/.
 FUZZ_TARGETS = \
@@ -239,6 +242,10 @@ tests/proto/mtclient: tests/proto/mtclient.c milter/lib/script.o
 tests/bench/floor: tests/bench/floor.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MILTER_CFLAGS) $(LDFLAGS) -o $@ \
 		$< $(MILTER_LIBS) -lpthread
+
+tests/bench/lookup: tests/bench/lookup.c $(LIB_SRCS:.c=.o)
+	$(CC) $(ALL_CPPFLAGS) $(NO_MILTER) $(PCRE2_CFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ \
+		$< $(LIB_SRCS:.c=.o) $(CORE_LIBS)
 
 san: $(SAN_BINS)
 

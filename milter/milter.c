@@ -120,7 +120,7 @@ static struct txn *conn_of(SMFICTX *ctx)
 	} while (0)
 
 /* Ask the MTA only for the events the policy reads, and not to wait where
- * the only answer is continue (when it offers that: Postfix 3.7+). */
+ * the core says it need not (txn_quiet; libmilter fakes what it lacks). */
 #define STEP(st, no, nr) {STAGE_##st, no, SMFIP_NR_##nr}
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3,

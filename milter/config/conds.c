@@ -292,18 +292,32 @@ static int b_entries(void *ctx, const char *opt, enum matcher m,
 {
 	struct rctx *x = ctx;
 	struct sources ss = {0};
+	struct nlist *alone;
 	bool nomem = false;
 	int rc;
 
+	_Static_assert((COND_LIST_UNKNOWN | COND_LIST_STREAM) <
+			   sizeof(alone->built) / sizeof(alone->built[0]),
+		       "struct nlist.built is indexed by the entries() flags");
 	if (gather(x, opt, list_type_for(m), &ss, &nomem) != 0) {
 		sources_free(&ss);
 		x->errors++;
 		return nomem ? -2 : -1;
 	}
+	/* a named list read alone is built once a load, then shared */
+	alone = ss.n == 1 ? ss.v[0].from : NULL;
+	if (alone != NULL && alone->built[flags] != NULL) {
+		cond_lists_borrow(into, alone->built[flags]);
+		sources_free(&ss);
+		return 0;
+	}
 	rc = lists_build(x, opt, into, flags, &ss);
 	sources_free(&ss);
 	if (rc == -1)
 		x->errors++;
+	if (rc == 0 && alone != NULL &&
+	    (alone->built[flags] = cond_lists_share(into)) == NULL)
+		return -2;
 	return rc;
 }
 

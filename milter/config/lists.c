@@ -4,7 +4,9 @@
  * from them, each with the file and line it was written at. A list file
  * is read twice: once when its list or "file:" is met (errors of the file
  * itself, and its size), once into each matcher built from it; it is
- * never kept, so loading costs the matchers and one file at a time.
+ * never kept, so loading costs the matchers and one file at a time. A
+ * named list that a condition reads alone is built once a load and
+ * shared by every such condition (conds.c, struct nlist.built).
  *
  * Uses diag.c, parse.c and lib/listfile.c; never logs, never exits.
  */

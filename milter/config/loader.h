@@ -111,6 +111,10 @@ struct nlist {
 	int file_line; /* line of its "file =" */
 	bool bad;      /* errors already reported */
 	bool used;
+	/* Its sets as built for conditions that read it alone, by the
+	 * entries() flags they were built with (NULL: not yet): each
+	 * further such condition borrows them (core/cond.h). */
+	struct cond_share *built[4];
 };
 
 /* Files named by "file:PATH" entries of conditions, checked once. */

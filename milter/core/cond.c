@@ -77,18 +77,52 @@ bool cond_stage_ok(const struct cond_kind *k, const struct cond_builder *b,
 	return false;
 }
 
+static void sets_free(struct cond_lists *l)
+{
+	addr_set_free(&l->addrs);
+	domain_set_free(&l->domains);
+	email_set_free(&l->emails);
+	regex_list_free(&l->regexes);
+}
+
 void cond_lists_free(void *data)
 {
 	struct cond_lists *l = data;
 
 	if (l == NULL)
 		return;
-	addr_set_free(&l->addrs);
-	domain_set_free(&l->domains);
-	email_set_free(&l->emails);
-	regex_list_free(&l->regexes);
+	if (l->share == NULL) {
+		sets_free(l);
+	} else if (--l->share->refs == 0) {
+		sets_free(&l->share->sets);
+		free(l->share);
+	}
 	free(l->name);
 	free(l);
+}
+
+struct cond_share *cond_lists_share(struct cond_lists *l)
+{
+	struct cond_share *sh = calloc(1, sizeof(*sh));
+
+	if (sh == NULL)
+		return NULL;
+	sh->refs = 1;
+	sh->sets = *l;
+	sh->sets.name = NULL;
+	l->share = sh;
+	return sh;
+}
+
+void cond_lists_borrow(struct cond_lists *l, struct cond_share *share)
+{
+	l->addrs = share->sets.addrs;
+	l->domains = share->sets.domains;
+	l->emails = share->sets.emails;
+	l->regexes = share->sets.regexes;
+	l->match_unknown = share->sets.match_unknown;
+	l->share = share;
+	share->refs++;
 }
 
 /* One list option, positive or negated. Returns 0, or -2: no memory. */

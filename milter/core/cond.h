@@ -46,6 +46,7 @@ struct cond_opt {
  * The list matchers of a condition that matches entries: one of the sets,
  * by matcher, built by the builder's entries() from the rule's option.
  */
+struct cond_share;
 struct cond_lists {
 	enum matcher matcher;
 	struct addr_set *addrs;
@@ -55,7 +56,30 @@ struct cond_lists {
 	bool match_unknown; /* the entry "unknown" was given (see
 			       COND_LIST_UNKNOWN) */
 	char *name;	    /* owned or NULL: which header or macro */
+	struct cond_share *share; /* NULL: the sets are l's own; else they
+				     are borrowed from share */
 };
+
+/*
+ * The sets of a named list read alone by several conditions: built once
+ * a load, held by every condition that reads them, freed with the last
+ * (cond_lists_free). The count changes only while a policy is built or
+ * freed, never while sessions read it.
+ */
+struct cond_share {
+	unsigned refs;
+	struct cond_lists sets; /* the owned sets (its name and share unused) */
+};
+
+/*
+ * Hand l's sets to a new share (l then borrows them from it, one
+ * reference). Returns the share, or NULL when memory runs out (l then
+ * still owns its sets, nothing changed).
+ */
+struct cond_share *cond_lists_share(struct cond_lists *l);
+
+/* Let l (with no sets of its own) read share's sets: one reference more. */
+void cond_lists_borrow(struct cond_lists *l, struct cond_share *share);
 
 /* entries() flags */
 #define COND_LIST_UNKNOWN 1u /* for a domain matcher, the entry "unknown"

@@ -63,7 +63,16 @@ struct txn {
 	} early[EARLY_MAX];
 	unsigned noreply; /* the front end's (txn_set_noreply) */
 	enum stage report_st; /* the stage report_dns() reports at */
+	/* A decision at a stage in noreply (header, eoh, body): kept for
+	 * the next event the MTA waits on (txn_quiet()). */
+	bool deferred;
+	struct txn_outcome later;
 };
+
+/* The stages whose decisions may wait for the end of the message: both
+ * MTAs answer the client's final dot only, whatever event was refused. */
+#define CONTENT_STAGES                                                         \
+	(1u << STAGE_HEADER | 1u << STAGE_EOH | 1u << STAGE_BODY)
 
 static unsigned long next_id;
 
@@ -634,13 +643,34 @@ static uint64_t now_ns(void)
 
 static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o);
 
-/* Evaluate stage st, the time it takes counted to the message's. */
+/*
+ * Evaluate stage st, the time it takes counted to the message's. A
+ * decision at a stage the MTA does not wait on is kept, and given at the
+ * next event it waits on (the end of the message at the latest); no rule
+ * is tried in between, as none would be had it been given at once.
+ */
 static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0;
 
+	if (t->deferred) {
+		if (st != STAGE_EOM && (t->noreply & (1u << st))) {
+			outcome(o, TXN_CONTINUE, NULL);
+		} else {
+			*o = t->later;
+			t->deferred = false;
+		}
+		return;
+	}
+	t0 = now_ns();
 	eval_stage(t, st, o);
 	t->s.msg.busy_ns += now_ns() - t0;
+	if (o->action != TXN_CONTINUE && st != STAGE_EOM &&
+	    (t->noreply & (1u << st))) {
+		t->later = *o;
+		t->deferred = true;
+		outcome(o, TXN_CONTINUE, NULL);
+	}
 }
 
 static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o)
@@ -752,6 +782,7 @@ unsigned txn_quiet(const struct txn *t)
 	for (enum stage st = 0; st < STAGE_EOM; st++)
 		if (p->nstage[st] == 0 && !(p->watch & (1u << st)))
 			quiet |= 1u << st;
+	quiet |= CONTENT_STAGES; /* their decisions can wait (eval()) */
 	/* A held connect/HELO verdict is given at the first RCPT. */
 	if (p->hold_early &&
 	    (p->nstage[STAGE_CONNECT] > 0 || p->nstage[STAGE_HELO] > 0))
@@ -777,6 +808,7 @@ const char *txn_label(const struct txn *t, char *buf, size_t buflen)
 
 static void message_done(struct txn *t)
 {
+	t->deferred = false;
 	session_reset_message(&t->s);
 	memset(&t->fx[SCOPE_MESSAGE], 0, sizeof(t->fx[SCOPE_MESSAGE]));
 }
@@ -870,15 +902,21 @@ void txn_body(struct txn *t, const unsigned char *chunk, size_t len,
 
 void txn_eom(struct txn *t, struct txn_outcome *o)
 {
+	/* decided at a header, eoh or body event: as if answered there,
+	 * where the message ended for the milter */
+	bool decided_before = t->deferred;
+
 	/* The end of the body first: matches that needed it, for the body
 	 * rules too (policy.h). */
 	t->s.msg.body_end = true;
 	eval(t, STAGE_BODY, o);
 	if (o->action == TXN_CONTINUE)
 		eval(t, STAGE_EOM, o);
+	t->deferred = false;
 	if (o->action == TXN_CONTINUE || o->action == TXN_ACCEPT)
 		gather_effects(t, o);
-	stats_message(t->s.msg.busy_ns);
+	if (!decided_before)
+		stats_message(t->s.msg.busy_ns);
 	/* The message's facts go now; its effects, which the outcome points
 	 * to, at the next MAIL or abort (message_done). */
 	session_reset_message(&t->s);

@@ -126,18 +126,26 @@ void txn_free(struct txn **t);
 unsigned txn_events(const struct txn *t);
 
 /*
- * The stages whose event can only ever give TXN_CONTINUE under t's policy,
- * as (1 << stage) bits: no rule at the stage, no condition observing it
- * (so no scanner that can fail there), and for RCPT no connect or HELO
- * verdict that may be held until it. An MTA need not wait for an answer
- * to these events (the milter protocol's no-reply steps). EOM is never
- * one of them.
+ * The stages whose events an MTA need not wait on under t's policy (the
+ * milter protocol's no-reply steps), as (1 << stage) bits:
+ *   - those that can only ever give TXN_CONTINUE: no rule at the stage, no
+ *     condition observing it (so no scanner that can fail there), and for
+ *     RCPT no connect or HELO verdict that may be held until it;
+ *   - header, end of header and body, always: Postfix and Sendmail give
+ *     the client a verdict on the content only after its final dot,
+ *     whichever of these events it came at, so a decision there can wait
+ *     for the next event the MTA waits on (see txn_set_noreply()).
+ * EOM is never one of them.
  */
 unsigned txn_quiet(const struct txn *t);
 
 /*
  * The stages the front end agreed with the MTA not to answer (a subset of
- * txn_quiet()); the core only keeps it for the front end. 0 at first.
+ * txn_quiet()). 0 at first. At such a stage the outcome is always
+ * TXN_CONTINUE: a decision made there (logged and counted there, as
+ * before) is kept, no further rule is tried for the message, and the
+ * decision is the outcome of the next event the front end answers: the
+ * end of the message when the MTA waits on none of header, eoh and body.
  */
 void txn_set_noreply(struct txn *t, unsigned stages);
 unsigned txn_noreply(const struct txn *t);

@@ -35,7 +35,10 @@
  * it. Internally one open-addressing hash table for IPv4 prefixes (8
  * octets a slot) and one for IPv6, keyed by (prefix length, network); a
  * lookup probes once per prefix length present in the set (at most 33 for
- * IPv4, 129 for IPv6), so a million entries cost about 16 MiB.
+ * IPv4, 129 for IPv6), the probes' slots prefetched together; an IPv4
+ * address probes only the IPv4 table (whether some IPv6 entry holds every
+ * IPv4-mapped address is known from the entries). A million entries cost
+ * about 16 MiB, in huge pages where the kernel gives them (bigmem.h).
  */
 struct addr_set;
 
@@ -77,7 +80,8 @@ void addr_set_free(struct addr_set **s);
 /*
  * An open-addressing hash set of byte strings (any octets, NUL included,
  * at most UINT32_MAX octets). With nocase, ASCII letters compare without
- * case (other octets exactly). The set keeps its own copies.
+ * case (other octets exactly). The set keeps its own copies; its slots
+ * are in huge pages where the kernel gives them (bigmem.h).
  */
 struct str_set;
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/bigmem.h"
 #include "lib/match.h"
 
 #define ADDR_TEXT_MAX 100
@@ -35,6 +36,10 @@ struct addr_set {
 	unsigned char *len6;
 	size_t cap6, n6;
 	uint64_t lens6[3]; /* bit L (0-128) */
+	/* some IPv6 entry holds every IPv4-mapped address: one shorter than
+	 * /96 over ::ffff:0:0 (/96 and longer ones there are IPv4 entries),
+	 * so an IPv4 address needs no IPv6 probe */
+	bool v6_holds_v4;
 };
 
 static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0,	  0,
@@ -101,7 +106,7 @@ struct addr_set *addr_set_new(void)
 static int grow4(struct addr_set *s)
 {
 	size_t ncap = s->cap4 ? s->cap4 * 2 : 64;
-	uint64_t *nt = malloc(ncap * sizeof(*nt));
+	uint64_t *nt = bigmem_calloc(ncap, sizeof(*nt));
 
 	if (nt == NULL)
 		return -1;
@@ -117,7 +122,7 @@ static int grow4(struct addr_set *s)
 			j = (j + 1) & (ncap - 1);
 		nt[j] = k;
 	}
-	free(s->t4);
+	bigmem_free(s->t4, s->cap4, sizeof(*s->t4));
 	s->t4 = nt;
 	s->cap4 = ncap;
 	return 0;
@@ -158,12 +163,12 @@ static bool has4(const struct addr_set *s, uint32_t net, unsigned len)
 static int grow6(struct addr_set *s)
 {
 	size_t ncap = s->cap6 ? s->cap6 * 2 : 16;
-	struct key6 *nt = malloc(ncap * sizeof(*nt));
-	unsigned char *nl = calloc(ncap, 1);
+	struct key6 *nt = bigmem_calloc(ncap, sizeof(*nt));
+	unsigned char *nl = bigmem_calloc(ncap, 1);
 
 	if (nt == NULL || nl == NULL) {
-		free(nt);
-		free(nl);
+		bigmem_free(nt, ncap, sizeof(*nt));
+		bigmem_free(nl, ncap, 1);
 		return -1;
 	}
 	for (size_t i = 0; i < s->cap6; i++) {
@@ -177,8 +182,8 @@ static int grow6(struct addr_set *s)
 		nt[j] = s->t6[i];
 		nl[j] = s->len6[i];
 	}
-	free(s->t6);
-	free(s->len6);
+	bigmem_free(s->t6, s->cap6, sizeof(*s->t6));
+	bigmem_free(s->len6, s->cap6, 1);
 	s->t6 = nt;
 	s->len6 = nl;
 	s->cap6 = ncap;
@@ -202,6 +207,12 @@ static int add6(struct addr_set *s, struct key6 net, unsigned len)
 	s->len6[j] = (unsigned char)(len + 1);
 	s->n6++;
 	s->lens6[len / 64] |= 1ULL << (len % 64);
+	if (len < 96) {
+		const struct key6 v4 = {0, 0x0000ffff00000000ULL};
+		struct key6 m = mask128(v4, len);
+		if (m.hi == net.hi && m.lo == net.lo)
+			s->v6_holds_v4 = true;
+	}
 	return 0;
 }
 
@@ -372,26 +383,51 @@ int addr_set_add(struct addr_set *s, const char *text, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * An IPv4 address probes the IPv4 table once per prefix length there;
+ * all the slots are asked for first (prefetched), so that in a table
+ * bigger than the caches their misses overlap instead of adding up. An
+ * IPv4 address is in an IPv6 entry only when one holds all of them.
+ */
+static bool match4(const struct addr_set *s, uint32_t a)
+{
+	uint64_t keys[33];
+	size_t n = 0;
+
+	for (uint64_t b = s->lens4; b != 0; b &= b - 1) {
+		unsigned len = (unsigned)__builtin_ctzll(b);
+		keys[n] = ((uint64_t)len << 32) | (a & mask32(len));
+		__builtin_prefetch(&s->t4[mix64(keys[n]) & (s->cap4 - 1)]);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (has4(s, (uint32_t)keys[i], (unsigned)(keys[i] >> 32)))
+			return true;
+	return s->v6_holds_v4;
+}
+
 bool addr_set_match(const struct addr_set *s, const unsigned char addr[16])
 {
 	struct key6 k;
 
 	if (s == NULL || addr == NULL)
 		return false;
-	if (s->n4 > 0 && memcmp(addr, mapped_prefix, 12) == 0) {
-		uint32_t a = ((uint32_t)addr[12] << 24) |
-			     ((uint32_t)addr[13] << 16) |
-			     ((uint32_t)addr[14] << 8) | addr[15];
-		for (uint64_t b = s->lens4; b != 0; b &= b - 1) {
-			unsigned len = (unsigned)__builtin_ctzll(b);
-			if (has4(s, a & mask32(len), len))
-				return true;
-		}
-	}
+	if (memcmp(addr, mapped_prefix, 12) == 0)
+		return match4(s, ((uint32_t)addr[12] << 24) |
+				     ((uint32_t)addr[13] << 16) |
+				     ((uint32_t)addr[14] << 8) | addr[15]);
 	if (s->n6 == 0)
 		return false;
 	k.hi = load_be64(addr);
 	k.lo = load_be64(addr + 8);
+	for (unsigned w = 0; w < 3; w++) {
+		for (uint64_t b = s->lens6[w]; b != 0; b &= b - 1) {
+			unsigned len = w * 64 + (unsigned)__builtin_ctzll(b);
+			size_t j = hash6(k.hi, k.lo, len) & (s->cap6 - 1);
+			__builtin_prefetch(&s->t6[j]);
+			__builtin_prefetch(&s->len6[j]);
+		}
+	}
 	for (unsigned w = 0; w < 3; w++) {
 		for (uint64_t b = s->lens6[w]; b != 0; b &= b - 1) {
 			unsigned len = w * 64 + (unsigned)__builtin_ctzll(b);
@@ -411,9 +447,9 @@ void addr_set_free(struct addr_set **s)
 {
 	if (s == NULL || *s == NULL)
 		return;
-	free((*s)->t4);
-	free((*s)->t6);
-	free((*s)->len6);
+	bigmem_free((*s)->t4, (*s)->cap4, sizeof(*(*s)->t4));
+	bigmem_free((*s)->t6, (*s)->cap6, sizeof(*(*s)->t6));
+	bigmem_free((*s)->len6, (*s)->cap6, 1);
 	free(*s);
 	*s = NULL;
 }

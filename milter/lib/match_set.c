@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/bigmem.h"
 #include "lib/match.h"
 
 /* --- string sets ------------------------------------------------------ */
@@ -152,7 +153,7 @@ static uint32_t arena_copy(struct str_set *set, const char *s, size_t len)
 static int grow(struct str_set *set)
 {
 	size_t ncap = set->cap ? set->cap * 2 : 16;
-	struct slot *ns = calloc(ncap, sizeof(*ns));
+	struct slot *ns = bigmem_calloc(ncap, sizeof(*ns));
 
 	if (ns == NULL)
 		return -1;
@@ -165,7 +166,7 @@ static int grow(struct str_set *set)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = set->slots[i];
 	}
-	free(set->slots);
+	bigmem_free(set->slots, set->cap, sizeof(*set->slots));
 	set->slots = ns;
 	set->cap = ncap;
 	return 0;
@@ -250,7 +251,7 @@ void str_set_free(struct str_set **set)
 	if (set == NULL || *set == NULL)
 		return;
 	free((*set)->arena);
-	free((*set)->slots);
+	bigmem_free((*set)->slots, (*set)->cap, sizeof(*(*set)->slots));
 	free(*set);
 	*set = NULL;
 }

@@ -88,6 +88,7 @@ declare -A pf_title=(
 	[rcm]="replycode-milter, policy-35.conf"
 	[mr]="milter-regex 3.1, milter-regex-35.rules"
 	[big]="replycode-milter, policy-35 + 3 lists of $big_n"
+	[base]="BENCH_BASE ($base_name), policy-35.conf"
 )
 declare -A pf_probe=(
 	[none]="^250 2.0.0 Ok: queued"
@@ -95,6 +96,7 @@ declare -A pf_probe=(
 	[rcm]="^554 5.7.1 Header rejected by policy"
 	[mr]="^554 5.7.1 Header rejected by policy"
 	[big]="^554 5.7.1 Header rejected by policy"
+	[base]="^554 5.7.1 Header rejected by policy"
 )
 declare -A pf_sock pf_pid pf_times pf_cpu pf_load
 
@@ -102,8 +104,9 @@ declare -A pf_sock pf_pid pf_times pf_cpu pf_load
 pf_start_all() {
 	local t sock p c
 	for t in u i; do
-		for c in floor rcm mr big; do
+		for c in floor rcm mr big base; do
 			[ "$c" = mr ] && [ -z "$mr_bin" ] && continue
+			[ "$c" = base ] && [ -z "$base_bin" ] && continue
 			if [ "$t" = u ]; then
 				sock=unix:$E2E_DIR/sock/$c.sock
 			else
@@ -116,6 +119,8 @@ pf_start_all() {
 				-f -c "$policy35" -p "$sock" ;;
 			big) bench_start "big-$t" "$sock" "$bin" "${MILTER_AS[@]}" \
 				-f -c "$big_conf" -p "$sock" ;;
+			base) bench_start "base-$t" "$sock" "$base_bin" \
+				"${MILTER_AS[@]}" -f -c "$policy35" -p "$sock" ;;
 			mr) bench_start "mr-$t" "$sock" "$mr_bin" -d \
 				-c "$mr_rules" -p "$sock" -u nobody -P 0666 ;;
 			esac
@@ -210,6 +215,7 @@ bench_postfix() {
 	postfix_start "" || bench_fail "postfix does not start"
 	local cands=(floor rcm big)
 	[ -n "$mr_bin" ] && cands=(floor rcm mr big)
+	[ -n "$base_bin" ] && cands+=(base)
 	n_c=${#cands[@]}
 	for ((r = 1; r <= rounds; r++)); do
 		order=(none)
@@ -256,6 +262,7 @@ bench_postfix() {
 			rcm) row_t="<= 1.05x the floor; ahead of milter-regex" ;;
 			big) row_t="<= 1.05x the floor" ;;
 			mr) row_t="(peer)" ;;
+			base) row_t="(before the change)" ;;
 			esac
 			row "${pf_title[$c]}" \
 				"$([ "$t" = u ] && echo unix || echo inet)" \

@@ -36,6 +36,10 @@
 #   BENCH_BODY_MB    the big body in MiB (50)
 #   BENCH_DNS_SESSIONS  mtclient sessions a DNS run (5000)
 #   BENCH_PARTS      which parts run: "postfix proto scale dns state" (all)
+#   BENCH_BASE       another replycode-milter binary (say, built from
+#                    main) run with policy-35 as one more candidate in
+#                    parts 1 and 2: a change measured before and after
+#                    in one run (none)
 #   BENCH_OUT        the file the report is appended to (BENCHMARKS.md at
 #                    the top of the tree)
 
@@ -49,6 +53,7 @@ root=$(cd "$here/../.." && pwd)
 bin=$root/replycode-milter
 client=$root/tests/proto/mtclient
 floor=$root/tests/bench/floor
+lookup=$root/tests/bench/lookup
 policy35=$here/policy-35.conf
 txn=$here/txn.mt
 msgs=${BENCH_MESSAGES:-2000}
@@ -61,6 +66,12 @@ regexes=${BENCH_REGEXES:-1000}
 body_mb=${BENCH_BODY_MB:-50}
 parts=${BENCH_PARTS:-postfix proto scale dns state}
 dns_sessions=${BENCH_DNS_SESSIONS:-5000}
+base_bin=${BENCH_BASE:-}
+base_name=""
+if [ -n "$base_bin" ]; then
+	[ -x "$base_bin" ] || { echo "BENCH_BASE: $base_bin is not a program" >&2; exit 2; }
+	base_name=$(basename "$base_bin")
+fi
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 warm_msgs=$((msgs / 20 > 0 ? msgs / 20 : 1))
 warm_sessions=$((sessions / 20 > 0 ? sessions / 20 : 1))

@@ -171,6 +171,46 @@ scale_body() {
 	milter_stop "$BPID"
 }
 
+# scale_lookups SIZES...: ns a lookup of values no list holds, in the
+# milter's own sets built from the lists' first N lines (tests/bench/
+# lookup.c), sizes alternating, $rounds rounds, medians.
+scale_lookups() {
+	local r n kind ns k
+	local -A got
+	for ((r = 1; r <= rounds; r++)); do
+		for n in "$@"; do
+			"$lookup" "$E2E_DIR/lists" "$n" >"$E2E_DIR/lookup.out" 2>&1 ||
+				bench_fail "lookup $n: $(tr '\n' ' ' <"$E2E_DIR/lookup.out")"
+			while read -r kind k ns; do
+				got[$kind-$k]+=" $ns"
+			done <"$E2E_DIR/lookup.out"
+		done
+	done
+	md ""
+	md "Cost of one lookup (\`tests/bench/lookup DIR N\`: the same three" \
+		"lists, their first N lines, in the milter's own sets; 2,000,000" \
+		"lookups a kind of 65,536 distinct values none holds, round" \
+		"robin: IPv4 addresses, host names under example.test, e-mail" \
+		"addresses there), $rounds rounds, sizes alternating, medians" \
+		"in ns:"
+	md ""
+	local sep=(---)
+	for n in "$@"; do
+		sep+=(---)
+	done
+	row "kind" "$@" "${*: -1} vs 10" "target"
+	row "${sep[@]}" --- ---
+	for kind in address domain email; do
+		local cells=()
+		for n in "$@"; do
+			# shellcheck disable=SC2086 # a list of numbers
+			cells+=("$(median ${got[$kind-$n]})")
+		done
+		row "$kind" "${cells[@]}" \
+			"$(ratio "${cells[$(($# - 1))]}" "${cells[0]}")" "<= 2x"
+	done
+}
+
 bench_scale() {
 	local n sizes=(10 10000) base10
 	[ "$big_n" -gt 10000 ] && sizes+=("$big_n")
@@ -215,5 +255,6 @@ bench_scale() {
 	md "The $regexes header regexes added" \
 		"$(calc "\"%.0f\", $SC_CPU - $base_empty") us of milter CPU a" \
 		"message over the policy with no rules ($base_empty us)."
+	scale_lookups "${sizes[@]}"
 	scale_body
 }

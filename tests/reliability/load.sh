@@ -132,14 +132,15 @@ declare -A line_re=(
 	[mail_tempfail]='^mail: replycode 451 4\.7\.1 Greylisted, try again later$'
 	[mail_accept]='^mail: accept$'
 	[rcpt_reject]='^rcpt: replycode 550 5\.1\.1 No such user <blocked-[0-9]+@example\.test>$'
-	[header_tempfail]='^header: replycode 451 4\.7\.1 Try again later$'
-	[body_reject]='^body: replycode 554 5\.7\.1 Message content rejected$'
+	[header_tempfail]='^eom: replycode 451 4\.7\.1 Try again later$'
+	[body_reject]='^eom: replycode 554 5\.7\.1 Message content rejected$'
 	[eom_continue]='^eom: continue$'
 	[eom_addheader]='^eom: addheader X-Load-(Rcpt: <ok[0-9]+@example\.test>|Net: 198\.51\.100\.[0-9]+)$'
 )
 # Every line a session may print: the classes above and the lines that
 # carry no verdict.
 ordinary='^(negotiate: .*|(connect|mail|rcpt|header|body): continue'
+ordinary+='|(header|eoh|body): \(no reply expected\)'
 ordinary+='|(helo|data|eoh): \(not sent: milter asked for no (helo|data|eoh)\)'
 ordinary+='|abort: sent|quit: sent|sessions=.*)$'
 

@@ -1063,6 +1063,83 @@ START_TEST(test_comments_in_lists)
 }
 END_TEST
 
+static const struct cond_lists *rule_lists(const struct policy *p, size_t r,
+					    size_t c)
+{
+	ck_assert_msg(r < p->nrules && c < p->rules[r].ncond,
+		      "no condition %zu of rule %zu", c, r);
+	return p->rules[r].cond[c].data;
+}
+
+static bool email_in(const struct cond_lists *l, const char *addr)
+{
+	struct envaddr a;
+
+	ck_assert_msg(envaddr_parse(addr, strlen(addr), &a, NULL, 0) == 0,
+		      "cannot read %s", addr);
+	return email_set_match(l->emails, &a);
+}
+
+/*
+ * A named list read alone by several conditions is built once and read
+ * by all of them (also negated, at other stages); a list read together
+ * with other entries, or with other build flags (a streamed body against
+ * a header), gets a matcher of its own. Freeing the policy frees each set
+ * once (the sanitizer build checks that).
+ */
+START_TEST(test_list_built_once)
+{
+	const struct cond_lists *snd, *rcp, *neg, *mix, *hdr1, *hdr2, *body;
+	struct policy *p;
+
+	write_file("shared.txt", "a@example.com\nB@Example.com\n");
+	p = load_ok("list \"l\" {\n  type = email\n  file = \"shared.txt\"\n}\n"
+		    "list \"re\" {\n  type = regex\n  entries = { \"^spam\" }\n}\n"
+		    "rule \"snd\" {\n  stage = mail\n  verdict = reject\n"
+		    "  sender = { \"list:l\" }\n}\n"
+		    "rule \"rcp\" {\n  stage = rcpt\n  verdict = reject\n"
+		    "  recipient = { \"list:l\" }\n}\n"
+		    "rule \"neg\" {\n  stage = rcpt\n  verdict = reject\n"
+		    "  not_sender = { \"list:l\" }\n}\n"
+		    "rule \"mix\" {\n  stage = mail\n  verdict = reject\n"
+		    "  sender = { \"list:l\", \"c@example.com\" }\n}\n"
+		    "rule \"hdr1\" {\n  stage = header\n  verdict = reject\n"
+		    "  header = \"Subject\"\n  header_regex = { \"list:re\" }\n}\n"
+		    "rule \"hdr2\" {\n  stage = header\n  verdict = reject\n"
+		    "  header = \"From\"\n  header_regex = { \"list:re\" }\n}\n"
+		    "rule \"body\" {\n  stage = body\n  verdict = reject\n"
+		    "  body_regex = { \"list:re\" }\n}\n");
+	snd = rule_lists(p, 0, 0);
+	rcp = rule_lists(p, 1, 0);
+	neg = rule_lists(p, 2, 0);
+	mix = rule_lists(p, 3, 0);
+	hdr1 = rule_lists(p, 4, 0);
+	hdr2 = rule_lists(p, 5, 0);
+	body = rule_lists(p, 6, 0);
+	ck_assert_msg(snd->emails != NULL && snd->emails == rcp->emails &&
+			  snd->emails == neg->emails && snd->share != NULL &&
+			  snd->share == rcp->share && snd->share->refs == 3,
+		      "the three readers of list l share one set");
+	ck_assert_msg(mix->emails != NULL && mix->emails != snd->emails &&
+			  mix->share == NULL,
+		      "list l with another entry: a set of its own");
+	ck_assert_msg(email_in(snd, "<A@example.com>") &&
+			  email_in(rcp, "b@example.com") &&
+			  !email_in(snd, "c@example.com") &&
+			  email_in(mix, "c@example.com") &&
+			  email_in(mix, "a@example.com"),
+		      "the shared and the own sets match their entries");
+	ck_assert_msg(hdr1->regexes != NULL &&
+			  hdr1->regexes == hdr2->regexes &&
+			  strcmp(hdr1->name, "Subject") == 0 &&
+			  strcmp(hdr2->name, "From") == 0,
+		      "two header rules share list re, each with its header");
+	ck_assert_msg(body->regexes != NULL && body->regexes != hdr1->regexes,
+		      "the body's streamed regexes are built apart");
+	policy_free(&p);
+}
+END_TEST
+
 /* hold_early off, connect rules: rcpt not needed; helo facts needed. */
 START_TEST(test_need_stages)
 {
@@ -1638,6 +1715,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_reply_defaults, 0, NCASES(reply_cases));
 	tcase_add_test(tc, test_conditions);
 	tcase_add_test(tc, test_comments_in_lists);
+	tcase_add_test(tc, test_list_built_once);
 	tcase_add_test(tc, test_need_stages);
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_shipped_is_safe);

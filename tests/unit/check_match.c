@@ -115,6 +115,13 @@ static const char *const addr_sets[][8] = {
     {"::ffff:1.2.3.0/120", NULL},
     {"2001:db8::1/128", "2001:db8:0:1::/64", NULL},
     {NULL},
+    /* IPv6 entries and IPv4 addresses: only an entry shorter than /96
+     * over ::ffff:0:0 holds them (then all of them) */
+    {"::/8", "2001:db8::/32", NULL},
+    {"::fffe:0:0/95", NULL},
+    {"::/96", "2001:db8::/64", "2001:db8::1/128", NULL},
+    {"::ffff:0:0/96", "2001:db8::/64", NULL},
+    {"10.0.0.0/8", "192.0.2.0/24", "192.0.2.1", "::/0", NULL},
 };
 
 static const struct {
@@ -158,6 +165,24 @@ static const struct {
     {4, "2001:db8:0:2::", false},
     {5, "1.2.3.4", false},
     {5, "::", false},
+    {6, "1.2.3.4", true},
+    {6, "::ffff:0:0", true},
+    {6, "2001:db8::5", true},
+    {6, "3000::", false},
+    {6, "100::", false},
+    {7, "255.255.255.255", true},
+    {7, "::fffe:1:2", true},
+    {7, "::fffd:0:0", false},
+    {8, "1.2.3.4", false},
+    {8, "::5", true},
+    {8, "2001:db8::1", true},
+    {8, "2001:db8:1::1", false},
+    {9, "1.2.3.4", true},
+    {9, "::1", false},
+    {9, "2001:db8::9", true},
+    {10, "172.16.0.1", true},
+    {10, "192.0.2.200", true},
+    {10, "::1", true},
 };
 
 START_TEST(test_addr_match)

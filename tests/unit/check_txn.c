@@ -127,7 +127,10 @@ struct txn_case {
 	const char *report_has;	 /* a report line contains this */
 	const char *report_not;	 /* no report line contains this */
 	int internal, dropped, held, from_hold; /* report counts */
+	unsigned noreply; /* txn_set_noreply(): stages the MTA does not wait on */
 };
+
+#define NR_CONTENT (1u << STAGE_HEADER | 1u << STAGE_EOH | 1u << STAGE_BODY)
 
 static const struct txn_case cases[] = {
     {"held connect reject is given at the first RCPT, rendered for it",
@@ -142,7 +145,7 @@ static const struct txn_case cases[] = {
        "reject 550 5.7.1 not from 192.0.2.7 to <b@example.net>"},
       {"rcpt <c@example.net>",
        "reject 550 5.7.1 not from 192.0.2.7 to <c@example.net>"}},
-     "(held from connect/helo)", NULL, 0, 0, 1, 2},
+     "(held from connect/helo)", NULL, 0, 0, 1, 2, 0},
     {"a HELO verdict held, then replaced by a second HELO",
      "hold_early_verdicts = true\n"
      "rule \"h\" {\n stage = helo\n helo = {\"bad.example\"}\n"
@@ -152,7 +155,7 @@ static const struct txn_case cases[] = {
       {"helo good.example", "continue"},
       {"mail <a@example.org>", "continue"},
       {"rcpt <b@example.net>", "continue"}},
-     "(held until RCPT)", "held from", 0, 0, 1, 0},
+     "(held until RCPT)", "held from", 0, 0, 1, 0, 0},
     {"a HELO accept stops later rules; a second HELO ends it",
      "rule \"ok\" {\n stage = helo\n helo = {\"friend.example\"}\n"
      " verdict = accept\n}\n"
@@ -163,7 +166,7 @@ static const struct txn_case cases[] = {
       {"helo other.example", "continue"},
       {"mail <a@example.org>", "reject 550 5.7.1 Delivery not authorized, "
 			       "message refused"}},
-     NULL, NULL, 0, 0, 0, 0},
+     NULL, NULL, 0, 0, 0, 0, 0},
     {"an accept keeps the headers of earlier rules for end of message",
      "rule \"tag\" {\n stage = connect\n verdict = continue\n"
      " add_header = {\"X-Seen: $client_addr\"}\n}\n"
@@ -175,7 +178,7 @@ static const struct txn_case cases[] = {
       {"eom", "continue +header X-Seen: 192.0.2.7"},
       {"mail <a@example.org>", "continue"},
       {"eom", "continue +header X-Seen: 192.0.2.7"}},
-     "QID42: decision stage=mail rule=ok", NULL, 0, 0, 0, 0},
+     "QID42: decision stage=mail rule=ok", NULL, 0, 0, 0, 0, 0},
     {"a refused RCPT is not counted and later stages see the last taken",
      "rule \"bad\" {\n stage = rcpt\n recipient = {\"bad@example.net\"}\n"
      " verdict = reject\n reply = \"550 5.1.1\"\n text = \"no such user\"\n}\n"
@@ -191,7 +194,7 @@ static const struct txn_case cases[] = {
       {"rcpt <ok@example.net>", "continue"},
       {"rcpt <ok2@example.net>", "continue"},
       {"data", "reject 550 5.7.1 too many, last <ok2@example.net>"}},
-     NULL, NULL, 0, 0, 0, 0},
+     NULL, NULL, 0, 0, 0, 0, 0},
     {"SIZE= at MAIL, counted size from the header on",
      "rule \"big\" {\n stage = mail\n min_size = 1000\n verdict = reject\n"
      " reply = \"552 5.3.4\"\n text = \"too big\"\n}\n"
@@ -211,7 +214,7 @@ static const struct txn_case cases[] = {
       {"eoh", "continue"},
       {"body 0123456789abcdef", "continue"},
       {"eom", "reject 552 5.3.4 too big now"}},
-     NULL, NULL, 0, 0, 0, 0},
+     NULL, NULL, 0, 0, 0, 0, 0},
     {"the message's effects do not leak into the next message",
      "rule \"tag\" {\n stage = mail\n sender = {\"a@example.org\"}\n"
      " verdict = quarantine\n}\n",
@@ -224,7 +227,7 @@ static const struct txn_case cases[] = {
       {"abort", "continue"},
       {"mail <b@example.org>", "continue"},
       {"eom", "continue"}},
-     NULL, NULL, 0, 0, 0, 0},
+     NULL, NULL, 0, 0, 0, 0, 0},
     {"headers over the limit are dropped and said",
      "rule \"many\" {\n stage = connect\n verdict = continue\n"
      " add_header = {\"X-1: a\", \"X-2: a\", \"X-3: a\", \"X-4: a\","
@@ -236,14 +239,14 @@ static const struct txn_case cases[] = {
      " add_header = {\"X-17: a\"}\n}\n",
      {{"connect 192.0.2.7 host.example", "continue"},
       {"mail <a@example.org>", "continue"}},
-     NULL, NULL, 0, 0, 0, 0},
+     NULL, NULL, 0, 0, 0, 0, 0},
     {"an unreadable sender gives the failure policy, reported",
      "rule \"s\" {\n stage = mail\n sender = {\"a@example.org\"}\n"
      " verdict = reject\n}\n",
      {{"connect 192.0.2.7 host.example", "continue"},
       {"mail <a@example..org>",
        "tempfail 451 4.3.0 Temporary internal error, try again later"}},
-     "internal error: rule s: the sender", NULL, 1, 0, 0, 0},
+     "internal error: rule s: the sender", NULL, 1, 0, 0, 0, 0},
     {"Received: headers counted per message, at eoh and at each header",
      "rule \"loop\" {\n stage = eoh\n min_received = 3\n verdict = reject\n"
      " reply = \"554 5.4.6\"\n text = \"too many hops\"\n}\n"
@@ -269,7 +272,7 @@ static const struct txn_case cases[] = {
       {"header Received 3", "continue"},
       {"header Received 4", "continue"},
       {"header Received 5", "tempfail 451 4.4.6 five so far"}},
-     NULL, NULL, 0, 0, 0, 0},
+     NULL, NULL, 0, 0, 0, 0, 0},
     {"a connect decision for every message is logged again with the queue id",
      "rule \"tag\" {\n stage = connect\n verdict = continue\n"
      " add_header = {\"X-Seen: yes\"}\n}\n"
@@ -280,7 +283,7 @@ static const struct txn_case cases[] = {
       {"eom", "continue +header X-Seen: yes"}},
      "QID42: decision stage=connect rule=tag verdict=continue applies to "
      "this message",
-     NULL, 0, 0, 0, 0},
+     NULL, 0, 0, 0, 0, 0},
     {"a decision after RCPT says when no RCPT was asked for",
      "rule \"big\" {\n stage = eom\n min_size = 1\n verdict = reject\n}\n",
      {{"connect 192.0.2.7 host.example", "continue"},
@@ -288,7 +291,7 @@ static const struct txn_case cases[] = {
       {"eoh", "continue"},
       {"body abc", "continue"},
       {"eom", "reject 550 5.7.1 Delivery not authorized, message refused"}},
-     "to=(not requested)", "to=-", 0, 0, 0, 0},
+     "to=(not requested)", "to=-", 0, 0, 0, 0, 0},
     {"dry-run rules report what they would do and decide nothing",
      "rule \"w\" {\n stage = rcpt\n verdict = reject\n mode = dry-run\n"
      " add_header = {\"X-W: 1\"}\n log = \"saw $recipient\"\n}\n",
@@ -296,7 +299,81 @@ static const struct txn_case cases[] = {
       {"mail <a@example.org>", "continue"},
       {"rcpt <b@example.net>", "continue"},
       {"eom", "continue"}},
-     "rule=w would log: saw <b@example.net>", "decision", 0, 0, 0, 0},
+     "rule=w would log: saw <b@example.net>", "decision", 0, 0, 0, 0, 0},
+    /* The MTA waits on none of header, eoh, body (the no-reply steps
+     * Postfix and Sendmail offer): a decision there is logged where it
+     * is made and given at the end of the message; nothing after it is
+     * tried. */
+    {"a header reject the MTA does not wait for is given at end of message",
+     "rule \"spam\" {\n stage = header\n header = \"Subject\"\n"
+     " header_regex = {\"lottery\"}\n verdict = reject\n"
+     " reply = \"550 5.7.1\"\n text = \"no lottery\"\n}\n"
+     "rule \"late\" {\n stage = eom\n verdict = tempfail\n"
+     " reply = \"451 4.7.1\"\n text = \"try later\"\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"rcpt <b@example.net>", "continue"},
+      {"header Subject lottery win", "continue"},
+      {"header From x", "continue"},
+      {"eoh", "continue"},
+      {"body some text", "continue"},
+      {"eom", "reject 550 5.7.1 no lottery"},
+      {"mail <a@example.org>", "continue"},
+      {"header Subject hello", "continue"},
+      {"eoh", "continue"},
+      {"eom", "tempfail 451 4.7.1 try later"}},
+     "QID42: decision stage=header rule=spam verdict=reject",
+     "stage=eom rule=spam", 0, 0, 0, 0, NR_CONTENT},
+    {"a decision kept from a header is given at the first event answered",
+     "rule \"spam\" {\n stage = header\n header = \"Subject\"\n"
+     " header_regex = {\"lottery\"}\n verdict = tempfail\n"
+     " reply = \"451 4.7.1\"\n text = \"later\"\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"header Subject lottery", "continue"},
+      {"header Subject lottery", "continue"},
+      {"eoh", "tempfail 451 4.7.1 later"}},
+     "decision stage=header rule=spam", NULL, 0, 0, 0, 0,
+     1u << STAGE_HEADER},
+    {"a kept decision dies with its message (abort, next MAIL)",
+     "rule \"b\" {\n stage = body\n body_regex = {\"casino\"}\n"
+     " verdict = discard\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"body a casino here", "continue"},
+      {"abort", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"body nothing", "continue"},
+      {"eom", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"body casino", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"eom", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"body casino", "continue"},
+      {"eom", "discard"}},
+     "decision stage=body rule=b verdict=discard", NULL, 0, 0, 0, 0,
+     NR_CONTENT},
+    {"accept at a header the MTA does not wait for, given at the end",
+     "rule \"ok\" {\n stage = header\n header = \"X-Ok\"\n"
+     " header_regex = {\"yes\"}\n verdict = accept\n}\n"
+     "rule \"no\" {\n stage = eom\n verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"header X-Ok yes", "continue"},
+      {"eoh", "continue"},
+      {"eom", "accept"}},
+     "decision stage=header rule=ok verdict=accept", "rule=no", 0, 0, 0, 0,
+     NR_CONTENT},
+    {"a match only the end of the body shows, at end of message",
+     "rule \"tail\" {\n stage = body\n body_regex = {\"bye\\\\z\"}\n"
+     " verdict = reject\n reply = \"550 5.7.1\"\n text = \"tail\"\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"body say bye", "continue"},
+      {"eom", "reject 550 5.7.1 tail"}},
+     "decision stage=body rule=tail verdict=reject", NULL, 0, 0, 0, 0,
+     NR_CONTENT},
 };
 
 START_TEST(test_txn_case)
@@ -311,6 +388,7 @@ START_TEST(test_txn_case)
 	ck_assert_ptr_nonnull(seen);
 	t = txn_new(p, &io);
 	ck_assert_ptr_nonnull(t);
+	txn_set_noreply(t, c->noreply);
 	for (int i = 0; i < MAX_STEPS && c->step[i].event != NULL; i++) {
 		struct txn_outcome o;
 		char got[8192];
@@ -418,10 +496,18 @@ static const struct {
      " verdict = reject\n reply = \"550 5.7.1\"\n}\n"
      "hold_early_verdicts = false\n",
      ALL_BUT_EOM & ~Q(STAGE_CONNECT)},
+    /* header, eoh and body always: their decisions can wait */
     {"rule \"b\" {\n stage = eom\n body_regex = { \"x+y\" }\n"
      " verdict = reject\n"
      " reply = \"550 5.7.1\"\n}\n",
-     ALL_BUT_EOM & ~Q(STAGE_BODY)},
+     ALL_BUT_EOM},
+    {"rule \"h\" {\n stage = header\n header = \"Subject\"\n"
+     " header_regex = { \"x\" }\n verdict = reject\n}\n"
+     "rule \"e\" {\n stage = eoh\n min_received = 3\n verdict = reject\n}\n"
+     "rule \"b\" {\n stage = body\n body_regex = { \"y\" }\n"
+     " verdict = reject\n}\n"
+     "rule \"d\" {\n stage = data\n verdict = reject\n}\n",
+     ALL_BUT_EOM & ~Q(STAGE_DATA)},
 };
 
 START_TEST(test_quiet)

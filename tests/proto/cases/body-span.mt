@@ -1,13 +1,14 @@
 connect c.example.test 198.51.100.1
 helo c.example.test
-# a 30000-octet match from 50000 to 80000: refused at the second chunk
+# a 30000-octet match from 50000 to 80000: found at the second chunk
+# (logged there), refused at the end of the message
 mail <a@sender.test>
 rcpt <x@example.test>
 data
 header Subject hi
 eoh
 body "y"*50000"BEGIN-SECRET""x"*29978"END-SECRET\r\nbye\r\n"
-abort
+eom
 # a 9000-octet match from 60000 to 69000, for an eom rule
 mail <a@sender.test>
 rcpt <x@example.test>

@@ -4,4 +4,7 @@ mail <a@sender.test>
 rcpt <a@example.test>
 data
 header Subject "a"*5000"!"
+eoh
+body "hello\r\n"
+eom
 quit

@@ -10,4 +10,6 @@ mail <a@sender.test>
 rcpt <v@example.test>
 data
 header X-Big "B"*102000
+eoh
+eom
 quit

@@ -18,7 +18,8 @@ header RECEIVED "from b by c"
 header X-Received "not a hop"
 header Received "from c by d"
 eoh
-abort
+body "hello\r\n"
+eom
 mail <a@sender.test>
 rcpt <b@example.test>
 data
