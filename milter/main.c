@@ -727,6 +727,7 @@ static void reload(const char *path)
 {
 	struct settings set;
 	struct policy *p;
+	size_t nrules;
 
 	log_info("SIGHUP: reloading %s", path);
 	p = load(path, true, &set);
@@ -740,9 +741,12 @@ static void reload(const char *path)
 	report_settings(path, &set);
 	settings_free(&set);
 	open_store(p, false);
-	log_info("reloaded %s: %zu rules; new connections use it", path,
-		 p->nrules);
+	nrules = p->nrules;
 	policy_install(p);
+	/* said once it is so: a test that waits for this line and connects
+	 * gets the new policy */
+	log_info("reloaded %s: %zu rules; new connections use it", path,
+		 nrules);
 	malloc_trim(0); /* give back what loading big lists used */
 }
 
