@@ -292,7 +292,9 @@ int cond_match_text(const struct cond_lists *l, const char *v, size_t len)
  * spelling of an address matches alike, and one that could not be read
  * or was cut never counts as "no match".
  */
-int cond_match_address(const struct cond_lists *l, const struct addr_fact *a)
+/* 1: an address in its normal form to read; 0: none; or the COND_*
+ * failure of one that could not be read or was cut. */
+static int addr_readable(const struct addr_fact *a)
 {
 	switch (a->state) {
 	case ADDR_NONE:
@@ -304,6 +306,15 @@ int cond_match_address(const struct cond_lists *l, const struct addr_fact *a)
 	case ADDR_OK:
 		break;
 	}
+	return 1;
+}
+
+int cond_match_address(const struct cond_lists *l, const struct addr_fact *a)
+{
+	int r = addr_readable(a);
+
+	if (r != 1)
+		return r;
 	switch (l->matcher) {
 	case MATCH_EMAIL:
 		return email_set_match(l->emails, &a->norm) ? 1 : 0;
@@ -379,23 +390,8 @@ bool cond_client_net(const struct session *s, char *buf, size_t len)
 	return true;
 }
 
-int cond_addr_key(const struct addr_fact *a, bool domain, char *buf,
-		  size_t len)
+int cond_key_lower(const char *v, char *buf, size_t len)
 {
-	const char *v;
-
-	switch (a->state) {
-	case ADDR_NONE:
-		return 0;
-	case ADDR_TOO_LONG:
-		return COND_TOO_LONG;
-	case ADDR_BAD:
-		return COND_UNREADABLE;
-	case ADDR_OK:
-		break;
-	}
-	v = domain ? envaddr_domain(&a->norm)
-		   : (a->norm.len > 0 ? a->norm.text : "<>");
 	if (v == NULL || v[0] == '\0')
 		return 0;
 	snprintf(buf, len, "%s", v);
@@ -403,6 +399,18 @@ int cond_addr_key(const struct addr_fact *a, bool domain, char *buf,
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	return 1;
+}
+
+int cond_addr_key(const struct addr_fact *a, bool domain, char *buf,
+		  size_t len)
+{
+	int r = addr_readable(a);
+
+	if (r != 1)
+		return r;
+	return cond_key_lower(domain ? envaddr_domain(&a->norm)
+				     : (a->norm.len > 0 ? a->norm.text : "<>"),
+			      buf, len);
 }
 
 bool cond_duration(const struct cond_builder *b, const char *opt,

@@ -284,6 +284,9 @@ bool cond_in_range(const struct cond *c, uint64_t v);
  */
 bool cond_client_net(const struct session *s, char *buf, size_t len);
 
+/* v in buf in lower case, as a key: 1, or 0 when v is NULL or empty. */
+int cond_key_lower(const char *v, char *buf, size_t len);
+
 /*
  * An envelope address as a key, in its normal form in lower case ("<>"
  * for the null sender), or its domain only (none for the null sender).

@@ -244,13 +244,7 @@ static int key_value(const struct rate *r, const struct session *s,
 	case RK_COUNT:
 		break;
 	}
-	if (v == NULL || v[0] == '\0')
-		return 0;
-	snprintf(buf, len, "%s", v);
-	for (char *p = buf; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return 1;
+	return cond_key_lower(v, buf, len);
 }
 
 static int eval(const struct cond *c, enum stage st, struct session *s)
