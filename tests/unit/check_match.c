@@ -2256,7 +2256,10 @@ static Suite *match_suite(void)
 	tcase_add_test(tc, test_addr_many);
 	suite_add_tcase(s, tc);
 
+	/* Check's 4 s default is a hang detector too tight for a shared
+	 * machine under load (a forked envaddr case once took longer). */
 	tc = tcase_create("sets");
+	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_str_set, 0, (int)N(str_cases));
 	tcase_add_test(tc, test_str_set_many);
 	tcase_add_test(tc, test_str_set_lengths);
