@@ -37,13 +37,13 @@ if [ "$(id -u)" -ne 0 ]; then
 		"needs root (Postfix master, smtp-sink -u)"
 	e2e_finish
 fi
-if pf_skip=$(e2e_postfix_missing); then
-	e2e_skip "state through Postfix and Redis" "$pf_skip"
-	e2e_finish
-fi
 e2e_tmpdir
 bin=$top/replycode-milter
 [ -x "$bin" ] || e2e_die "no $bin: run make first"
+if ! "$here/setup-mta.sh" >"$E2E_DIR/setup.log" 2>&1; then
+	e2e_diag "$(cat "$E2E_DIR/setup.log")"
+	e2e_die "tests/e2e/setup-mta.sh failed"
+fi
 
 # rules STATE [GLOBALS]: the config every milter here runs.
 rules() {
@@ -101,6 +101,93 @@ wait_log() {
 	done
 	return 1
 }
+
+# sim_sendmail_rcpt SCRIPT: the reply --simulate predicts for Sendmail at the
+# last RCPT of the transaction SCRIPT (the protocol tests' language), on
+# the milter's config for Sendmail.
+sim_sendmail_rcpt() {
+	"$bin" -c "$E2E_DIR/sm.conf" --simulate "$1" 2>&1 |
+		sed -n 's/^  sendmail RCPT: //p' | tail -n 1
+}
+
+# ------------------------------------------------- Sendmail, LMDB
+
+# The same rules through the real Sendmail, on a milter and an LMDB
+# folder of their own; each session over TCP from 127.0.0.1 to a
+# one-shot `sendmail -bs`, so Sendmail and the milter see the client's
+# address (on a pipe they have none). Sendmail only queues what it
+# accepts (lib.sh): taken means queued in its queue.
+smstate=$E2E_DIR/sm-state
+mkdir "$smstate"
+rules "$smstate" >"$E2E_DIR/sm.conf"
+smport=$(free_port) || e2e_die "no free port"
+smsock="inet:$smport@127.0.0.1"
+milter_start "$smsock" "$bin" "${MILTER_AS[@]}" -f -c "$E2E_DIR/sm.conf" \
+	-p "$smsock" || e2e_die "the milter for Sendmail does not start"
+sm_pid=$MILTER_PID
+sendmail_prepare "$smsock" || e2e_die "sendmail .cf not built"
+
+# sm_send FROM TO OUT: one message through Sendmail.
+sm_send() {
+	sendmail_session_from 127.0.0.1 --ehlo client.test --from "$1" \
+		--to "$2" >"$3"
+}
+
+for i in 1 2 3 4 5; do
+	sm_send burst@sender.test ok@example.test "$E2E_DIR/smb$i.out"
+done
+got=""
+for i in 1 2 3 4 5; do
+	got="$got|$(rcpt_reply "$E2E_DIR/smb$i.out")"
+done
+assert_eq "sendmail, rate limit 5 a minute: messages 1 to 5 are taken" \
+	"$got" "$(printf '|250 2.1.5 <ok@example.test>... Recipient ok%.0s' 1 2 3 4 5)"
+sm_send burst@sender.test ok@example.test "$E2E_DIR/smb6.out"
+assert_eq "sendmail, rate limit 5 a minute: the 6th is refused, prefixed" \
+	"$(rcpt_reply "$E2E_DIR/smb6.out")" \
+	"450 4.7.1 <ok@example.test>... Too many messages from 127.0.0.1: slow down"
+{
+	echo "connect localhost 127.0.0.1"
+	echo "helo client.test"
+	for i in 1 2 3 4 5 6; do
+		printf 'mail <burst@sender.test>\nrcpt <ok@example.test>\n'
+		printf 'data\nheader Subject e2e\neoh\nbody hello\neom\n'
+	done
+	echo quit
+} >"$E2E_DIR/sm-burst.script"
+assert_eq "sendmail, the 6th: --simulate predicts what Sendmail answered" \
+	"$(sim_sendmail_rcpt "$E2E_DIR/sm-burst.script")" \
+	"$(rcpt_reply "$E2E_DIR/smb6.out")"
+assert_eq "sendmail, rate limit: the 5 taken are queued" \
+	"$(sendmail_queue_count)" 5
+
+sm_send a@sender.test grey1@example.test "$E2E_DIR/smg1.out"
+assert_eq "sendmail, greylisting: the first attempt is refused, with the time left" \
+	"$(rcpt_reply "$E2E_DIR/smg1.out")" \
+	"451 4.7.1 Greylisted: try again in 2s"
+printf '%s\n' "connect localhost 127.0.0.1" "helo client.test" \
+	"mail <a@sender.test>" "rcpt <grey1@example.test>" quit \
+	>"$E2E_DIR/sm-grey.script"
+assert_eq "sendmail, greylisting: --simulate predicts what Sendmail answered" \
+	"$(sim_sendmail_rcpt "$E2E_DIR/sm-grey.script")" \
+	"$(rcpt_reply "$E2E_DIR/smg1.out")"
+sm_send a@sender.test grey1@example.test "$E2E_DIR/smg2.out"
+assert_match "sendmail, greylisting: refused again before the delay" \
+	"$(rcpt_reply "$E2E_DIR/smg2.out")" \
+	'^451 4\.7\.1 Greylisted: try again in [12]s$'
+sleep 2.1
+sm_send a@sender.test grey1@example.test "$E2E_DIR/smg3.out"
+assert_eq "sendmail, greylisting: accepted after the delay" \
+	"$(rcpt_reply "$E2E_DIR/smg3.out")" \
+	"250 2.1.5 <grey1@example.test>... Recipient ok"
+assert_eq "sendmail, greylisting: the retry is queued" \
+	"$(sendmail_queue_count)" 6
+milter_stop "$sm_pid"
+
+if pf_skip=$(e2e_postfix_missing); then
+	e2e_skip "state through Postfix and Redis" "$pf_skip"
+	e2e_finish
+fi
 
 # ------------------------------------------------- the embedded store
 
