@@ -64,6 +64,7 @@ NODE_EXPORTER_PID=""
 SENDMAIL_BIN=""
 SENDMAIL_DIR=""
 SENDMAIL_CF=""
+_E2E_SENDMAIL_NS=()
 E2E_SWAKS_RC=0
 E2E_HOSTNAME=mx.example.test
 E2E_CACHE=${E2E_CACHE:-${HOME:-/root}/.cache/replycode-milter/sendmail}
@@ -725,6 +726,39 @@ redis_stop() {
 	REDIS_PID=""
 }
 
+# ---------------------------------------------------------------- smtp-sink
+
+# sink_start DIR [PORT]: Postfix's smtp-sink on 127.0.0.1:PORT (default a
+# free port) as the next hop, keeping every message it takes as a file in
+# DIR (created, owned by postfix; see sink_messages). Sets SINK_PORT,
+# SINK_DIR, SINK_PID; stopped by pid at exit (postfix_stop stops it too).
+# 1 when it does not listen.
+sink_start() {
+	e2e_tmpdir
+	SINK_DIR=$1
+	SINK_PORT=${2:-$(free_port)} || return 1
+	export SINK_DIR SINK_PORT
+	mkdir -p "$SINK_DIR" && chown postfix "$SINK_DIR" || return 1
+	_e2e_spawn "$SINK_DIR.log" smtp-sink -u postfix \
+		-d "$SINK_DIR/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 100
+	SINK_PID=$!
+	export SINK_PID
+	_e2e_record pid "$SINK_PID"
+	if ! _e2e_wait_port "$SINK_PORT" 10 "$SINK_PID"; then
+		e2e_diag "smtp-sink did not listen on $SINK_PORT:"
+		_e2e_show "$SINK_DIR.log"
+		return 1
+	fi
+}
+
+# sink_stop: stop the last sink_start's smtp-sink (its messages stay).
+sink_stop() {
+	[ -n "${SINK_PID-}" ] || return 0
+	_e2e_stop_pids 5 "$SINK_PID" || return 1
+	_e2e_forget pid "$SINK_PID"
+	SINK_PID=""
+}
+
 # ---------------------------------------------------------------- Postfix
 
 # postfix_start MILTERS [MAIN_CF_LINE...]: a private Postfix in a new folder
@@ -787,19 +821,8 @@ EOF
 	done
 
 	POSTFIX_DIR=$d
-	SINK_DIR=$d/sink
-	export POSTFIX_DIR POSTFIX_PORT SINK_DIR SINK_PORT
-
-	_e2e_spawn "$d/sink.log" smtp-sink -u postfix \
-		-d "$SINK_DIR/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 100
-	SINK_PID=$!
-	export SINK_PID
-	_e2e_record pid "$SINK_PID"
-	if ! _e2e_wait_port "$SINK_PORT" 10 "$SINK_PID"; then
-		e2e_diag "smtp-sink did not listen on $SINK_PORT:"
-		_e2e_show "$d/sink.log"
-		return 1
-	fi
+	export POSTFIX_DIR POSTFIX_PORT
+	sink_start "$d/sink" "$SINK_PORT" || return 1
 
 	_e2e_record postfix "$d"
 	# "postfix start" creates the queue folders and checks the config.
@@ -856,10 +879,7 @@ postfix_stop() {
 	[ -n "${POSTFIX_DIR-}" ] || return 0
 	_e2e_postfix_stop_dir "$POSTFIX_DIR" || rc=1
 	_e2e_forget postfix "$POSTFIX_DIR"
-	if [ -n "${SINK_PID-}" ]; then
-		_e2e_stop_pids 5 "$SINK_PID" || rc=1
-		_e2e_forget pid "$SINK_PID"
-	fi
+	sink_stop || rc=1
 	POSTFIX_MASTER_PID=""
 	return "$rc"
 }
@@ -947,7 +967,8 @@ sink_wait_count() {
 # SENDMAIL_FILTER_MC is used instead of that INPUT_MAIL_FILTER line (the
 # caller's own line, e.g. the one README.md documents). Accepted mail is
 # only queued (DeliveryMode=queue) into SENDMAIL_DIR/q; nothing is written
-# outside the folder. MC_LINEs are added to the .mc before MAILER(smtp).
+# outside the folder. With SENDMAIL_RELAY_PORT set, sendmail_deliver
+# relays the queue to 127.0.0.1:SENDMAIL_RELAY_PORT (a sink_start sink). MC_LINEs are added to the .mc before MAILER(smtp).
 # Needs tests/e2e/setup-mta.sh run once. Exports SENDMAIL_BIN, SENDMAIL_DIR,
 # SENDMAIL_CF.
 sendmail_prepare() {
@@ -986,6 +1007,10 @@ sendmail_prepare() {
 		echo "define(\`confHELP_FILE', \`$d/helpfile')dnl"
 		echo "define(\`confSERVICE_SWITCH_FILE', \`$d/sw')dnl"
 		echo "define(\`confDELIVERY_MODE', \`queue')dnl"
+		if [ -n "${SENDMAIL_RELAY_PORT-}" ]; then
+			echo "define(\`SMART_HOST', \`relay:[127.0.0.1]')dnl"
+			echo "define(\`RELAY_MAILER_ARGS', \`TCP \$h $SENDMAIL_RELAY_PORT')dnl"
+		fi
 		echo "FEATURE(\`accept_unresolvable_domains')dnl"
 		echo "FEATURE(\`accept_unqualified_senders')dnl"
 		echo "FEATURE(\`promiscuous_relay')dnl"
@@ -1008,6 +1033,19 @@ sendmail_prepare() {
 	SENDMAIL_DIR=$d
 	SENDMAIL_CF=$d/t.cf
 	export SENDMAIL_BIN SENDMAIL_DIR SENDMAIL_CF
+	# The command that runs what follows it in Sendmail's own UTS and
+	# mount namespaces: host name mx.example.test, the private /etc/hosts
+	# and /etc/resolv.conf above (exit 97 when they cannot be set up).
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	_E2E_SENDMAIL_NS=(unshare -u -m sh -c '
+		h=$1 hosts=$2 resolv=$3
+		shift 3
+		hostname "$h" &&
+		mount --bind "$hosts" /etc/hosts &&
+		mount --bind "$resolv" /etc/resolv.conf ||
+		{ echo "*** cannot set up the namespace" >&2; exit 97; }
+		exec "$@"
+	' sh "$E2E_HOSTNAME" "$d/hosts" "$d/resolv.conf")
 }
 
 # sendmail_session SWAKS_ARGS...: one SMTP session with `sendmail -bs` on a
@@ -1016,19 +1054,23 @@ sendmail_prepare() {
 # transcript and sets E2E_SWAKS_RC, like smtp_dialogue. Returns 0.
 sendmail_session() {
 	E2E_SWAKS_RC=0
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	timeout --foreground -k 5 "$E2E_SESSION_LIMIT" unshare -u -m sh -c '
-		h=$1 hosts=$2 resolv=$3 to=$4
-		shift 4
-		hostname "$h" &&
-		mount --bind "$hosts" /etc/hosts &&
-		mount --bind "$resolv" /etc/resolv.conf ||
-		{ echo "*** cannot set up the namespace" >&2; exit 97; }
-		exec swaks --timeout "$to" \
-			--pipe "$SENDMAIL_BIN -C $SENDMAIL_CF -bs" "$@"
-	' sh "$E2E_HOSTNAME" "$SENDMAIL_DIR/hosts" "$SENDMAIL_DIR/resolv.conf" \
-		"$E2E_SMTP_TIMEOUT" "$@" 2>&1 || E2E_SWAKS_RC=$?
+	timeout --foreground -k 5 "$E2E_SESSION_LIMIT" "${_E2E_SENDMAIL_NS[@]}" \
+		swaks --timeout "$E2E_SMTP_TIMEOUT" \
+		--pipe "$SENDMAIL_BIN -C $SENDMAIL_CF -bs" "$@" 2>&1 ||
+		E2E_SWAKS_RC=$?
 	return 0
+}
+
+# sendmail_deliver: one queue run of Sendmail in the foreground (`-qf`, in
+# the session's namespaces, bounded by E2E_SESSION_LIMIT): each queued
+# message goes to the relay of SENDMAIL_RELAY_PORT. Its transcript (-v) in
+# SENDMAIL_DIR/deliver.log; 1 when the run failed or a message stayed in
+# the queue.
+sendmail_deliver() {
+	timeout -k 5 "$E2E_SESSION_LIMIT" "${_E2E_SENDMAIL_NS[@]}" \
+		"$SENDMAIL_BIN" -C "$SENDMAIL_CF" -qf -v \
+		>>"$SENDMAIL_DIR/deliver.log" 2>&1 </dev/null || return 1
+	[ "$(sendmail_queue_count)" = 0 ]
 }
 
 # _e2e_sendmail_once: start a one-shot Sendmail listener on a free port of
@@ -1042,28 +1084,21 @@ _e2e_sendmail_once() {
 	_E2E_ONCE_PID=""
 	_E2E_ONCE_PORT=$(free_port) || return 1
 	log=$(mktemp "$SENDMAIL_DIR/listener.XXXXXX.log")
-	# shellcheck disable=SC2016 # expanded by the inner sh and perl
-	_e2e_spawn "$log" timeout -k 5 "$E2E_SESSION_LIMIT" unshare -u -m sh -c '
-		h=$1 hosts=$2 resolv=$3 port=$4
-		hostname "$h" &&
-		mount --bind "$hosts" /etc/hosts &&
-		mount --bind "$resolv" /etc/resolv.conf ||
-		{ echo "*** cannot set up the namespace" >&2; exit 97; }
-		exec perl -MSocket -e "
-			my \$port = shift;
-			socket(my \$l, PF_INET, SOCK_STREAM, 0) or die \"socket: \$!\";
-			setsockopt(\$l, SOL_SOCKET, SO_REUSEADDR, 1);
-			bind(\$l, pack_sockaddr_in(\$port, inet_aton(q{127.0.0.1})))
-				or die \"bind: \$!\";
-			listen(\$l, 1) or die \"listen: \$!\";
-			accept(my \$c, \$l) or die \"accept: \$!\";
-			close(\$l);
-			open(STDIN, q{<&}, \$c) or die;
-			open(STDOUT, q{>&}, \$c) or die;
-			exec(@ARGV) or die \"exec: \$!\";
-		" "$port" "$SENDMAIL_BIN" -C "$SENDMAIL_CF" -bs
-	' sh "$E2E_HOSTNAME" "$SENDMAIL_DIR/hosts" "$SENDMAIL_DIR/resolv.conf" \
-		"$_E2E_ONCE_PORT"
+	# shellcheck disable=SC2016 # perl's variables
+	_e2e_spawn "$log" timeout -k 5 "$E2E_SESSION_LIMIT" \
+		"${_E2E_SENDMAIL_NS[@]}" perl -MSocket -e '
+			my $port = shift;
+			socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+			setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+			bind($l, pack_sockaddr_in($port, inet_aton(q{127.0.0.1})))
+				or die "bind: $!";
+			listen($l, 1) or die "listen: $!";
+			accept(my $c, $l) or die "accept: $!";
+			close($l);
+			open(STDIN, q{<&}, $c) or die;
+			open(STDOUT, q{>&}, $c) or die;
+			exec(@ARGV) or die "exec: $!";
+		' "$_E2E_ONCE_PORT" "$SENDMAIL_BIN" -C "$SENDMAIL_CF" -bs
 	_E2E_ONCE_PID=$!
 	_e2e_record pid "$_E2E_ONCE_PID"
 	if ! _e2e_wait_port "$_E2E_ONCE_PORT" 10 "$_E2E_ONCE_PID"; then
