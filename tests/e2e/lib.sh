@@ -33,9 +33,9 @@ MILTER_AS=()
 #   milter_start milter_stop milter_kill milter_socket_postfix proc_cpu_ticks
 #   postfix_start postfix_stop postfix_log postfix_log_wait
 #   postfix_queue_count postfix_hold_count postfix_wait_idle postfix_flush
-#   sink_messages sink_wait_count
+#   sink_start sink_stop sink_messages sink_wait_count
 #   sendmail_prepare sendmail_session sendmail_session_from sendmail_raw_from
-#   sendmail_queue_count sendmail_queue_files
+#   sendmail_queue_count sendmail_queue_files sendmail_deliver
 #   node_exporter_start node_exporter_metrics
 # Variables set for the tests: E2E_DIR, E2E_SWAKS_RC, MILTER_PID,
 #   NODE_EXPORTER_PORT NODE_EXPORTER_PID,
