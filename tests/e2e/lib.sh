@@ -65,6 +65,7 @@ SENDMAIL_BIN=""
 SENDMAIL_DIR=""
 SENDMAIL_CF=""
 _E2E_SENDMAIL_NS=()
+_E2E_LISTENER_PID=""
 E2E_SWAKS_RC=0
 E2E_HOSTNAME=mx.example.test
 E2E_CACHE=${E2E_CACHE:-${HOME:-/root}/.cache/replycode-milter/sendmail}
@@ -322,6 +323,23 @@ _e2e_spawn() {
 		"$@" >"$log" 2>&1 </dev/null {_E2E_FD}>&- &
 	else
 		"$@" >"$log" 2>&1 </dev/null &
+	fi
+}
+
+# _e2e_listener NAME LOG PORT CMD...: CMD in the background (_e2e_spawn,
+# output to LOG), recorded to be stopped at exit; waits (10 s) until it
+# listens on PORT. Sets _E2E_LISTENER_PID; 1, with LOG shown, when it does
+# not listen.
+_e2e_listener() {
+	local name=$1 log=$2 port=$3
+	shift 3
+	_e2e_spawn "$log" "$@"
+	_E2E_LISTENER_PID=$!
+	_e2e_record pid "$_E2E_LISTENER_PID"
+	if ! _e2e_wait_port "$port" 10 "$_E2E_LISTENER_PID"; then
+		e2e_diag "$name did not listen on $port:"
+		_e2e_show "$log"
+		return 1
 	fi
 }
 
@@ -654,18 +672,15 @@ node_exporter_start() {
 	e2e_tmpdir
 	NODE_EXPORTER_PORT=$(free_port) || return 1
 	log=$(mktemp "$E2E_DIR/node-exporter.XXXXXX.log")
-	_e2e_spawn "$log" prometheus-node-exporter \
+	_e2e_listener node_exporter "$log" "$NODE_EXPORTER_PORT" \
+		prometheus-node-exporter \
 		--web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT" \
 		--collector.disable-defaults --collector.textfile \
 		--collector.textfile.directory="$dir"
-	NODE_EXPORTER_PID=$!
+	local rc=$?
+	NODE_EXPORTER_PID=$_E2E_LISTENER_PID
 	export NODE_EXPORTER_PORT NODE_EXPORTER_PID
-	_e2e_record pid "$NODE_EXPORTER_PID"
-	if ! _e2e_wait_port "$NODE_EXPORTER_PORT" 10 "$NODE_EXPORTER_PID"; then
-		e2e_diag "node_exporter did not listen on $NODE_EXPORTER_PORT:"
-		_e2e_show "$log"
-		return 1
-	fi
+	return "$rc"
 }
 
 # node_exporter_metrics [PORT]: what node_exporter on 127.0.0.1:PORT
@@ -705,17 +720,14 @@ redis_start() {
 	fi
 	REDIS_PORT=${2:-$(free_port)} || return 1
 	mkdir -p "$dir"
-	_e2e_spawn "$dir/redis.log" "$bin" --port "$REDIS_PORT" \
+	_e2e_listener redis-server "$dir/redis.log" "$REDIS_PORT" \
+		"$bin" --port "$REDIS_PORT" \
 		--bind 127.0.0.1 --dir "$dir" --save "" --appendonly yes \
 		--appendfsync "${REDIS_FSYNC:-always}" --daemonize no
-	REDIS_PID=$!
+	local rc=$?
+	REDIS_PID=$_E2E_LISTENER_PID
 	export REDIS_PORT REDIS_PID
-	_e2e_record pid "$REDIS_PID"
-	if ! _e2e_wait_port "$REDIS_PORT" 10 "$REDIS_PID"; then
-		e2e_diag "redis-server did not listen on $REDIS_PORT:"
-		_e2e_show "$dir/redis.log"
-		return 1
-	fi
+	return "$rc"
 }
 
 # redis_stop: SIGTERM to the last redis_start's server, and wait.
@@ -739,16 +751,13 @@ sink_start() {
 	SINK_PORT=${2:-$(free_port)} || return 1
 	export SINK_DIR SINK_PORT
 	mkdir -p "$SINK_DIR" && chown postfix "$SINK_DIR" || return 1
-	_e2e_spawn "$SINK_DIR.log" smtp-sink -u postfix \
+	_e2e_listener smtp-sink "$SINK_DIR.log" "$SINK_PORT" \
+		smtp-sink -u postfix \
 		-d "$SINK_DIR/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 100
-	SINK_PID=$!
+	local rc=$?
+	SINK_PID=$_E2E_LISTENER_PID
 	export SINK_PID
-	_e2e_record pid "$SINK_PID"
-	if ! _e2e_wait_port "$SINK_PORT" 10 "$SINK_PID"; then
-		e2e_diag "smtp-sink did not listen on $SINK_PORT:"
-		_e2e_show "$SINK_DIR.log"
-		return 1
-	fi
+	return "$rc"
 }
 
 # sink_stop: stop the last sink_start's smtp-sink (its messages stay).
