@@ -8,8 +8,9 @@
 # 127.0.0.1. The limit of 5 messages a minute takes exactly 5 and refuses
 # the 6th with "450 4.7.1 <ok@example.test>... Too many messages from
 # 127.0.0.1: slow down" (Sendmail's prefix before a 450 at RCPT), which is
-# what --simulate predicts for Sendmail; greylisting refuses with the
-# same "451 4.7.1 Greylisted: try again in 2s" as Postfix (no prefix
+# what --simulate predicts for Sendmail; greylisting (a delay of 5 s
+# here: a one-shot session is slower than Postfix's) refuses with "451
+# 4.7.1 Greylisted: try again in 5s", as Postfix words it (no prefix
 # before a 451), again before the delay, takes the retry after it. A
 # queue run (sendmail -qf) delivers what Sendmail took to an smtp-sink
 # of the test's own: exactly the 5, then the retry (without Postfix's
