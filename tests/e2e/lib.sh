@@ -33,9 +33,9 @@ MILTER_AS=()
 #   milter_start milter_stop milter_kill milter_socket_postfix proc_cpu_ticks
 #   postfix_start postfix_stop postfix_log postfix_log_wait
 #   postfix_queue_count postfix_hold_count postfix_wait_idle postfix_flush
-#   sink_messages sink_wait_count
+#   sink_start sink_stop sink_messages sink_wait_count
 #   sendmail_prepare sendmail_session sendmail_session_from sendmail_raw_from
-#   sendmail_queue_count sendmail_queue_files
+#   sendmail_queue_count sendmail_queue_files sendmail_deliver
 #   node_exporter_start node_exporter_metrics
 # Variables set for the tests: E2E_DIR, E2E_SWAKS_RC, MILTER_PID,
 #   NODE_EXPORTER_PORT NODE_EXPORTER_PID,
@@ -64,6 +64,8 @@ NODE_EXPORTER_PID=""
 SENDMAIL_BIN=""
 SENDMAIL_DIR=""
 SENDMAIL_CF=""
+_E2E_SENDMAIL_NS=()
+_E2E_LISTENER_PID=""
 E2E_SWAKS_RC=0
 E2E_HOSTNAME=mx.example.test
 E2E_CACHE=${E2E_CACHE:-${HOME:-/root}/.cache/replycode-milter/sendmail}
@@ -321,6 +323,23 @@ _e2e_spawn() {
 		"$@" >"$log" 2>&1 </dev/null {_E2E_FD}>&- &
 	else
 		"$@" >"$log" 2>&1 </dev/null &
+	fi
+}
+
+# _e2e_listener NAME LOG PORT CMD...: CMD in the background (_e2e_spawn,
+# output to LOG), recorded to be stopped at exit; waits (10 s) until it
+# listens on PORT. Sets _E2E_LISTENER_PID; 1, with LOG shown, when it does
+# not listen.
+_e2e_listener() {
+	local name=$1 log=$2 port=$3
+	shift 3
+	_e2e_spawn "$log" "$@"
+	_E2E_LISTENER_PID=$!
+	_e2e_record pid "$_E2E_LISTENER_PID"
+	if ! _e2e_wait_port "$port" 10 "$_E2E_LISTENER_PID"; then
+		e2e_diag "$name did not listen on $port:"
+		_e2e_show "$log"
+		return 1
 	fi
 }
 
@@ -653,18 +672,15 @@ node_exporter_start() {
 	e2e_tmpdir
 	NODE_EXPORTER_PORT=$(free_port) || return 1
 	log=$(mktemp "$E2E_DIR/node-exporter.XXXXXX.log")
-	_e2e_spawn "$log" prometheus-node-exporter \
+	_e2e_listener node_exporter "$log" "$NODE_EXPORTER_PORT" \
+		prometheus-node-exporter \
 		--web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT" \
 		--collector.disable-defaults --collector.textfile \
 		--collector.textfile.directory="$dir"
-	NODE_EXPORTER_PID=$!
+	local rc=$?
+	NODE_EXPORTER_PID=$_E2E_LISTENER_PID
 	export NODE_EXPORTER_PORT NODE_EXPORTER_PID
-	_e2e_record pid "$NODE_EXPORTER_PID"
-	if ! _e2e_wait_port "$NODE_EXPORTER_PORT" 10 "$NODE_EXPORTER_PID"; then
-		e2e_diag "node_exporter did not listen on $NODE_EXPORTER_PORT:"
-		_e2e_show "$log"
-		return 1
-	fi
+	return "$rc"
 }
 
 # node_exporter_metrics [PORT]: what node_exporter on 127.0.0.1:PORT
@@ -704,17 +720,14 @@ redis_start() {
 	fi
 	REDIS_PORT=${2:-$(free_port)} || return 1
 	mkdir -p "$dir"
-	_e2e_spawn "$dir/redis.log" "$bin" --port "$REDIS_PORT" \
+	_e2e_listener redis-server "$dir/redis.log" "$REDIS_PORT" \
+		"$bin" --port "$REDIS_PORT" \
 		--bind 127.0.0.1 --dir "$dir" --save "" --appendonly yes \
 		--appendfsync "${REDIS_FSYNC:-always}" --daemonize no
-	REDIS_PID=$!
+	local rc=$?
+	REDIS_PID=$_E2E_LISTENER_PID
 	export REDIS_PORT REDIS_PID
-	_e2e_record pid "$REDIS_PID"
-	if ! _e2e_wait_port "$REDIS_PORT" 10 "$REDIS_PID"; then
-		e2e_diag "redis-server did not listen on $REDIS_PORT:"
-		_e2e_show "$dir/redis.log"
-		return 1
-	fi
+	return "$rc"
 }
 
 # redis_stop: SIGTERM to the last redis_start's server, and wait.
@@ -723,6 +736,36 @@ redis_stop() {
 	_e2e_stop_pids 10 "$REDIS_PID"
 	_e2e_forget pid "$REDIS_PID"
 	REDIS_PID=""
+}
+
+# ---------------------------------------------------------------- smtp-sink
+
+# sink_start DIR [PORT]: Postfix's smtp-sink on 127.0.0.1:PORT (default a
+# free port) as the next hop, keeping every message it takes as a file in
+# DIR (created, owned by postfix; see sink_messages). Sets SINK_PORT,
+# SINK_DIR, SINK_PID; stopped by pid at exit (postfix_stop stops it too).
+# 1 when it does not listen.
+sink_start() {
+	e2e_tmpdir
+	SINK_DIR=$1
+	SINK_PORT=${2:-$(free_port)} || return 1
+	export SINK_DIR SINK_PORT
+	mkdir -p "$SINK_DIR" && chown postfix "$SINK_DIR" || return 1
+	_e2e_listener smtp-sink "$SINK_DIR.log" "$SINK_PORT" \
+		smtp-sink -u postfix \
+		-d "$SINK_DIR/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 100
+	local rc=$?
+	SINK_PID=$_E2E_LISTENER_PID
+	export SINK_PID
+	return "$rc"
+}
+
+# sink_stop: stop the last sink_start's smtp-sink (its messages stay).
+sink_stop() {
+	[ -n "${SINK_PID-}" ] || return 0
+	_e2e_stop_pids 5 "$SINK_PID" || return 1
+	_e2e_forget pid "$SINK_PID"
+	SINK_PID=""
 }
 
 # ---------------------------------------------------------------- Postfix
@@ -787,19 +830,8 @@ EOF
 	done
 
 	POSTFIX_DIR=$d
-	SINK_DIR=$d/sink
-	export POSTFIX_DIR POSTFIX_PORT SINK_DIR SINK_PORT
-
-	_e2e_spawn "$d/sink.log" smtp-sink -u postfix \
-		-d "$SINK_DIR/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 100
-	SINK_PID=$!
-	export SINK_PID
-	_e2e_record pid "$SINK_PID"
-	if ! _e2e_wait_port "$SINK_PORT" 10 "$SINK_PID"; then
-		e2e_diag "smtp-sink did not listen on $SINK_PORT:"
-		_e2e_show "$d/sink.log"
-		return 1
-	fi
+	export POSTFIX_DIR POSTFIX_PORT
+	sink_start "$d/sink" "$SINK_PORT" || return 1
 
 	_e2e_record postfix "$d"
 	# "postfix start" creates the queue folders and checks the config.
@@ -856,10 +888,7 @@ postfix_stop() {
 	[ -n "${POSTFIX_DIR-}" ] || return 0
 	_e2e_postfix_stop_dir "$POSTFIX_DIR" || rc=1
 	_e2e_forget postfix "$POSTFIX_DIR"
-	if [ -n "${SINK_PID-}" ]; then
-		_e2e_stop_pids 5 "$SINK_PID" || rc=1
-		_e2e_forget pid "$SINK_PID"
-	fi
+	sink_stop || rc=1
 	POSTFIX_MASTER_PID=""
 	return "$rc"
 }
@@ -947,7 +976,8 @@ sink_wait_count() {
 # SENDMAIL_FILTER_MC is used instead of that INPUT_MAIL_FILTER line (the
 # caller's own line, e.g. the one README.md documents). Accepted mail is
 # only queued (DeliveryMode=queue) into SENDMAIL_DIR/q; nothing is written
-# outside the folder. MC_LINEs are added to the .mc before MAILER(smtp).
+# outside the folder. With SENDMAIL_RELAY_PORT set, sendmail_deliver
+# relays the queue to 127.0.0.1:SENDMAIL_RELAY_PORT (a sink_start sink). MC_LINEs are added to the .mc before MAILER(smtp).
 # Needs tests/e2e/setup-mta.sh run once. Exports SENDMAIL_BIN, SENDMAIL_DIR,
 # SENDMAIL_CF.
 sendmail_prepare() {
@@ -986,6 +1016,10 @@ sendmail_prepare() {
 		echo "define(\`confHELP_FILE', \`$d/helpfile')dnl"
 		echo "define(\`confSERVICE_SWITCH_FILE', \`$d/sw')dnl"
 		echo "define(\`confDELIVERY_MODE', \`queue')dnl"
+		if [ -n "${SENDMAIL_RELAY_PORT-}" ]; then
+			echo "define(\`SMART_HOST', \`relay:[127.0.0.1]')dnl"
+			echo "define(\`RELAY_MAILER_ARGS', \`TCP \$h $SENDMAIL_RELAY_PORT')dnl"
+		fi
 		echo "FEATURE(\`accept_unresolvable_domains')dnl"
 		echo "FEATURE(\`accept_unqualified_senders')dnl"
 		echo "FEATURE(\`promiscuous_relay')dnl"
@@ -1008,6 +1042,19 @@ sendmail_prepare() {
 	SENDMAIL_DIR=$d
 	SENDMAIL_CF=$d/t.cf
 	export SENDMAIL_BIN SENDMAIL_DIR SENDMAIL_CF
+	# The command that runs what follows it in Sendmail's own UTS and
+	# mount namespaces: host name mx.example.test, the private /etc/hosts
+	# and /etc/resolv.conf above (exit 97 when they cannot be set up).
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	_E2E_SENDMAIL_NS=(unshare -u -m sh -c '
+		h=$1 hosts=$2 resolv=$3
+		shift 3
+		hostname "$h" &&
+		mount --bind "$hosts" /etc/hosts &&
+		mount --bind "$resolv" /etc/resolv.conf ||
+		{ echo "*** cannot set up the namespace" >&2; exit 97; }
+		exec "$@"
+	' sh "$E2E_HOSTNAME" "$d/hosts" "$d/resolv.conf")
 }
 
 # sendmail_session SWAKS_ARGS...: one SMTP session with `sendmail -bs` on a
@@ -1016,19 +1063,23 @@ sendmail_prepare() {
 # transcript and sets E2E_SWAKS_RC, like smtp_dialogue. Returns 0.
 sendmail_session() {
 	E2E_SWAKS_RC=0
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	timeout --foreground -k 5 "$E2E_SESSION_LIMIT" unshare -u -m sh -c '
-		h=$1 hosts=$2 resolv=$3 to=$4
-		shift 4
-		hostname "$h" &&
-		mount --bind "$hosts" /etc/hosts &&
-		mount --bind "$resolv" /etc/resolv.conf ||
-		{ echo "*** cannot set up the namespace" >&2; exit 97; }
-		exec swaks --timeout "$to" \
-			--pipe "$SENDMAIL_BIN -C $SENDMAIL_CF -bs" "$@"
-	' sh "$E2E_HOSTNAME" "$SENDMAIL_DIR/hosts" "$SENDMAIL_DIR/resolv.conf" \
-		"$E2E_SMTP_TIMEOUT" "$@" 2>&1 || E2E_SWAKS_RC=$?
+	timeout --foreground -k 5 "$E2E_SESSION_LIMIT" "${_E2E_SENDMAIL_NS[@]}" \
+		swaks --timeout "$E2E_SMTP_TIMEOUT" \
+		--pipe "$SENDMAIL_BIN -C $SENDMAIL_CF -bs" "$@" 2>&1 ||
+		E2E_SWAKS_RC=$?
 	return 0
+}
+
+# sendmail_deliver: one queue run of Sendmail in the foreground (`-qf`, in
+# the session's namespaces, bounded by E2E_SESSION_LIMIT): each queued
+# message goes to the relay of SENDMAIL_RELAY_PORT. Its transcript (-v) in
+# SENDMAIL_DIR/deliver.log; 1 when the run failed or a message stayed in
+# the queue.
+sendmail_deliver() {
+	timeout -k 5 "$E2E_SESSION_LIMIT" "${_E2E_SENDMAIL_NS[@]}" \
+		"$SENDMAIL_BIN" -C "$SENDMAIL_CF" -qf -v \
+		>>"$SENDMAIL_DIR/deliver.log" 2>&1 </dev/null || return 1
+	[ "$(sendmail_queue_count)" = 0 ]
 }
 
 # _e2e_sendmail_once: start a one-shot Sendmail listener on a free port of
@@ -1042,28 +1093,21 @@ _e2e_sendmail_once() {
 	_E2E_ONCE_PID=""
 	_E2E_ONCE_PORT=$(free_port) || return 1
 	log=$(mktemp "$SENDMAIL_DIR/listener.XXXXXX.log")
-	# shellcheck disable=SC2016 # expanded by the inner sh and perl
-	_e2e_spawn "$log" timeout -k 5 "$E2E_SESSION_LIMIT" unshare -u -m sh -c '
-		h=$1 hosts=$2 resolv=$3 port=$4
-		hostname "$h" &&
-		mount --bind "$hosts" /etc/hosts &&
-		mount --bind "$resolv" /etc/resolv.conf ||
-		{ echo "*** cannot set up the namespace" >&2; exit 97; }
-		exec perl -MSocket -e "
-			my \$port = shift;
-			socket(my \$l, PF_INET, SOCK_STREAM, 0) or die \"socket: \$!\";
-			setsockopt(\$l, SOL_SOCKET, SO_REUSEADDR, 1);
-			bind(\$l, pack_sockaddr_in(\$port, inet_aton(q{127.0.0.1})))
-				or die \"bind: \$!\";
-			listen(\$l, 1) or die \"listen: \$!\";
-			accept(my \$c, \$l) or die \"accept: \$!\";
-			close(\$l);
-			open(STDIN, q{<&}, \$c) or die;
-			open(STDOUT, q{>&}, \$c) or die;
-			exec(@ARGV) or die \"exec: \$!\";
-		" "$port" "$SENDMAIL_BIN" -C "$SENDMAIL_CF" -bs
-	' sh "$E2E_HOSTNAME" "$SENDMAIL_DIR/hosts" "$SENDMAIL_DIR/resolv.conf" \
-		"$_E2E_ONCE_PORT"
+	# shellcheck disable=SC2016 # perl's variables
+	_e2e_spawn "$log" timeout -k 5 "$E2E_SESSION_LIMIT" \
+		"${_E2E_SENDMAIL_NS[@]}" perl -MSocket -e '
+			my $port = shift;
+			socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+			setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+			bind($l, pack_sockaddr_in($port, inet_aton(q{127.0.0.1})))
+				or die "bind: $!";
+			listen($l, 1) or die "listen: $!";
+			accept(my $c, $l) or die "accept: $!";
+			close($l);
+			open(STDIN, q{<&}, $c) or die;
+			open(STDOUT, q{>&}, $c) or die;
+			exec(@ARGV) or die "exec: $!";
+		' "$_E2E_ONCE_PORT" "$SENDMAIL_BIN" -C "$SENDMAIL_CF" -bs
 	_E2E_ONCE_PID=$!
 	_e2e_record pid "$_E2E_ONCE_PID"
 	if ! _e2e_wait_port "$_E2E_ONCE_PORT" 10 "$_E2E_ONCE_PID"; then

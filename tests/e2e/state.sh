@@ -1,6 +1,20 @@
 #!/bin/bash
-# state.sh: rate limits and greylisting through real Postfix, on the
-# embedded store (LMDB) and on a real redis-server shared by a fleet.
+# state.sh: rate limits and greylisting through a real Sendmail and a
+# real Postfix, on the embedded store (LMDB) and on a real redis-server
+# shared by a fleet.
+#
+# Sendmail (unpacked by setup-mta.sh; runs without Postfix too): a milter
+# on LMDB behind one-shot `sendmail -bs` sessions over TCP from
+# 127.0.0.1. The limit of 5 messages a minute takes exactly 5 and refuses
+# the 6th with "450 4.7.1 <ok@example.test>... Too many messages from
+# 127.0.0.1: slow down" (Sendmail's prefix before a 450 at RCPT), which is
+# what --simulate predicts for Sendmail; greylisting (a delay of 5 s
+# here: a one-shot session is slower than Postfix's) refuses with "451
+# 4.7.1 Greylisted: try again in 5s", as Postfix words it (no prefix
+# before a 451), again before the delay, takes the retry after it. A
+# queue run (sendmail -qf) delivers what Sendmail took to an smtp-sink
+# of the test's own: exactly the 5, then the retry (without Postfix's
+# smtp-sink, that check is a skip and only Sendmail's queue is counted).
 #
 # The embedded store: one milter behind a private Postfix; a limit of 5
 # messages a minute per client lets exactly 5 through and refuses the 6th
@@ -23,6 +37,7 @@
 # nothing (SIGSTOP): after state_timeout the mail goes on, logged.
 # Ends with "N passed, N failed" (and ", N skipped").
 #
+# Without Postfix the Postfix and Redis parts are one skip line.
 # Usage: tests/e2e/state.sh   (root; not root: one skip line, exit 0)
 
 # shellcheck source-path=SCRIPTDIR
@@ -33,22 +48,23 @@ top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-	e2e_skip "state through Postfix and Redis" \
-		"needs root (Postfix master, smtp-sink -u)"
-	e2e_finish
-fi
-if pf_skip=$(e2e_postfix_missing); then
-	e2e_skip "state through Postfix and Redis" "$pf_skip"
+	e2e_skip "state through Sendmail, Postfix and Redis" \
+		"needs root (unshare, Postfix master, smtp-sink -u)"
 	e2e_finish
 fi
 e2e_tmpdir
 bin=$top/replycode-milter
 [ -x "$bin" ] || e2e_die "no $bin: run make first"
+if ! "$here/setup-mta.sh" >"$E2E_DIR/setup.log" 2>&1; then
+	e2e_diag "$(cat "$E2E_DIR/setup.log")"
+	e2e_die "tests/e2e/setup-mta.sh failed"
+fi
 
-# rules STATE [GLOBALS]: the config every milter here runs.
+# rules STATE [GLOBALS] [DELAY]: the config every milter here runs, its
+# greylist_delay DELAY (default 2s).
 rules() {
 	printf 'state = "%s"\n%s\n' "$1" "${2:-}"
-	cat <<'RULES'
+	cat <<RULES
 rule "per-client" {
 	stage = rcpt
 	sender = { "burst@sender.test" }
@@ -58,7 +74,7 @@ rule "per-client" {
 	rate_event = "messages"
 	verdict = tempfail
 	reply = "450 4.7.1"
-	text = "Too many messages from $client_addr: slow down"
+	text = "Too many messages from \$client_addr: slow down"
 }
 rule "fleet-count" {
 	stage = rcpt
@@ -68,16 +84,16 @@ rule "fleet-count" {
 	rate_key = "sender"
 	verdict = tempfail
 	reply = "421 4.7.28"
-	text = "Unusual rate of mail from $sender"
+	text = "Unusual rate of mail from \$sender"
 }
 rule "grey" {
 	stage = rcpt
 	recipient_regex = { "^grey" }
 	greylist = true
-	greylist_delay = "2s"
+	greylist_delay = "${3:-2s}"
 	verdict = tempfail
 	reply = "451 4.7.1"
-	text = "Greylisted: try again in $retry_in"
+	text = "Greylisted: try again in \$retry_in"
 }
 RULES
 }
@@ -101,6 +117,130 @@ wait_log() {
 	done
 	return 1
 }
+
+# sim_rcpt CONF MTA SCRIPT: the reply --simulate predicts for MTA
+# (postfix, sendmail) at the last RCPT of the transaction SCRIPT (the
+# protocol tests' language) under CONF.
+sim_rcpt() {
+	"$bin" -c "$1" --simulate "$3" 2>&1 |
+		sed -n "s/^  $2 RCPT: //p" | tail -n 1
+}
+
+# ------------------------------------------------- Sendmail, LMDB
+
+# The same rules through the real Sendmail, on a milter and an LMDB
+# folder of their own; each session over TCP from 127.0.0.1 to a
+# one-shot `sendmail -bs`, so Sendmail and the milter see the client's
+# address (on a pipe they have none). Sendmail queues what it takes;
+# a queue run (sendmail -qf) then relays it to an smtp-sink of the test's
+# own (Postfix's: without Postfix, only the queue is checked).
+smstate=$E2E_DIR/sm-state
+mkdir "$smstate"
+rules "$smstate" "" 5s >"$E2E_DIR/sm.conf"
+smport=$(free_port) || e2e_die "no free port"
+smsock="inet:$smport@127.0.0.1"
+milter_start "$smsock" "$bin" "${MILTER_AS[@]}" -f -c "$E2E_DIR/sm.conf" \
+	-p "$smsock" || e2e_die "the milter for Sendmail does not start"
+sm_pid=$MILTER_PID
+sm_sink=$(e2e_postfix_missing) || sm_sink=""
+if [ -z "$sm_sink" ]; then
+	sink_start "$E2E_DIR/sm-sink" || e2e_die "smtp-sink does not start"
+	SENDMAIL_RELAY_PORT=$SINK_PORT
+fi
+sendmail_prepare "$smsock" || e2e_die "sendmail .cf not built"
+
+# sm_delivered N DESC: the queue run delivers all that Sendmail queued and
+# the sink holds N messages (a skip without Postfix's smtp-sink).
+sm_delivered() {
+	if [ -n "$sm_sink" ]; then
+		e2e_skip "$2" "$sm_sink"
+		return 0
+	fi
+	sendmail_deliver || e2e_diag "$(tail -n 20 "$SENDMAIL_DIR/deliver.log")"
+	sink_wait_count "$1" || true
+	assert_eq "$2" "$(sendmail_queue_count) queued, $(sink_messages | wc -l) in the sink" \
+		"0 queued, $1 in the sink"
+}
+
+# sm_send FROM TO OUT: one message through Sendmail.
+sm_send() {
+	sendmail_session_from 127.0.0.1 --ehlo client.test --from "$1" \
+		--to "$2" >"$3"
+}
+
+for i in 1 2 3 4 5; do
+	sm_send burst@sender.test ok@example.test "$E2E_DIR/smb$i.out"
+done
+got=""
+for i in 1 2 3 4 5; do
+	got="$got|$(rcpt_reply "$E2E_DIR/smb$i.out")"
+done
+assert_eq "sendmail, rate limit 5 a minute: messages 1 to 5 are taken" \
+	"$got" "$(printf '|250 2.1.5 <ok@example.test>... Recipient ok%.0s' 1 2 3 4 5)"
+sm_send burst@sender.test ok@example.test "$E2E_DIR/smb6.out"
+assert_eq "sendmail, rate limit 5 a minute: the 6th is refused, prefixed" \
+	"$(rcpt_reply "$E2E_DIR/smb6.out")" \
+	"450 4.7.1 <ok@example.test>... Too many messages from 127.0.0.1: slow down"
+{
+	echo "connect localhost 127.0.0.1"
+	echo "helo client.test"
+	for i in 1 2 3 4 5 6; do
+		printf 'mail <burst@sender.test>\nrcpt <ok@example.test>\n'
+		printf 'data\nheader Subject e2e\neoh\nbody hello\neom\n'
+	done
+	echo quit
+} >"$E2E_DIR/burst.script"
+assert_eq "sendmail, the 6th: --simulate predicts what Sendmail answered" \
+	"$(sim_rcpt "$E2E_DIR/sm.conf" sendmail "$E2E_DIR/burst.script")" \
+	"$(rcpt_reply "$E2E_DIR/smb6.out")"
+assert_eq "sendmail, rate limit: the 5 taken are queued" \
+	"$(sendmail_queue_count)" 5
+sm_delivered 5 "sendmail, rate limit: the 5 taken are delivered to the sink"
+
+# A delay of 5 s, and only what is left of it slept: a one-shot Sendmail
+# session takes about a second on a loaded machine, and the retry must
+# come before the delay.
+t_first=$EPOCHREALTIME
+sm_send a@sender.test grey1@example.test "$E2E_DIR/smg1.out"
+t_stamped=$EPOCHREALTIME
+sm_send a@sender.test grey1@example.test "$E2E_DIR/smg2.out"
+t_retry=$EPOCHREALTIME
+assert_eq "sendmail, greylisting: the first attempt is refused, with the time left" \
+	"$(rcpt_reply "$E2E_DIR/smg1.out")" \
+	"451 4.7.1 Greylisted: try again in 5s"
+assert_match "sendmail, greylisting: refused again before the delay" \
+	"$(rcpt_reply "$E2E_DIR/smg2.out")" \
+	'^451 4\.7\.1 Greylisted: try again in [1-5]s$' ||
+	e2e_diag "the retry came $(awk -v a="$t_retry" -v b="$t_first" \
+		'BEGIN { printf "%.1f", a - b }') s after the first attempt began"
+printf '%s\n' "connect localhost 127.0.0.1" "helo client.test" \
+	"mail <a@sender.test>" "rcpt <grey1@example.test>" quit \
+	>"$E2E_DIR/grey.script"
+assert_eq "sendmail, greylisting: --simulate predicts what Sendmail answered" \
+	"$(sim_rcpt "$E2E_DIR/sm.conf" sendmail "$E2E_DIR/grey.script")" \
+	"$(rcpt_reply "$E2E_DIR/smg1.out")"
+left=$(awk -v a="$t_stamped" -v b="$EPOCHREALTIME" \
+	'BEGIN { printf "%.2f", a + 5.1 - b }')
+[[ $left == -* ]] || sleep "$left"
+sm_send a@sender.test grey1@example.test "$E2E_DIR/smg3.out"
+assert_eq "sendmail, greylisting: accepted after the delay" \
+	"$(rcpt_reply "$E2E_DIR/smg3.out")" \
+	"250 2.1.5 <grey1@example.test>... Recipient ok"
+assert_eq "sendmail, greylisting: the retry, alone, is queued" \
+	"$(sendmail_queue_count)" "$([ -n "$sm_sink" ] && echo 6 || echo 1)"
+sm_delivered 6 "sendmail, greylisting: the retry is delivered to the sink"
+if [ -z "$sm_sink" ]; then
+	assert_eq "sendmail: the sink got 5 for ok@, then the retry for grey1@" \
+		"$(sink_messages | xargs grep -h '^X-Rcpt-Args:' | tr '\n' '|')" \
+		"$(printf 'X-Rcpt-Args: <ok@example.test>|%.0s' 1 2 3 4 5)X-Rcpt-Args: <grey1@example.test>|"
+	sink_stop
+fi
+milter_stop "$sm_pid"
+
+if pf_skip=$(e2e_postfix_missing); then
+	e2e_skip "state through Postfix and Redis" "$pf_skip"
+	e2e_finish
+fi
 
 # ------------------------------------------------- the embedded store
 
@@ -128,6 +268,9 @@ send "$POSTFIX_PORT" burst@sender.test ok@example.test "$E2E_DIR/b6.out"
 assert_eq "rate limit 5 a minute: the 6th is refused" \
 	"$(rcpt_reply "$E2E_DIR/b6.out")" \
 	"450 4.7.1 Too many messages from 127.0.0.1: slow down"
+assert_eq "rate limit, the 6th: --simulate predicts what Postfix answered" \
+	"$(sim_rcpt "$E2E_DIR/lmdb.conf" postfix "$E2E_DIR/burst.script")" \
+	"$(rcpt_reply "$E2E_DIR/b6.out")"
 sink_wait_count 5 || true
 assert_eq "rate limit: the 5 taken are delivered" "$(sink_messages | wc -l)" 5
 
@@ -139,6 +282,9 @@ send "$POSTFIX_PORT" a@sender.test grey1@example.test "$E2E_DIR/g2.out"
 assert_match "greylisting: refused again before the delay" \
 	"$(rcpt_reply "$E2E_DIR/g2.out")" \
 	'^451 4\.7\.1 Greylisted: try again in [12]s$'
+assert_eq "greylisting: --simulate predicts what Postfix answered" \
+	"$(sim_rcpt "$E2E_DIR/lmdb.conf" postfix "$E2E_DIR/grey.script")" \
+	"$(rcpt_reply "$E2E_DIR/g1.out")"
 sleep 2.1
 send "$POSTFIX_PORT" a@sender.test grey1@example.test "$E2E_DIR/g3.out"
 assert_match "greylisting: accepted after the delay" \
