@@ -40,32 +40,34 @@ echo "== tests/proto/run.sh under $(valgrind --version)"
 vg="valgrind --leak-check=full --errors-for-leak-kinds=definite"
 vg+=" --error-exitcode=99 --suppressions=tests/reliability/valgrind.supp"
 vg+=" --log-file=$logs/vg.%p" # one line: run.sh reads it as words
+
+# tally OUT RC PREFIX: a suite's output and status into passed and
+# failed (its summary line "PREFIXN passed, N failed"; any failure when
+# it exited non-zero without one).
+tally() {
+	local line p f
+	grep -v '^ok - ' <<<"$1"
+	line=$(grep -E "^$3[0-9]+ passed, [0-9]+ failed" <<<"$1" | tail -n 1)
+	p=$(sed -E "s/^$3([0-9]+) passed.*/\\1/" <<<"$line")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	p=${p:-0}
+	f=${f:-0}
+	[ "$2" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 out=$(MILTER_WRAP=$vg PROTO_SLOW="${PROTO_SLOW:-4}" tests/proto/run.sh 2>&1)
-rc=$?
-grep -v '^ok - ' <<<"$out"
-line=$(grep -E '^proto: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)
-p=$(sed -E 's/^proto: ([0-9]+) passed.*/\1/' <<<"$line")
-f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-p=${p:-0}
-f=${f:-0}
-[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-passed=$((passed + p))
-failed=$((failed + f))
+tally "$out" $? "proto: "
 
 echo "== tests/proto/dns.sh under memcheck"
 out=$(MILTER_WRAP="${vg/vg.%p/vg.dns.%p} --show-leak-kinds=all" \
 	tests/proto/dns.sh 2>&1)
-rc=$?
-grep -v '^ok - ' <<<"$out"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n 1)
-p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
-f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-p=${p:-0}
-f=${f:-0}
-[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-passed=$((passed + p))
-failed=$((failed + f))
+tally "$out" $? ""
 
+runs=0
+dnsruns=0
+hidden=0
 # resolver_left LOG: the loss records (any kind) whose stack goes through
 # dns.c or libunbound.
 resolver_left() {
