@@ -37,6 +37,7 @@
 #include "core/explain.h"
 #include "core/keep.h"
 #include "core/stats.h"
+#include "lib/dns.h"
 #include "lib/log.h"
 #include "milter.h"
 #include "simulate.h"
@@ -864,7 +865,9 @@ int main(int argc, char **argv)
 		sim.script = optind < argc	? argv[optind]
 			     : sim.given == 0 ? "-"
 					      : NULL;
-		return simulate_run(path, &sim);
+		int rc = simulate_run(path, &sim);
+		dns_resolver_shutdown();
+		return rc;
 	}
 	/* --lookup LIST VALUE: VALUE is the one word left */
 	if (lookup != NULL && optind == argc - 1 && sim.given == 0)
@@ -1032,6 +1035,9 @@ int main(int argc, char **argv)
 		keep_install(NULL);
 		store_close(&st);
 	}
+	/* the resolver's thread stopped and its context freed, now or by
+	 * the last session still holding it */
+	dns_resolver_shutdown();
 	stats_free_all();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
 		log_warning("cannot remove pidfile %s: %s (its folder must be "

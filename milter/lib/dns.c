@@ -303,6 +303,17 @@ void dns_resolver_put(struct dns_resolver **rp)
 		resolver_free(r);
 }
 
+void dns_resolver_shutdown(void)
+{
+	struct dns_resolver *r;
+
+	pthread_mutex_lock(&reg_lock);
+	r = current;
+	current = NULL;
+	pthread_mutex_unlock(&reg_lock);
+	dns_resolver_put(&r);
+}
+
 /* --- resolving ------------------------------------------------------- */
 
 static void failed(struct dns_answer *a, const char *why)

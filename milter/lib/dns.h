@@ -154,6 +154,14 @@ struct dns_resolver *dns_resolver_get(const char *upstream, char *err,
 void dns_resolver_put(struct dns_resolver **r);
 
 /*
+ * At exit: drop the process's own reference to the newest resolver, so
+ * that it is freed (its thread stopped, its libunbound context and cache
+ * freed) now, or when the last session that holds it puts it. A later
+ * dns_resolver_get() makes a new one. Safe to call when none was made.
+ */
+void dns_resolver_shutdown(void);
+
+/*
  * Answer the n queries in q: each from the cache when it is there, the
  * others asked at once, in parallel, waiting at most timeout_ms for all
  * of them; an unanswered one is DNS_FAILED ("timed out") and its late

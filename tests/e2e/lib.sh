@@ -1176,8 +1176,9 @@ sendmail_queue_count() {
 
 # ---------------------------------------------------------------- DNS
 
-# dns_start: a real DNS server (dnsmasq, from dnsmasq-base: a binary, no
-# service) on 127.0.0.1 on a free port (UDP and TCP), serving the test
+# dns_start [EXTRA]: a real DNS server (dnsmasq, from dnsmasq-base: a
+# binary, no service; its config from dns_conf below) on 127.0.0.1 on a
+# free port (UDP and TCP), serving the test
 # DNS lists below, every answer with a TTL of DNS_TTL seconds (default
 # 60; 0: no resolver may keep it), logging each query to DNS_LOG. Its
 # files are named DNS_NAME (default dnsmasq) in E2E_DIR: two can run. Sets DNS_PORT, DNS_PID, DNS_LOG. The zones (under .example:
@@ -1194,25 +1195,24 @@ sendmail_queue_count() {
 # more dnsmasq lines (local=/zone/, host-record=, txt-record=), serves
 # more zones.
 DNS_TXT_HEAD='Listed 100% by bl.example; see https://bl.example/q?ip=127.0.0.2'
-dns_start() {
-	local conf a b c i extra=${1:-/dev/null}
-	e2e_tmpdir
-	conf=$E2E_DIR/${DNS_NAME:-dnsmasq}.conf
-	DNS_LOG=$E2E_DIR/${DNS_NAME:-dnsmasq}.log
+
+# dns_conf PORT LOG [EXTRA]: the dnsmasq config of dns_start (its zones,
+# listening on 127.0.0.1 port PORT, logging queries to LOG, EXTRA's lines
+# after), on stdout. tests/package/deb.sh runs one in its container.
+dns_conf() {
+	local a b c
 	a=$(printf 'a%.0s' $(seq 200))
 	b=$(printf 'b%.0s' $(seq 200))
 	c=$(printf 'c%.0s' $(seq 100))
-	for ((i = 0; i < 5; i++)); do
-		DNS_PORT=$(free_port) || return 1
-		cat >"$conf" <<CONF
+	cat <<CONF
 no-resolv
 no-hosts
 no-poll
 bind-interfaces
 listen-address=127.0.0.1
-port=$DNS_PORT
+port=$1
 log-queries
-log-facility=$DNS_LOG
+log-facility=$2
 local-ttl=${DNS_TTL:-60}
 local=/bl.example/
 local=/bl2.example/
@@ -1230,7 +1230,17 @@ host-record=spam.example.dbl.example,127.0.1.2
 txt-record=spam.example.dbl.example,"domain blocked"
 host-record=bad-helo.example.dbl.example,127.0.1.2
 CONF
-		cat "$extra" >>"$conf"
+	cat "${3:-/dev/null}"
+}
+
+dns_start() {
+	local conf i extra=${1:-/dev/null}
+	e2e_tmpdir
+	conf=$E2E_DIR/${DNS_NAME:-dnsmasq}.conf
+	DNS_LOG=$E2E_DIR/${DNS_NAME:-dnsmasq}.log
+	for ((i = 0; i < 5; i++)); do
+		DNS_PORT=$(free_port) || return 1
+		dns_conf "$DNS_PORT" "$DNS_LOG" "$extra" >"$conf"
 		: >"$DNS_LOG"
 		_e2e_spawn "$E2E_DIR/${DNS_NAME:-dnsmasq}.out" dnsmasq --keep-in-foreground \
 			--conf-file="$conf" --user="$(id -un)" \

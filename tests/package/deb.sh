@@ -26,7 +26,11 @@
 #      container (systemd-nspawn, an overlay in memory; skipped with the
 #      reason where it cannot boot) and there install the package and work
 #      the unit: sandbox in force, socket, journal, reload good and bad,
-#      Restart=on-failure, stop; systemd-analyze security online.
+#      Restart=on-failure, stop; systemd-analyze security online; DNS
+#      lists under the sandbox (with dnsmasq here: a client_dnsbl rule
+#      against a dnsmasq on 127.0.0.1 in the container, as a forwarder and
+#      through /etc/resolv.conf: the exact reply with zone and TXT; the
+#      server stopped: logged as a warning, counted in stats_file).
 #   6. dpkg --purge: binary, config, user, group, socket folder, unit gone,
 #      and nothing else changed: /etc (names, modes, owners, contents: the
 #      passwd and group files too), the folders the package installs into,
@@ -270,6 +274,21 @@ container_run() {
 	cp "$deb" "$top/tests/proto/mtclient" "$here/in-container.sh" "$ct/in/"
 	printf '%s\n' "connect c.example.test 192.0.2.1" "helo c.example.test" \
 		"mail <a@sender.test>" "rcpt <blocked@example.test>" quit >"$ct/in/s.mt"
+	# DNS lists: a dnsmasq of this machine's (dnsmasq-base, a binary),
+	# started by in-container.sh on 127.0.0.1 in the container's own
+	# network, with a zone whose TXT record the reply must carry
+	if command -v dnsmasq >/dev/null; then
+		printf '%s\n' "local=/pkg.example/" \
+			"host-record=2.0.0.127.pkg.example,127.0.0.2" \
+			'txt-record=2.0.0.127.pkg.example,"Listed by the package test"' \
+			>"$ct/dns-extra"
+		dns_conf 10053 /out/dnsmasq.log "$ct/dns-extra" >"$ct/in/dnsmasq.conf"
+		for c in 2 5; do
+			printf '%s\n' "connect c.example.test 127.0.0.$c" \
+				"helo c.example.test" "mail <a@sender.test>" \
+				"rcpt <user@example.test>" quit >"$ct/in/dns$c.mt"
+		done
+	fi
 	printf '%s\n' "[Unit]" "After=basic.target" "[Service]" "Type=oneshot" \
 		"ExecStart=/bin/sh /in/in-container.sh" >"$ct/in/rcm-test.service"
 	# shellcheck disable=SC2016 # expanded by the inner sh
@@ -365,6 +384,30 @@ else
 		"$(fact metrics_file)" "$pkg 644 $pkg 755 "
 	assert_eq "systemd: ... another user reads the counters through the link" \
 		"$(fact metrics_read)" "replycode_milter_sessions_total 1"
+	if [ -f "$E2E_DIR/ct/in/dnsmasq.conf" ]; then
+		a_lookups='replycode_milter_dns_lookups_total{type="A",source="resolver"'
+		assert_eq "systemd: DNS lists: a dnsmasq on 127.0.0.1, the unit started with a client_dnsbl rule" \
+			"$(fact dns_server) $(fact dns_start)" "0 0"
+		listed="replycode 554 5.7.1 Service unavailable; Client host [127.0.0.2] blocked using pkg.example; Listed by the package test"
+		assert_eq "systemd: ... a listed client: the reply with the zone and the TXT record" \
+			"$(fact dns_listed)" "$listed"
+		assert_eq "systemd: ... the server stopped: dns_error = ignore, not listed" \
+			"$(fact dns_unlisted)" continue
+		assert_match "systemd: ... the failure is a warning in the journal" \
+			"$(fact dns_fail_log)" \
+			'^warning: conn[0-9]+: stage=connect DNS lookup failed: 5\.0\.0\.127\.pkg\.example A: .+; dns_error = ignore: taken as not listed$'
+		assert_eq "systemd: ... and counted in stats_file (one found, one failed)" \
+			"$(fact dns_found_count) $(fact dns_failed_count)" \
+			"$a_lookups,result=\"found\"} 1 $a_lookups,result=\"failed\"} 1"
+		assert_eq "systemd: ... stop: exit 0 (with its resolver)" \
+			"$(fact dns_stop)" "0 0"
+		assert_eq "systemd: ... dns_resolver = \"system\" (/etc/resolv.conf): the same reply" \
+			"$(fact dns_system_listed)" "$listed"
+		assert_eq "systemd: ... stop: exit 0" "$(fact dns_system_stop)" "0 0"
+	else
+		e2e_skip "systemd: DNS lists under the unit's sandbox" \
+			"no dnsmasq here (packaging/deps.sh check installs dnsmasq-base)"
+	fi
 	assert_eq "systemd: the test ran to its end" "$(fact finished)" yes
 fi
 left=""

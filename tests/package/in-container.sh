@@ -5,7 +5,9 @@
 # unit under a real systemd. Never run it on a host: it installs the
 # package and starts and kills the service.
 #
-# /in holds the .deb, mtclient and s.mt (a RCPT to blocked@example.test);
+# /in holds the .deb, mtclient and s.mt (a RCPT to blocked@example.test),
+# and when the host has dnsmasq: dnsmasq.conf (port 10053) and dns2.mt,
+# dns5.mt (sessions from 127.0.0.2, listed in pkg.example, and 127.0.0.5);
 # the facts found go to /out/facts as "name=value" lines, for deb.sh to
 # assert; /out/log has the details. Powers the container off at the end.
 
@@ -17,10 +19,16 @@ fact() {
 	printf '%s=%s\n' "$1" "$2" >>/out/facts
 }
 
-# rcpt: the milter's answer to the RCPT, asked as Postfix's user.
-rcpt() {
+# answer SCRIPT STAGE: the milter's answer at STAGE to the session in
+# SCRIPT, asked as Postfix's user.
+answer() {
 	setpriv --reuid=postfix --regid=postfix --clear-groups \
-		/in/mtclient -T 5 -s "$sock" /in/s.mt 2>&1 | sed -n 's/^rcpt: //p'
+		/in/mtclient -T 10 -s "$sock" "$1" 2>&1 | sed -n "s/^$2: //p"
+}
+
+# rcpt: the milter's answer to the RCPT of s.mt.
+rcpt() {
+	answer /in/s.mt rcpt
 }
 
 status() {
@@ -159,6 +167,68 @@ poll sessions || poll sessions || poll sessions
 fact metrics_read "$line"
 fact metrics_file "$(stat -c '%U %a' "$prom" /var/lib/replycode-milter | tr '\n' ' ')"
 systemctl stop replycode-milter
+
+# DNS lists under the sandbox (libunbound, its thread, its sockets): a
+# dnsmasq on 127.0.0.1 answers, then is stopped.
+if [ -f /in/dnsmasq.conf ]; then
+	dnsmasq --keep-in-foreground --conf-file=/in/dnsmasq.conf \
+		--user=root --group=root &
+	dns_pid=$!
+	poll grep -q 'started, version' /out/dnsmasq.log
+	fact dns_server "$?"
+	sed -i '1i dns_resolver = "127.0.0.1@10053"\ndns_timeout = 3' "$conf"
+	cat >>"$conf" <<'EOF'
+rule "container-dnsbl" {
+	stage = connect
+	client_dnsbl = { "pkg.example" }
+	verdict = reject
+	reply = "554 5.7.1"
+	text = "Service unavailable; Client host [$client_addr] blocked using $dnsbl_zone; $dnsbl_txt"
+}
+EOF
+	systemctl start replycode-milter
+	fact dns_start "$?"
+	listed() {
+		reply=$(answer /in/dns2.mt connect)
+		[ -n "$reply" ]
+	}
+	poll listed
+	fact dns_listed "$reply"
+	kill "$dns_pid"
+	wait "$dns_pid"
+	fact dns_unlisted "$(answer /in/dns5.mt rcpt)"
+	poll in_journal 4 'DNS lookup failed: 5\.0\.0\.127\.pkg\.example A: '
+	fact dns_fail_log "$line"
+	a_lookups='replycode_milter_dns_lookups_total{type="A",source="resolver"'
+	dns_counted() {
+		line=$(grep -F "$a_lookups,result=\"failed\"}" "$prom")
+		[ "$line" = "$a_lookups,result=\"failed\"} 1" ]
+	}
+	poll dns_counted || poll dns_counted
+	fact dns_failed_count "$line"
+	fact dns_found_count "$(grep -F "$a_lookups,result=\"found\"}" "$prom")"
+	systemctl stop replycode-milter
+	fact dns_stop "$? $(systemctl show -p ExecMainStatus --value replycode-milter)"
+
+	# the default, dns_resolver = "system": the nameserver of
+	# /etc/resolv.conf (the container's own), dnsmasq on port 53
+	rm -f /etc/resolv.conf
+	echo 'nameserver 127.0.0.1' >/etc/resolv.conf
+	sed -e 's/^port=.*/port=53/' -e 's#^log-facility=.*#log-facility=/out/dnsmasq53.log#' \
+		/in/dnsmasq.conf >/run/dnsmasq53.conf
+	dnsmasq --keep-in-foreground --conf-file=/run/dnsmasq53.conf \
+		--user=root --group=root &
+	dns_pid=$!
+	poll grep -q 'started, version' /out/dnsmasq53.log
+	sed -i 's/^dns_resolver = .*/dns_resolver = "system"/' "$conf"
+	systemctl start replycode-milter
+	poll listed
+	fact dns_system_listed "$reply"
+	systemctl stop replycode-milter
+	fact dns_system_stop "$? $(systemctl show -p ExecMainStatus --value replycode-milter)"
+	kill "$dns_pid"
+	wait "$dns_pid"
+fi
 journalctl -u replycode-milter --no-pager
 fact finished yes
 systemctl poweroff

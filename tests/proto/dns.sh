@@ -11,12 +11,15 @@
 # upstream, and dns_error = tempfail (451 4.4.3, logged).
 # Prints "N passed, N failed" (tests/e2e/lib.sh's assertions); exits
 # non-zero on failure.
+# MILTER_BIN, MILTER_WRAP and MTCLIENT as for run.sh (valgrind.sh runs
+# it under memcheck).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
 bin=${MILTER_BIN:-./replycode-milter}
 client=${MTCLIENT:-tests/proto/mtclient}
+read -r -a wrap <<<"${MILTER_WRAP:-}"
 e2e_tmpdir
 tmp=$E2E_DIR
 
@@ -69,7 +72,8 @@ EOF
 sock=$tmp/milter.sock
 start() {
 	rm -f "$sock"
-	milter_start "unix:$sock" "$bin" "${MILTER_AS[@]}" -f -c "$tmp/$1.conf" \
+	milter_start "unix:$sock" "${wrap[@]}" "$bin" "${MILTER_AS[@]}" -f \
+		-c "$tmp/$1.conf" \
 		-p "unix:$sock"
 }
 
@@ -142,7 +146,7 @@ assert_eq "nx.example's NXDOMAIN is no failure" \
 milter_stop
 
 # --simulate runs the same core against the same server.
-out=$("$bin" -c "$tmp/main.conf" --simulate --client 127.0.0.4 \
+out=$("${wrap[@]}" "$bin" -c "$tmp/main.conf" --simulate --client 127.0.0.4 \
 	--from a@example.org --to b@example.net 2>&1)
 assert_match "--simulate: the same lookups and verdict" "$out" \
 	'rule two-lists: reject'

@@ -12,6 +12,12 @@
 # would be memcheck's finding). The one suppression is PCRE2's JIT code
 # (see valgrind.supp); the count of reports it hid is printed.
 #
+# Then tests/proto/dns.sh (DNS lists against a real dnsmasq: lookups,
+# the cache, a reload to another upstream, the server stopped, and
+# --simulate) the same way, with every leak kind shown: in those runs no
+# block of the resolver (dns.c, libunbound) may be left at exit, not even
+# a reachable one (the milter stops its thread and frees its context).
+#
 # Prints the protocol suite's failures, one line per milter run, then
 # "valgrind: N passed, N failed"; exits non-zero on any failure. Never
 # writes into the tree; the protocol suite stops its milters by pid.
@@ -34,20 +40,43 @@ echo "== tests/proto/run.sh under $(valgrind --version)"
 vg="valgrind --leak-check=full --errors-for-leak-kinds=definite"
 vg+=" --error-exitcode=99 --suppressions=tests/reliability/valgrind.supp"
 vg+=" --log-file=$logs/vg.%p" # one line: run.sh reads it as words
+
+# tally OUT RC PREFIX: a suite's output and status into passed and
+# failed (its summary line "PREFIXN passed, N failed"; any failure when
+# it exited non-zero without one).
+tally() {
+	local line p f
+	grep -v '^ok - ' <<<"$1"
+	line=$(grep -E "^$3[0-9]+ passed, [0-9]+ failed" <<<"$1" | tail -n 1)
+	p=$(sed -E "s/^$3([0-9]+) passed.*/\\1/" <<<"$line")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	p=${p:-0}
+	f=${f:-0}
+	[ "$2" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 out=$(MILTER_WRAP=$vg PROTO_SLOW="${PROTO_SLOW:-4}" tests/proto/run.sh 2>&1)
-rc=$?
-grep -v '^ok - ' <<<"$out"
-line=$(grep -E '^proto: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)
-p=$(sed -E 's/^proto: ([0-9]+) passed.*/\1/' <<<"$line")
-f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-p=${p:-0}
-f=${f:-0}
-[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-passed=$((passed + p))
-failed=$((failed + f))
+tally "$out" $? "proto: "
+
+echo "== tests/proto/dns.sh under memcheck"
+out=$(MILTER_WRAP="${vg/vg.%p/vg.dns.%p} --show-leak-kinds=all" \
+	tests/proto/dns.sh 2>&1)
+tally "$out" $? ""
 
 runs=0
+dnsruns=0
 hidden=0
+# resolver_left LOG: the loss records (any kind) whose stack goes through
+# dns.c or libunbound.
+resolver_left() {
+	awk '/ in loss record / { rec = 1; hit = 0; next }
+		rec && /\(dns\.c:|libunbound/ { hit = 1 }
+		rec && /^==[0-9]+== *$/ { rec = 0; n += hit; hit = 0 }
+		END { print n + 0 }' "$1"
+}
+
 # The protocol suite's temporary folder, left out of the lines below.
 TMPDIR_PROTO=$(sed -n 's#.*\(/[^ ]*/rcm-proto\.[^/ ]*/\).*#\1#p' "$logs"/vg.* 2>/dev/null | head -n 1)
 for log in "$logs"/vg.*; do
@@ -65,8 +94,15 @@ for log in "$logs"/vg.*; do
 	hidden=$((hidden + ${sup:-0}))
 	cmd=${cmd#*/replycode-milter }
 	cmd=${cmd//$TMPDIR_PROTO/}
+	left=$(resolver_left "$log")
 	desc="$cmd: ${errs:-?} errors, ${lost:-?} bytes definitely lost"
-	if [ "${errs:-x}" = 0 ] && [ "${lost:-x}" = 0 ]; then
+	case $log in
+	*/vg.dns.*)
+		dnsruns=$((dnsruns + 1))
+		desc+=", $left blocks of the resolver left"
+		;;
+	esac
+	if [ "${errs:-x}" = 0 ] && [ "${lost:-x}" = 0 ] && [ "$left" = 0 ]; then
 		passed=$((passed + 1))
 		echo "ok - $desc"
 	else
@@ -75,6 +111,10 @@ for log in "$logs"/vg.*; do
 		sed -n '1,80s/^/#   /p' "$log"
 	fi
 done
+if [ "$dnsruns" -lt 5 ]; then
+	echo "not ok - only $dnsruns DNS milter runs logged by valgrind"
+	failed=$((failed + 1))
+fi
 if [ "$runs" -lt 15 ]; then
 	echo "not ok - only $runs milter runs logged by valgrind"
 	failed=$((failed + 1))
