@@ -139,6 +139,7 @@ enum cond_moment {
 #define COND_DNS_ERROR	(-4) /* DNS lookups failed, dns_error = tempfail:
 				not the failure policy, a DNS tempfail */
 #define COND_STATE	(-5) /* the state store failed (keep.h) */
+#define COND_NOMEM	(-6) /* no memory to find out: never "no match" */
 
 struct cond_kind {
 	const char *name;	     /* in messages */

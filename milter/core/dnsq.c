@@ -26,6 +26,8 @@ struct dnsq {
 	struct dns_resolver *r; /* taken at the first lookup */
 	long spent_ms;		/* DNS time of the connection so far */
 	bool asked[DNSQ_SUBJECTS];
+	bool nomem[DNSQ_SUBJECTS]; /* the lookup had no memory: the failure
+				      policy decides, not dns_error */
 	struct zone_ans *z; /* policy.dns.nzones */
 	size_t nrep;
 	unsigned lost; /* failures over REPORTS_MAX, not reported */
@@ -406,6 +408,7 @@ static void lookup(struct session *s, enum dnsq_subject sub)
 	bool has = subject_of(s, sub, &text);
 
 	d->asked[sub] = true;
+	d->nomem[sub] = has && (q == NULL || at == NULL);
 	for (size_t z = 0; z < nz; z++) {
 		if (p->dns.zone[z].subject != (int)sub)
 			continue;
@@ -475,6 +478,8 @@ int dnsl_eval(const struct cond *c, enum stage st, struct session *s)
 		return COND_DNS_ERROR;
 	if (!d->asked[l->subject])
 		lookup(s, l->subject);
+	if (d->nomem[l->subject])
+		return COND_NOMEM;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct dnsl_entry *e = &l->e[i];
 		const struct zone_ans *z = &d->z[e->zi];

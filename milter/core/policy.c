@@ -374,7 +374,9 @@ static void failure_text(int code, const struct addr_fact *a,
 	const char *which = a == &s->msg.sender ? "sender" : "recipient";
 	char q[96];
 
-	if (code == COND_STATE) {
+	if (code == COND_NOMEM) {
+		snprintf(out, outlen, "out of memory");
+	} else if (code == COND_STATE) {
 		snprintf(out, outlen, "the state store failed: %s",
 			 s->store_err);
 	} else if (code == COND_UNREADABLE && a != NULL) {
