@@ -547,9 +547,12 @@ unsigned policy_events(const struct policy *p)
 		if (uses & (1u << PH_RECIPIENT))
 			ev |= BIT(STAGE_RCPT);
 		/* a held verdict is given at RCPT, and its log line names
-		 * the sender of MAIL */
+		 * the sender of MAIL; with dns_error = tempfail any deciding
+		 * rule can give one (its DNS lookups failed) */
 		if (p->hold_early && r->stage <= STAGE_HELO &&
-		    verdict_sends_reply(r->verdict))
+		    (verdict_sends_reply(r->verdict) ||
+		     (p->dns.tempfail && r->mode != MODE_DRY_RUN &&
+		      r->verdict != VERDICT_CONTINUE)))
 			ev |= BIT(STAGE_RCPT) | BIT(STAGE_MAIL);
 		for (size_t k = 0; k < r->ncond; k++)
 			ev |= cond_events(&r->cond[k]);

@@ -63,9 +63,11 @@ struct txn {
 	} early[EARLY_MAX];
 	unsigned noreply; /* the front end's (txn_set_noreply) */
 	enum stage report_st; /* the stage report_dns() reports at */
-	/* A decision at a stage in noreply (header, eoh, body): kept for
-	 * the next event the MTA waits on (txn_quiet()). */
+	/* A decision at a stage in noreply: kept for the next event the
+	 * MTA waits on (txn_quiet()). One made at connect or HELO is the
+	 * connection's and outlives message_done(). */
 	bool deferred;
+	enum stage later_at;
 	struct txn_outcome later;
 };
 
@@ -658,7 +660,11 @@ static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
 			outcome(o, TXN_CONTINUE, NULL);
 		} else {
 			*o = t->later;
-			t->deferred = false;
+			/* one made at connect or HELO is the connection's:
+			 * given again at each event waited on, as the MTA
+			 * keeps a connect or HELO answer */
+			if (t->later_at >= STAGE_MAIL)
+				t->deferred = false;
 		}
 		return;
 	}
@@ -668,6 +674,7 @@ static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
 	if (o->action != TXN_CONTINUE && st != STAGE_EOM &&
 	    (t->noreply & (1u << st))) {
 		t->later = *o;
+		t->later_at = st;
 		t->deferred = true;
 		outcome(o, TXN_CONTINUE, NULL);
 	}
@@ -783,10 +790,15 @@ unsigned txn_quiet(const struct txn *t)
 		if (p->nstage[st] == 0 && !(p->watch & (1u << st)))
 			quiet |= 1u << st;
 	quiet |= CONTENT_STAGES; /* their decisions can wait (eval()) */
-	/* A held connect/HELO verdict is given at the first RCPT. */
-	if (p->hold_early &&
-	    (p->nstage[STAGE_CONNECT] > 0 || p->nstage[STAGE_HELO] > 0))
-		quiet &= ~(1u << STAGE_RCPT);
+	if (p->hold_early) {
+		/* A connect/HELO reject or tempfail is held until the first
+		 * RCPT, so nothing there needs an answer: what else they can
+		 * give (an accept, the failure policy's verdict) waits for
+		 * the next event the MTA waits on, as content decisions do. */
+		quiet |= 1u << STAGE_CONNECT | 1u << STAGE_HELO;
+		if (p->nstage[STAGE_CONNECT] > 0 || p->nstage[STAGE_HELO] > 0)
+			quiet &= ~(1u << STAGE_RCPT);
+	}
 	return quiet;
 }
 
@@ -806,9 +818,16 @@ const char *txn_label(const struct txn *t, char *buf, size_t buflen)
 	return buf;
 }
 
+/* A decision kept from the message's own events dies with it. */
+static void forget_message_decision(struct txn *t)
+{
+	if (t->later_at >= STAGE_MAIL)
+		t->deferred = false;
+}
+
 static void message_done(struct txn *t)
 {
-	t->deferred = false;
+	forget_message_decision(t);
 	session_reset_message(&t->s);
 	memset(&t->fx[SCOPE_MESSAGE], 0, sizeof(t->fx[SCOPE_MESSAGE]));
 }
@@ -837,6 +856,8 @@ void txn_helo(struct txn *t, const char *helo, struct txn_outcome *o)
 		t->held = false;
 	if (t->accepted && t->accepted_at == STAGE_HELO)
 		t->accepted = false;
+	if (t->deferred && t->later_at == STAGE_HELO)
+		t->deferred = false;
 	eval(t, STAGE_HELO, o);
 }
 
@@ -912,7 +933,7 @@ void txn_eom(struct txn *t, struct txn_outcome *o)
 	eval(t, STAGE_BODY, o);
 	if (o->action == TXN_CONTINUE)
 		eval(t, STAGE_EOM, o);
-	t->deferred = false;
+	forget_message_decision(t);
 	if (o->action == TXN_CONTINUE || o->action == TXN_ACCEPT)
 		gather_effects(t, o);
 	if (!decided_before)

@@ -134,7 +134,11 @@ unsigned txn_events(const struct txn *t);
  *   - header, end of header and body, always: Postfix and Sendmail give
  *     the client a verdict on the content only after its final dot,
  *     whichever of these events it came at, so a decision there can wait
- *     for the next event the MTA waits on (see txn_set_noreply()).
+ *     for the next event the MTA waits on (see txn_set_noreply());
+ *   - connect and HELO under hold_early_verdicts: their rejects and
+ *     tempfails are held until the first RCPT, and what else they can
+ *     give (an accept, the failure policy's verdict) waits in the same way
+ *     for the next event the MTA waits on (MAIL, when it has rules).
  * EOM is never one of them.
  */
 unsigned txn_quiet(const struct txn *t);
@@ -143,9 +147,10 @@ unsigned txn_quiet(const struct txn *t);
  * The stages the front end agreed with the MTA not to answer (a subset of
  * txn_quiet()). 0 at first. At such a stage the outcome is always
  * TXN_CONTINUE: a decision made there (logged and counted there, as
- * before) is kept, no further rule is tried for the message, and the
- * decision is the outcome of the next event the front end answers: the
- * end of the message when the MTA waits on none of header, eoh and body.
+ * before) is kept, no further rule is tried for the message (for the
+ * connection, at connect or HELO), and the decision is the outcome of the
+ * next event the front end answers: the end of the message when the MTA
+ * waits on none of header, eoh and body.
  */
 void txn_set_noreply(struct txn *t, unsigned stages);
 unsigned txn_noreply(const struct txn *t);

@@ -814,6 +814,25 @@ for m in pf sm; do
 	on "$m" assert_contains "$m, held connect 421: connection closed" \
 		"$E2E_DIR/held421.$m.out" '^\*\*\* Remote host closed connection unexpectedly\.$'
 done
+# A HELO accept: with hold_early_verdicts the MTA waits on neither connect
+# nor HELO (no-reply steps), so the accept is given at MAIL; the sender
+# and body that later rules refuse go through.
+refusals=$(grep -c 'rule=sender-block' "$MILTER_LOG")
+both held-accept --ehlo friend.helo.test --from '50%off@spam.test' \
+	--to ok@example.test --header "Subject: e2e held accept" \
+	--body "a casino bonus for you"
+on pf assert_contains "postfix, HELO accept not waited for: taken" \
+	"$E2E_DIR/held-accept.pf" '^250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+on pf assert_eq "sink: the HELO-accepted message delivered" \
+	"$(sink_subject "e2e held accept")" 1
+qid=$(sm_qid held-accept)
+assert_eq "sendmail, HELO accept not waited for: taken and queued" \
+	"$(find "$SENDMAIL_DIR/q" -name "qf$qid" | wc -l)" \
+	"$([ -n "$qid" ] && echo 1 || echo "a queue id")"
+assert_contains "milter log: the HELO accept" "$MILTER_LOG" \
+	'decision stage=helo rule=helo-trusted verdict=accept .*client=localhost\[127\.0\.0\.1\]'
+assert_eq "milter log: no later rule tried after the HELO accept" \
+	"$(grep -c 'rule=sender-block' "$MILTER_LOG")" "$refusals"
 assert_contains "milter log: the connect verdict held until RCPT" "$MILTER_LOG" \
 	'decision stage=connect rule=connect-block verdict=reject reply="550 5\.7\.1 Client \[127\.0\.0\.2\] refused by rule connect-block" client=unknown\[127\.0\.0\.2\] from=- to=- \(held until RCPT\)$'
 simulate held "$policy" --client 127.0.0.2 --helo client.test \

@@ -1157,6 +1157,32 @@ START_TEST(test_need_stages)
 }
 END_TEST
 
+/*
+ * hold_early on, an accept at connect: no RCPT needed, unless dns_error =
+ * tempfail, where its failed lookups give a tempfail held until RCPT.
+ */
+START_TEST(test_need_stages_held_dns)
+{
+	static const char rule[] =
+	    "hold_early_verdicts = true\n"
+	    "rule \"wl\" {\n  stage = connect\n  verdict = accept\n"
+	    "  client_dnswl = { \"list.dnswl.example\" }\n}\n";
+	const unsigned rcpt = 1u << STAGE_RCPT | 1u << STAGE_MAIL;
+	char text[512];
+	struct policy *p = load_ok(rule);
+
+	ck_assert_msg((p->need_stages & rcpt) == 0,
+		      "dns_error = ignore: got need_stages 0x%x", p->need_stages);
+	policy_free(&p);
+	snprintf(text, sizeof(text), "dns_error = tempfail\n%s", rule);
+	p = load_ok(text);
+	ck_assert_msg((p->need_stages & rcpt) == rcpt,
+		      "dns_error = tempfail: got need_stages 0x%x",
+		      p->need_stages);
+	policy_free(&p);
+}
+END_TEST
+
 /* --- the shipped configs --------------------------------------------- */
 
 static char conf_files[64][512];
@@ -1717,6 +1743,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_comments_in_lists);
 	tcase_add_test(tc, test_list_built_once);
 	tcase_add_test(tc, test_need_stages);
+	tcase_add_test(tc, test_need_stages_held_dns);
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_shipped_is_safe);
 	tcase_add_loop_test(tc, test_text_fits, 0, NCASES(fit_cases));

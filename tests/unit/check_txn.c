@@ -131,6 +131,9 @@ struct txn_case {
 };
 
 #define NR_CONTENT (1u << STAGE_HEADER | 1u << STAGE_EOH | 1u << STAGE_BODY)
+#define NR_EARLY (1u << STAGE_CONNECT | 1u << STAGE_HELO)
+#define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define X576 X64 X64 X64 X64 X64 X64 X64 X64 X64 /* over FACT_MAX */
 
 static const struct txn_case cases[] = {
     {"held connect reject is given at the first RCPT, rendered for it",
@@ -365,6 +368,60 @@ static const struct txn_case cases[] = {
       {"eom", "accept"}},
      "decision stage=header rule=ok verdict=accept", "rule=no", 0, 0, 0, 0,
      NR_CONTENT},
+    /* Under hold_early_verdicts the MTA waits on neither connect nor
+     * HELO: their rejects are held until RCPT, and what else they give
+     * is kept for the next event it waits on. */
+    {"under hold, a connect reject not waited for is still held to RCPT",
+     "hold_early_verdicts = true\n"
+     "rule \"net\" {\n stage = connect\n client_address = {\"192.0.2.0/24\"}\n"
+     " verdict = reject\n reply = \"554 5.7.1\"\n text = \"go away\"\n}\n"
+     "rule \"m\" {\n stage = mail\n sender = {\"x@example.org\"}\n"
+     " verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"helo host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"rcpt <b@example.net>", "reject 554 5.7.1 go away"}},
+     "(held from connect/helo)", NULL, 0, 0, 1, 1, NR_EARLY},
+    {"under hold, a connect accept not waited for is given at each MAIL",
+     "hold_early_verdicts = true\n"
+     "rule \"friend\" {\n stage = connect\n"
+     " client_address = {\"192.0.2.0/24\"}\n verdict = accept\n}\n"
+     "rule \"h\" {\n stage = helo\n verdict = reject\n}\n"
+     "rule \"m\" {\n stage = mail\n verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"helo host.example", "continue"},
+      {"mail <a@example.org>", "accept"},
+      {"mail <b@example.org>", "accept"}},
+     "decision stage=connect rule=friend verdict=accept", "rule=h", 0, 0, 0,
+     0, NR_EARLY},
+    {"under hold, a connect internal error is given at each MAIL",
+     "hold_early_verdicts = true\n"
+     "rule \"name\" {\n stage = connect\n client_name = {\"bad.example\"}\n"
+     " verdict = reject\n}\n"
+     "rule \"m\" {\n stage = mail\n sender = {\"a@example.org\"}\n"
+     " verdict = accept\n}\n",
+     {{"connect 192.0.2.7 " X576, "continue"},
+      {"helo host.example", "continue"},
+      {"mail <a@example.org>",
+       "tempfail 451 4.3.0 Temporary internal error, try again later"},
+      {"abort", "continue"},
+      {"mail <a@example.org>",
+       "tempfail 451 4.3.0 Temporary internal error, try again later"}},
+     "stage=connect internal error", "rule=m", 1, 0, 0, 0, NR_EARLY},
+    {"under hold, a kept HELO accept dies with a second HELO",
+     "hold_early_verdicts = true\n"
+     "rule \"ok\" {\n stage = helo\n helo = {\"friend.example\"}\n"
+     " verdict = accept\n}\n"
+     "rule \"no\" {\n stage = mail\n verdict = reject\n"
+     " reply = \"550 5.7.1\"\n text = \"no\"\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"helo friend.example", "continue"},
+      {"helo other.example", "continue"},
+      {"mail <a@example.org>", "reject 550 5.7.1 no"},
+      {"helo friend.example", "continue"},
+      {"mail <a@example.org>", "accept"}},
+     "decision stage=helo rule=ok verdict=accept", NULL, 0, 0, 0, 0,
+     NR_EARLY},
     {"a match only the end of the body shows, at end of message",
      "rule \"tail\" {\n stage = body\n body_regex = {\"bye\\\\z\"}\n"
      " verdict = reject\n reply = \"550 5.7.1\"\n text = \"tail\"\n}\n",
@@ -488,10 +545,16 @@ static const struct {
     {"rule \"r\" {\n stage = rcpt\n recipient = { \"a@b.test\" }\n"
      " verdict = reject\n reply = \"550 5.1.1\"\n}\n",
      ALL_BUT_EOM & ~Q(STAGE_RCPT)},
+    /* held connect verdicts: connect need not be answered, RCPT must */
     {"rule \"c\" {\n stage = connect\n client_address = { \"192.0.2.0/24\" }\n"
      " verdict = reject\n reply = \"550 5.7.1\"\n}\n"
      "hold_early_verdicts = true\n",
-     ALL_BUT_EOM & ~Q(STAGE_CONNECT) & ~Q(STAGE_RCPT)},
+     ALL_BUT_EOM & ~Q(STAGE_RCPT)},
+    {"rule \"h\" {\n stage = helo\n helo = { \"x.example\" }\n"
+     " verdict = accept\n}\n"
+     "rule \"m\" {\n stage = mail\n verdict = reject\n}\n"
+     "hold_early_verdicts = true\n",
+     ALL_BUT_EOM & ~Q(STAGE_MAIL) & ~Q(STAGE_RCPT)},
     {"rule \"c\" {\n stage = connect\n client_address = { \"192.0.2.0/24\" }\n"
      " verdict = reject\n reply = \"550 5.7.1\"\n}\n"
      "hold_early_verdicts = false\n",
