@@ -313,7 +313,7 @@ run: deps-build
 	./$(PROG) -f -c conf/replycode-milter.conf -p inet:8890@127.0.0.1 \
 		$$([ "$$(id -u)" = 0 ] && echo -u nobody)
 
-bench: deps-check
+bench: deps-bench
 	@$(MAKE) --no-print-directory $(PROG) $(TEST_TOOLS) $(BENCH_TOOLS)
 	tests/bench/run.sh
 
@@ -329,6 +329,9 @@ deps-check:
 
 deps-deb:
 	@packaging/deps.sh deb
+
+deps-bench:
+	@packaging/deps.sh bench
 
 MANPAGES = \
 	packaging/man/replycode-milter.8 \
@@ -394,4 +397,4 @@ clean:
 	rm -rf $(SAN_DIR)
 
 .PHONY: all check check-run check-unit check-simulate fuzz-regress fuzz san run bench demo \
-	deps-build deps-check deps-deb install uninstall deb clean
+	deps-build deps-check deps-deb deps-bench install uninstall deb clean

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages a make target needs are installed.
 #
-# Usage: packaging/deps.sh build|deb|check
+# Usage: packaging/deps.sh build|deb|check|bench
 #   build: what compiling and running the milter needs.
 #   deb:   that, plus what `make deb` needs (debhelper, Check for the tests
 #          run at build time).
@@ -17,6 +17,8 @@
 #          tests (its redis-check-rdb is the redis-server program; the
 #          tests start their own on a free port: redis-server, the
 #          package with the system service on port 6379, is not needed).
+#   bench: that, plus bison, which make bench needs to build milter-regex
+#          from its source for the side-by-side runs.
 # As root, installs what is missing with apt-get (non-interactive, after one
 # apt-get update). Otherwise prints the exact apt-get line and fails.
 #
@@ -47,8 +49,9 @@ case "${1:-}" in
 build) want=$build_pkgs ;;
 deb) want=$deb_pkgs ;;
 check) want=$check_pkgs ;;
+bench) want="$check_pkgs bison" ;;
 *)
-	echo "usage: $0 build|deb|check" >&2
+	echo "usage: $0 build|deb|check|bench" >&2
 	exit 2
 	;;
 esac

@@ -85,6 +85,7 @@ probe() {
 declare -A pf_title=(
 	[none]="no milter"
 	[floor]="the floor (tests/bench/floor.c)"
+	[fev]="the floor reading policy-35's events (floor -e)"
 	[rcm]="replycode-milter, policy-35.conf"
 	[mr]="milter-regex 3.1, milter-regex-35.rules"
 	[big]="replycode-milter, policy-35 + 3 lists of $big_n"
@@ -93,6 +94,7 @@ declare -A pf_title=(
 declare -A pf_probe=(
 	[none]="^250 2.0.0 Ok: queued"
 	[floor]="^250 2.0.0 Ok: queued"
+	[fev]="^250 2.0.0 Ok: queued"
 	[rcm]="^554 5.7.1 Header rejected by policy"
 	[mr]="^554 5.7.1 Header rejected by policy"
 	[big]="^554 5.7.1 Header rejected by policy"
@@ -104,7 +106,7 @@ declare -A pf_sock pf_pid pf_times pf_cpu pf_load
 pf_start_all() {
 	local t sock p c
 	for t in u i; do
-		for c in floor rcm mr big base; do
+		for c in floor fev rcm mr big base; do
 			[ "$c" = mr ] && [ -z "$mr_bin" ] && continue
 			[ "$c" = base ] && [ -z "$base_bin" ] && continue
 			if [ "$t" = u ]; then
@@ -115,6 +117,7 @@ pf_start_all() {
 			fi
 			case $c in
 			floor) bench_start "floor-$t" "$sock" "$floor" -p "$sock" ;;
+			fev) bench_start "fev-$t" "$sock" "$floor" -e -p "$sock" ;;
 			rcm) bench_start "rcm-$t" "$sock" "$bin" "${MILTER_AS[@]}" \
 				-f -c "$policy35" -p "$sock" ;;
 			big) bench_start "big-$t" "$sock" "$bin" "${MILTER_AS[@]}" \
@@ -213,8 +216,8 @@ bench_postfix() {
 	mkdir -p "$E2E_DIR/sock" && chmod 1777 "$E2E_DIR/sock"
 	pf_start_all
 	postfix_start "" || bench_fail "postfix does not start"
-	local cands=(floor rcm big)
-	[ -n "$mr_bin" ] && cands=(floor rcm mr big)
+	local cands=(floor fev rcm big)
+	[ -n "$mr_bin" ] && cands=(floor fev rcm mr big)
 	[ -n "$base_bin" ] && cands+=(base)
 	n_c=${#cands[@]}
 	for ((r = 1; r <= rounds; r++)); do
@@ -259,6 +262,7 @@ bench_postfix() {
 			cpu=$(median ${pf_cpu[$k]})
 			case $c in
 			floor) row_t="" ;;
+			fev) row_t="(what no milter reading these events avoids)" ;;
 			rcm) row_t="<= 1.05x the floor; ahead of milter-regex" ;;
 			big) row_t="<= 1.05x the floor" ;;
 			mr) row_t="(peer)" ;;
@@ -274,6 +278,10 @@ bench_postfix() {
 				"${pf_load[$k]}" "$row_t"
 		done
 	done
+	md ""
+	md "replycode-milter over the floor reading the same events:" \
+		"unix $(ratio "$(median ${pf_times[rcm-u]})" "$(median ${pf_times[fev-u]})")," \
+		"inet $(ratio "$(median ${pf_times[rcm-i]})" "$(median ${pf_times[fev-i]})")."
 	if [ -z "$mr_bin" ]; then
 		md ""
 		md "milter-regex: not measured: $mr_why."

@@ -10,8 +10,8 @@
 bench_proto() {
 	local r c i k c0 c1 med rate_fl n_c
 	local -A sock pid rates p50s p99s cpus
-	local cands=(floor rcm)
-	[ -n "$base_bin" ] && cands=(floor rcm base)
+	local cands=(floor fev rcm)
+	[ -n "$base_bin" ] && cands=(floor fev rcm base)
 	n_c=${#cands[@]}
 	say ""
 	say "== 2. Milter protocol: mtclient, $sessions transactions," \
@@ -20,6 +20,8 @@ bench_proto() {
 		sock[$c]=unix:$E2E_DIR/sock/proto-$c.sock
 		case $c in
 		floor) bench_start "proto-floor" "${sock[$c]}" "$floor" \
+			-p "${sock[$c]}" ;;
+		fev) bench_start "proto-fev" "${sock[$c]}" "$floor" -e \
 			-p "${sock[$c]}" ;;
 		rcm) bench_start "proto-rcm" "${sock[$c]}" "$bin" \
 			"${MILTER_AS[@]}" -f -c "$policy35" -p "${sock[$c]}" ;;
@@ -70,6 +72,11 @@ bench_proto() {
 			"$(mem_mib "${pid[$c]}" VmHWM)" \
 			"$([ "$c" = rcm ] && echo ">= 0.95x the floor")"
 	done
+	md ""
+	# shellcheck disable=SC2086
+	md "replycode-milter against the floor reading the same events" \
+		"(the same replies, nothing decided):" \
+		"$(ratio "$(median ${rates[rcm]})" "$(median ${rates[fev]})")."
 	for k in "${cands[@]}"; do
 		milter_stop "${pid[$k]}"
 	done
@@ -78,6 +85,7 @@ bench_proto() {
 proto_title() {
 	case $1 in
 	floor) echo "the floor" ;;
+	fev) echo "the floor reading policy-35's events (floor -e)" ;;
 	rcm) echo "replycode-milter, policy-35" ;;
 	base) echo "BENCH_BASE ($base_name), policy-35" ;;
 	esac

@@ -158,4 +158,9 @@ assert_eq "build: the compiler and libraries only" "$(installs build)" \
 	"$(sorted gcc make pkg-config libmilter-dev libconfuse-dev libpcre2-dev \
 		libunbound-dev liblmdb-dev libhiredis-dev)"
 
+# The bench target: what check needs, and bison for milter-regex.
+STUB_INSTALLED="$all" run bench bench
+assert_eq "bench: bison on top of what check needs" "$(installs bench)" \
+	"$(sorted bison)"
+
 e2e_finish
