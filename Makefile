@@ -69,6 +69,7 @@ ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 LIB_SRCS = \
 	milter/lib/quote.c \
 	milter/lib/bigmem.c \
+	milter/lib/bloom.c \
 	milter/lib/match_addr.c \
 	milter/lib/match_set.c \
 	milter/lib/match_envaddr.c \
