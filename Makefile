@@ -168,6 +168,7 @@ UNIT_TESTS = \
 	tests/unit/check_codes \
 	tests/unit/check_reply \
 	tests/unit/check_match \
+	tests/unit/check_bloom \
 	tests/unit/check_config \
 	tests/unit/check_policy \
 	tests/unit/check_txn \
