@@ -35,7 +35,7 @@ struct addr_set {
 	uint64_t *t4;
 	size_t cap4, n4;
 	struct bloom bloom4; /* none below BLOOM_MIN_SLOTS */
-	uint64_t lens4; /* bit L: some IPv4 entry of prefix length L */
+	uint64_t lens4;	     /* bit L: some IPv4 entry of prefix length L */
 	/* IPv6 (not IPv4-mapped): len6[i] is 0 for a free slot, else len+1 */
 	struct key6 *t6;
 	unsigned char *len6;

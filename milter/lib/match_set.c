@@ -253,9 +253,9 @@ bool str_set_has(const struct str_set *set, const char *s, size_t len)
 		return false;
 	if (s == NULL)
 		s = "";
-	return has_hashed(set, s, len,
-			  hash_bytes((const unsigned char *)s, len,
-				     set->nocase));
+	return has_hashed(
+	    set, s, len,
+	    hash_bytes((const unsigned char *)s, len, set->nocase));
 }
 
 size_t str_set_count(const struct str_set *set)

@@ -42,12 +42,15 @@ static uint64_t key_hash(int k, long i)
 
 	switch (k) {
 	case 0:
-		return hash_mix64((uint64_t)32 << 32 | (uint32_t)(i * 2654435761u));
+		return hash_mix64((uint64_t)32 << 32 |
+				  (uint32_t)(i * 2654435761u));
 	case 1:
-		snprintf(t, sizeof(t), "user%ld@d%ld.example.com", i, i % 10007);
+		snprintf(t, sizeof(t), "user%ld@d%ld.example.com", i,
+			 i % 10007);
 		return str_hash(t);
 	default:
-		snprintf(t, sizeof(t), "mx%ld.host%ld.example.net", i % 1000, i);
+		snprintf(t, sizeof(t), "mx%ld.host%ld.example.net", i % 1000,
+			 i);
 		return str_hash(t);
 	}
 }
@@ -55,7 +58,7 @@ static uint64_t key_hash(int k, long i)
 /*
  * A table of 2^17 slots holds 49,152 to 98,304 entries before it grows
  * (3/8 to 3/4 full): 16 to 8 bits of filter an entry. The bounds are
- * about 1.5 times the rates measured with these keys (2.9% and 0.09% at
+ * about 1.5 times the rates measured with these keys (2.6% and 0.17% at
  * 8 and 16 bits; 400,000 keys asked, none of them added).
  */
 static const struct {
@@ -63,8 +66,8 @@ static const struct {
 	int kind;
 	double most; /* false positives at most, percent */
 } fpr_cases[] = {
-    {98304, 0, 4.5}, {98304, 1, 4.5}, {98304, 2, 4.5},
-    {49152, 0, 0.15}, {49152, 1, 0.15}, {49152, 2, 0.15},
+    {98304, 0, 4.0},  {98304, 1, 4.0},	{98304, 2, 4.0},
+    {49152, 0, 0.25}, {49152, 1, 0.25}, {49152, 2, 0.25},
 };
 
 START_TEST(test_bloom_rate)
@@ -116,8 +119,7 @@ END_TEST
  * without a filter and with one (2^15 slots from 12,289 entries on),
  * made anew at each growth (2^16 slots from 24,577 entries, ...).
  */
-static const long rounds[] = {1000,  12288, 12289, 24577,
-			      50000, 98305, 150000};
+static const long rounds[] = {1000, 12288, 12289, 24577, 50000, 98305, 150000};
 
 START_TEST(test_email_big)
 {
@@ -131,14 +133,15 @@ START_TEST(test_email_big)
 		for (; done < rounds[r]; done++) {
 			snprintf(t, sizeof(t), "User%ld@D%ld.Example.COM", done,
 				 done % 10007);
-			ck_assert_msg(email_set_add(s, t, err, sizeof(err)) == 0,
+			ck_assert_msg(email_set_add(s, t, err, sizeof(err)) ==
+					  0,
 				      "add %s: got \"%s\", want 0", t, err);
 		}
 		for (long i = 0; i < done; i++) {
 			snprintf(t, sizeof(t), "<user%ld@d%ld.example.com>", i,
 				 i % 10007);
-			ck_assert_int_eq(envaddr_parse(t, strlen(t), &a, NULL, 0),
-					 0);
+			ck_assert_int_eq(
+			    envaddr_parse(t, strlen(t), &a, NULL, 0), 0);
 			ck_assert_msg(email_set_match(s, &a),
 				      "%ld entries: %s got no match, want one",
 				      done, t);
@@ -170,9 +173,9 @@ START_TEST(test_domain_big)
 			snprintf(t, sizeof(t), "%s%ld.example.%s",
 				 done % 2 ? ".s" : "D", done,
 				 done % 2 ? "org" : "NET");
-			ck_assert_msg(domain_set_add_entry(s, t, err,
-							   sizeof(err)) == 0,
-				      "add %s: got \"%s\", want 0", t, err);
+			ck_assert_msg(
+			    domain_set_add_entry(s, t, err, sizeof(err)) == 0,
+			    "add %s: got \"%s\", want 0", t, err);
 		}
 		for (long i = 0; i < done; i++) {
 			bool sub = i % 2;
@@ -187,8 +190,8 @@ START_TEST(test_domain_big)
 	/* what no entry holds: a subdomain of a name, a name whose
 	 * subdomains only are listed, other names */
 	for (long i = 0; i < done; i++) {
-		snprintf(t, sizeof(t), "%s%ld.example.%s",
-			 i % 2 ? "s" : "x.d", i, i % 2 ? "org" : "net");
+		snprintf(t, sizeof(t), "%s%ld.example.%s", i % 2 ? "s" : "x.d",
+			 i, i % 2 ? "org" : "net");
 		got += domain_set_match(s, t);
 		snprintf(t, sizeof(t), "mx%ld.host%ld.example.test", i % 1000,
 			 i);
@@ -205,7 +208,7 @@ END_TEST
 
 static void v4(unsigned char a[16], uint32_t x)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
 
 	memcpy(a, mapped, 12);
@@ -325,8 +328,7 @@ START_TEST(test_addr_big_mapped)
 	v4(a, 192u << 24 | 2 << 8 | 1);
 	ck_assert_msg(!addr_set_match(s, a),
 		      "192.0.2.1 got a match before ::fffe:0:0/95, want none");
-	ck_assert_int_eq(addr_set_add(s, "::fffe:0:0/95", err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(addr_set_add(s, "::fffe:0:0/95", err, sizeof(err)), 0);
 	ck_assert_msg(addr_set_match(s, a),
 		      "192.0.2.1 got no match under ::fffe:0:0/95, want one");
 	addr_set_free(&s);
