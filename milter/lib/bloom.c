@@ -13,7 +13,9 @@ size_t bloom_blocks(size_t slots)
 
 	if (slots < BLOOM_MIN_SLOTS)
 		return 0;
-	n = slots / (BLOOM_WORDS * 64) * BLOOM_BITS_PER_SLOT;
+	/* slots * BLOOM_BITS_PER_SLOT / 512, rounded up, without overflow */
+	n = slots / 512 * BLOOM_BITS_PER_SLOT +
+	    (slots % 512 * BLOOM_BITS_PER_SLOT + 511) / 512;
 	/* the block index is (h >> 32) * nblocks >> 32 */
 	return n > UINT32_MAX ? UINT32_MAX : n;
 }

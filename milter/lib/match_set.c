@@ -33,9 +33,9 @@
  * From BLOOM_MIN_SLOTS slots on, a filter (bloom.h) of 0.75 octet a slot
  * (1.5 MiB for a million strings) stands in front of the slots: most
  * strings the set does not hold are turned away by one cache line of it,
- * without a look at the slots, which are far bigger than the caches. It
- * is kept up to date by each add and made anew when the slots grow, from
- * the strings (the slots keep only 32 bits of each hash).
+ * without a walk through the slots (in a big set, far bigger than the
+ * caches). It is kept up to date by each add and made anew when the
+ * slots grow, from the strings (the slots keep only 32 bits of a hash).
  */
 struct slot {
 	uint32_t off; /* 0: free slot */
