@@ -3,7 +3,8 @@
  * steps over octets and a 64-bit finaliser (MurmurHash3's fmix64) that
  * spreads every input bit over every output bit. A set takes its table
  * index from the low bits of the mixed hash and its filter's block and
- * bits (bloom.h) from all 64. Pure functions: no state, thread-safe.
+ * bits (bloom.h) from 64 (address sets) or 32 of them (string sets). Pure
+ * functions: no state, thread-safe.
  */
 #ifndef RCM_HASH_H
 #define RCM_HASH_H
@@ -28,6 +29,17 @@ static inline uint64_t hash_mix64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
+}
+
+/*
+ * A 64-bit key for a filter (bloom.h) from a 32-bit hash: the hash twice,
+ * so that the filter's block (from the high half) and its bits (from the
+ * low half, times a constant) come from the same 32 well-mixed bits, for
+ * a set that keeps only 32 bits of each hash.
+ */
+static inline uint64_t hash_wide32(uint32_t h)
+{
+	return (uint64_t)h << 32 | h;
 }
 
 #endif

@@ -35,7 +35,11 @@
  * strings the set does not hold are turned away by one cache line of it,
  * without a walk through the slots (in a big set, far bigger than the
  * caches). It is kept up to date by each add and made anew when the
- * slots grow, from the strings (the slots keep only 32 bits of a hash).
+ * slots grow. Its key is the 32 bits of hash a slot keeps, twice
+ * (hash_wide32), so that it is made anew from the slots alone, without
+ * a look at the strings: two strings of the same 32 bits (one in 4
+ * billion) look the same to it, which adds nothing measurable to its
+ * false positives.
  */
 struct slot {
 	uint32_t off; /* 0: free slot */
@@ -60,7 +64,7 @@ static inline unsigned char fold(unsigned char c)
  * FNV-1a over the octets from the last to the first, then a finaliser
  * (hash.h): hashing backwards, the hash of every suffix of a name falls
  * out of one pass over it (domain_set_match wants all of them). The
- * slots keep the low 32 bits; the filter takes all 64.
+ * slots and the filter take the low 32 bits.
  */
 static inline uint64_t hash_step(uint64_t h, unsigned char c, bool nocase)
 {
@@ -162,18 +166,14 @@ static int grow(struct str_set *set)
 		return -1;
 	}
 	for (size_t i = 0; i < set->cap; i++) {
-		size_t j, n;
-		const unsigned char *p;
+		size_t j;
 		if (set->slots[i].off == 0)
 			continue;
 		j = set->slots[i].hash & (ncap - 1);
 		while (ns[j].off != 0)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = set->slots[i];
-		if (nb.nblocks > 0) {
-			p = at(set, set->slots[i].off, &n);
-			bloom_add(&nb, hash_bytes(p, n, set->nocase));
-		}
+		bloom_add(&nb, hash_wide32(set->slots[i].hash));
 	}
 	bigmem_free(set->slots, set->cap, sizeof(*set->slots));
 	bloom_free(&set->bloom);
@@ -223,7 +223,7 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
 	set->slots[j].off = off;
 	set->slots[j].hash = (uint32_t)h;
 	set->count++;
-	bloom_add(&set->bloom, h);
+	bloom_add(&set->bloom, hash_wide32((uint32_t)h));
 	return 0;
 }
 
@@ -233,7 +233,8 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
  */
 static inline void prefetch_slot(const struct str_set *set, uint64_t h)
 {
-	if (set->count > 0 && !bloom_prefetch(&set->bloom, h))
+	if (set->count > 0 &&
+	    !bloom_prefetch(&set->bloom, hash_wide32((uint32_t)h)))
 		__builtin_prefetch(&set->slots[h & (set->cap - 1)]);
 }
 
@@ -241,7 +242,8 @@ static inline void prefetch_slot(const struct str_set *set, uint64_t h)
 static bool has_hashed(const struct str_set *set, const char *s, size_t len,
 		       uint64_t h)
 {
-	if (set->count == 0 || !bloom_has(&set->bloom, h))
+	if (set->count == 0 ||
+	    !bloom_has(&set->bloom, hash_wide32((uint32_t)h)))
 		return false;
 	return set->slots[find(set, s, len, (uint32_t)h)].off != 0;
 }

@@ -23,15 +23,15 @@
 
 /* --- the filter alone ------------------------------------------------- */
 
-/* The hash a string set files a string under (match_set.c): FNV-1a from
- * the last octet to the first, then hash_mix64. */
+/* The filter key of a string in a string set (match_set.c): FNV-1a from
+ * the last octet to the first, hash_mix64, its low 32 bits twice. */
 static uint64_t str_hash(const char *s)
 {
 	uint64_t h = HASH_FNV_START;
 
 	for (size_t i = strlen(s); i-- > 0;)
 		h = hash_fnv_step(h, (unsigned char)s[i]);
-	return hash_mix64(h);
+	return hash_wide32((uint32_t)hash_mix64(h));
 }
 
 /* Key i of kind k: 0 an IPv4 key as match_addr.c hashes it, 1 an e-mail
