@@ -32,19 +32,18 @@
 #define BLOOM_WORDS 8 /* 64-bit words a block: 64 octets */
 
 /*
- * A table of fewer slots than BLOOM_MIN_SLOTS (fewer than 49 entries)
- * gets no filter: there a lookup mostly meets a free slot first, and a
- * filter only adds work. From there on a filter pays even while the
- * table is in the caches: a miss in a table 3/8 to 3/4 full walks a run
- * of slots with branches no predictor guesses, and the filter spares
- * that walk (tests/bench/lookup, absent IPv4 addresses: 42 ns at 300
- * entries without a filter, 22 with one; the 10-entry figure, 15 ns, is
- * the same as before). Bigger tables get BLOOM_BITS_PER_SLOT bits of
- * filter a slot; the sets grow their tables when 3/4 full, to twice the
- * size, so that is 8 to 16 bits an entry (0.75 octet a slot: 9% of the
- * slots of a string set or an IPv4 table, 4% of an IPv6 table's).
+ * A filter pays even while its table is in the caches: a miss in a table
+ * 3/8 to 3/4 full walks a run of slots with branches no predictor
+ * guesses, and the filter spares that walk (tests/bench/lookup, absent
+ * IPv4 addresses: 42 ns at 300 entries without a filter, 22 with one).
+ * So every table of BLOOM_MIN_SLOTS slots or more may have one; a set
+ * whose first table is lightly loaded asks for one later (match_addr.c).
+ * Tables get BLOOM_BITS_PER_SLOT bits of filter a slot; the sets grow
+ * their tables when 3/4 full, to twice the size, so that is 8 to 16 bits
+ * an entry (0.75 octet a slot: 9% of the slots of a string set or an
+ * IPv4 table, 4% of an IPv6 table's); a table of 16 slots gets one block.
  */
-#define BLOOM_MIN_SLOTS	    ((size_t)128)
+#define BLOOM_MIN_SLOTS	    ((size_t)16)
 #define BLOOM_BITS_PER_SLOT 6
 
 /* A filter; all zero (nblocks 0) is no filter, which holds everything. */

@@ -85,9 +85,9 @@ void addr_set_free(struct addr_set **s);
  * An open-addressing hash set of byte strings (any octets, NUL included,
  * at most UINT32_MAX octets). With nocase, ASCII letters compare without
  * case (other octets exactly). The set keeps its own copies; its slots
- * are in huge pages where the kernel gives them (bigmem.h). From 49
- * strings on, a filter (bloom.h, 0.75 octet a slot) answers most lookups
- * of strings the set does not hold without a walk through the slots.
+ * are in huge pages where the kernel gives them (bigmem.h). A filter
+ * (bloom.h, 0.75 octet a slot) answers most lookups of strings the set
+ * does not hold without a walk through the slots.
  */
 struct str_set;
 

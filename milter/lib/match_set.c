@@ -30,7 +30,7 @@
  * million strings of 20 octets cost about 16 MiB of slots and 21 MiB of
  * arena. Offsets are 32 bits: a set holds at most 4 GiB of strings.
  *
- * From BLOOM_MIN_SLOTS slots on, a filter (bloom.h) of 0.75 octet a slot
+ * From the first 16 slots on, a filter (bloom.h) of 0.75 octet a slot
  * (1.5 MiB for a million strings) stands in front of the slots: most
  * strings the set does not hold are turned away by one cache line of it,
  * without a walk through the slots (in a big set, far bigger than the

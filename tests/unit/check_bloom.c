@@ -116,11 +116,12 @@ END_TEST
 /*
  * Entries are added in rounds; after each round every entry so far is
  * looked up, so that every size the table passes through is checked,
- * without a filter and with one (128 slots from 49 entries on), made
- * anew at each growth (256 slots from 97 entries, ...).
+ * with its filter made anew at each growth (string sets: 32 slots from
+ * 13 entries on, 64 from 25, ...; address tables: without a filter up to
+ * 48 entries, with one from 49, in 128 slots, 256 from 97, ...).
  */
-static const long rounds[] = {10,    48,    49,	   97,	  1000,
-			      12289, 24577, 50000, 98305, 150000};
+static const long rounds[] = {10,   12,	   13,	  48,	 49,	97,
+			      1000, 12289, 24577, 50000, 98305, 150000};
 
 START_TEST(test_email_big)
 {
