@@ -69,6 +69,7 @@ ALL_CPPFLAGS = -Imilter -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 LIB_SRCS = \
 	milter/lib/quote.c \
 	milter/lib/bigmem.c \
+	milter/lib/bloom.c \
 	milter/lib/match_addr.c \
 	milter/lib/match_set.c \
 	milter/lib/match_envaddr.c \
@@ -167,6 +168,7 @@ UNIT_TESTS = \
 	tests/unit/check_codes \
 	tests/unit/check_reply \
 	tests/unit/check_match \
+	tests/unit/check_bloom \
 	tests/unit/check_config \
 	tests/unit/check_policy \
 	tests/unit/check_txn \

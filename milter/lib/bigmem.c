@@ -4,14 +4,16 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "lib/bigmem.h"
 
-#define HUGE_PAGE ((size_t)2 * 1024 * 1024)
+#define HUGE_PAGE  ((size_t)2 * 1024 * 1024)
+#define CACHE_LINE ((size_t)64)
 
 /* The octets of a block of n * size, rounded to huge pages; 0 when it is
- * small enough for calloc, SIZE_MAX when n * size overflows. */
+ * small enough for malloc, SIZE_MAX when n * size overflows. */
 static size_t mapped_size(size_t n, size_t size)
 {
 	size_t b;
@@ -31,9 +33,14 @@ void *bigmem_calloc(size_t n, size_t size)
 	size_t len = mapped_size(n, size), head, tail;
 	uintptr_t start;
 	char *p;
+	void *q;
 
-	if (len == 0)
-		return calloc(n, size);
+	if (len == 0) {
+		/* small: from malloc, aligned to a cache line */
+		if (posix_memalign(&q, CACHE_LINE, n * size) != 0)
+			return NULL;
+		return memset(q, 0, n * size);
+	}
 	if (len == SIZE_MAX || len > SIZE_MAX - HUGE_PAGE)
 		return NULL;
 	/* map one huge page more, then cut it to an aligned block */

@@ -5,7 +5,9 @@
  * when transparent huge pages are "always" or "madvise"). A lookup in a
  * table far bigger than the caches then misses the cache once, not the
  * cache and the TLB: a million-entry set spans a few dozen huge pages,
- * not thousands of small ones. Smaller blocks come from calloc.
+ * not thousands of small ones. Smaller blocks come from malloc
+ * (posix_memalign). Every block starts on a cache line (64 octets): a
+ * filter block (bloom.h) or a run of slots is never cut in two.
  */
 #ifndef RCM_BIGMEM_H
 #define RCM_BIGMEM_H

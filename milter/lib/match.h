@@ -35,10 +35,14 @@
  * it. Internally one open-addressing hash table for IPv4 prefixes (8
  * octets a slot) and one for IPv6, keyed by (prefix length, network); a
  * lookup probes once per prefix length present in the set (at most 33 for
- * IPv4, 129 for IPv6), the probes' slots prefetched together; an IPv4
- * address probes only the IPv4 table (whether some IPv6 entry holds every
- * IPv4-mapped address is known from the entries). A million entries cost
- * about 16 MiB, in huge pages where the kernel gives them (bigmem.h).
+ * IPv4, 129 for IPv6), each probe asked of a filter first (bloom.h: from
+ * 49 entries of a family on, 0.75 octet a slot), which turns away most
+ * probes for networks the set does not hold before they touch the table;
+ * the probes' filter blocks are prefetched together. An IPv4 address
+ * probes only the IPv4 table (whether some IPv6 entry holds every
+ * IPv4-mapped address is known from the entries). A million IPv4 entries
+ * cost about 16 MiB of slots and 1.5 MiB of filter, in huge pages where
+ * the kernel gives them (bigmem.h).
  */
 struct addr_set;
 
@@ -81,7 +85,9 @@ void addr_set_free(struct addr_set **s);
  * An open-addressing hash set of byte strings (any octets, NUL included,
  * at most UINT32_MAX octets). With nocase, ASCII letters compare without
  * case (other octets exactly). The set keeps its own copies; its slots
- * are in huge pages where the kernel gives them (bigmem.h).
+ * are in huge pages where the kernel gives them (bigmem.h). A filter
+ * (bloom.h, 0.75 octet a slot) answers most lookups of strings the set
+ * does not hold without a walk through the slots.
  */
 struct str_set;
 

@@ -5,8 +5,10 @@
  * Two open-addressing hash tables keyed by (prefix length, network): one
  * for IPv4 (as IPv4-mapped IPv6 from the outside, 32 bits inside) and one
  * for the rest of IPv6. A lookup masks the address once per prefix length
- * present and probes. Built at config load, then read-only: lookups never
- * write. Never logs, never exits.
+ * present and probes. A big table has a filter in front of it (bloom.h),
+ * which turns away most probes for networks the set does not hold before
+ * they touch the table. Built at config load, then read-only: lookups
+ * never write. Never logs, never exits.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,10 +19,25 @@
 #include <strings.h>
 
 #include "lib/bigmem.h"
+#include "lib/bloom.h"
+#include "lib/hash.h"
 #include "lib/match.h"
 
 #define ADDR_TEXT_MAX 100
 #define EMPTY4	      UINT64_MAX
+
+/*
+ * The tables get a filter (bloom.h) from 128 slots on: the first IPv4
+ * table has 64 slots, and with a few entries a lookup there mostly meets
+ * a free slot first, sooner than a filter answers (tests/bench/lookup
+ * with 10 entries: 15 ns without, 19 with).
+ */
+#define ADDR_BLOOM_MIN 128
+
+static size_t addr_bloom_blocks(size_t cap)
+{
+	return cap < ADDR_BLOOM_MIN ? 0 : bloom_blocks(cap);
+}
 
 struct key6 {
 	uint64_t hi, lo;
@@ -30,11 +47,13 @@ struct addr_set {
 	/* IPv4: key (len << 32) | network; EMPTY4 marks a free slot */
 	uint64_t *t4;
 	size_t cap4, n4;
-	uint64_t lens4; /* bit L: some IPv4 entry of prefix length L */
+	struct bloom bloom4; /* none below BLOOM_MIN_SLOTS */
+	uint64_t lens4;	     /* bit L: some IPv4 entry of prefix length L */
 	/* IPv6 (not IPv4-mapped): len6[i] is 0 for a free slot, else len+1 */
 	struct key6 *t6;
 	unsigned char *len6;
 	size_t cap6, n6;
+	struct bloom bloom6;
 	uint64_t lens6[3]; /* bit L (0-128) */
 	/* some IPv6 entry holds every IPv4-mapped address: one shorter than
 	 * /96 over ::ffff:0:0 (/96 and longer ones there are IPv4 entries),
@@ -45,19 +64,16 @@ struct addr_set {
 static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0,	  0,
 						0, 0, 0, 0, 0xff, 0xff};
 
-static uint64_t mix64(uint64_t x)
+/* The hash of an IPv4 key: the table index from its low bits, the
+ * filter's block and bits from all 64. */
+static uint64_t hash4(uint64_t k)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	return hash_mix64(k);
 }
 
 static uint64_t hash6(uint64_t hi, uint64_t lo, unsigned len)
 {
-	return mix64(hi ^ mix64(lo ^ ((uint64_t)len << 56)));
+	return hash_mix64(hi ^ hash_mix64(lo ^ ((uint64_t)len << 56)));
 }
 
 static uint64_t load_be64(const unsigned char *p)
@@ -103,39 +119,47 @@ struct addr_set *addr_set_new(void)
 	return calloc(1, sizeof(struct addr_set));
 }
 
+/* Twice the slots, and the filter for them when they are that many. */
 static int grow4(struct addr_set *s)
 {
 	size_t ncap = s->cap4 ? s->cap4 * 2 : 64;
 	uint64_t *nt = bigmem_calloc(ncap, sizeof(*nt));
+	struct bloom nb;
 
-	if (nt == NULL)
+	if (nt == NULL || bloom_init(&nb, addr_bloom_blocks(ncap)) < 0) {
+		bigmem_free(nt, ncap, sizeof(*nt));
 		return -1;
+	}
 	for (size_t i = 0; i < ncap; i++)
 		nt[i] = EMPTY4;
 	for (size_t i = 0; i < s->cap4; i++) {
-		uint64_t k = s->t4[i];
+		uint64_t k = s->t4[i], h;
 		size_t j;
 		if (k == EMPTY4)
 			continue;
-		j = mix64(k) & (ncap - 1);
+		h = hash4(k);
+		j = h & (ncap - 1);
 		while (nt[j] != EMPTY4)
 			j = (j + 1) & (ncap - 1);
 		nt[j] = k;
+		bloom_add(&nb, h);
 	}
 	bigmem_free(s->t4, s->cap4, sizeof(*s->t4));
+	bloom_free(&s->bloom4);
 	s->t4 = nt;
+	s->bloom4 = nb;
 	s->cap4 = ncap;
 	return 0;
 }
 
 static int add4(struct addr_set *s, uint32_t net, unsigned len)
 {
-	uint64_t k = ((uint64_t)len << 32) | net;
+	uint64_t k = ((uint64_t)len << 32) | net, h = hash4(k);
 	size_t j;
 
 	if ((s->n4 + 1) * 4 > s->cap4 * 3 && grow4(s) < 0)
 		return -1;
-	j = mix64(k) & (s->cap4 - 1);
+	j = h & (s->cap4 - 1);
 	while (s->t4[j] != EMPTY4) {
 		if (s->t4[j] == k)
 			return 0;
@@ -144,14 +168,17 @@ static int add4(struct addr_set *s, uint32_t net, unsigned len)
 	s->t4[j] = k;
 	s->n4++;
 	s->lens4 |= 1ULL << len;
+	bloom_add(&s->bloom4, h);
 	return 0;
 }
 
-static bool has4(const struct addr_set *s, uint32_t net, unsigned len)
+/* Is key k, of hash h, in the IPv4 table? The filter first. */
+static bool has4(const struct addr_set *s, uint64_t k, uint64_t h)
 {
-	uint64_t k = ((uint64_t)len << 32) | net;
-	size_t j = mix64(k) & (s->cap4 - 1);
+	size_t j = h & (s->cap4 - 1);
 
+	if (!bloom_has(&s->bloom4, h))
+		return false;
 	while (s->t4[j] != EMPTY4) {
 		if (s->t4[j] == k)
 			return true;
@@ -165,38 +192,45 @@ static int grow6(struct addr_set *s)
 	size_t ncap = s->cap6 ? s->cap6 * 2 : 16;
 	struct key6 *nt = bigmem_calloc(ncap, sizeof(*nt));
 	unsigned char *nl = bigmem_calloc(ncap, 1);
+	struct bloom nb;
 
-	if (nt == NULL || nl == NULL) {
+	if (nt == NULL || nl == NULL ||
+	    bloom_init(&nb, addr_bloom_blocks(ncap)) < 0) {
 		bigmem_free(nt, ncap, sizeof(*nt));
 		bigmem_free(nl, ncap, 1);
 		return -1;
 	}
 	for (size_t i = 0; i < s->cap6; i++) {
+		uint64_t h;
 		size_t j;
 		if (s->len6[i] == 0)
 			continue;
-		j = hash6(s->t6[i].hi, s->t6[i].lo, s->len6[i] - 1) &
-		    (ncap - 1);
+		h = hash6(s->t6[i].hi, s->t6[i].lo, s->len6[i] - 1);
+		j = h & (ncap - 1);
 		while (nl[j] != 0)
 			j = (j + 1) & (ncap - 1);
 		nt[j] = s->t6[i];
 		nl[j] = s->len6[i];
+		bloom_add(&nb, h);
 	}
 	bigmem_free(s->t6, s->cap6, sizeof(*s->t6));
 	bigmem_free(s->len6, s->cap6, 1);
+	bloom_free(&s->bloom6);
 	s->t6 = nt;
 	s->len6 = nl;
+	s->bloom6 = nb;
 	s->cap6 = ncap;
 	return 0;
 }
 
 static int add6(struct addr_set *s, struct key6 net, unsigned len)
 {
+	uint64_t h = hash6(net.hi, net.lo, len);
 	size_t j;
 
 	if ((s->n6 + 1) * 4 > s->cap6 * 3 && grow6(s) < 0)
 		return -1;
-	j = hash6(net.hi, net.lo, len) & (s->cap6 - 1);
+	j = h & (s->cap6 - 1);
 	while (s->len6[j] != 0) {
 		if (s->len6[j] == len + 1 && s->t6[j].hi == net.hi &&
 		    s->t6[j].lo == net.lo)
@@ -206,6 +240,7 @@ static int add6(struct addr_set *s, struct key6 net, unsigned len)
 	s->t6[j] = net;
 	s->len6[j] = (unsigned char)(len + 1);
 	s->n6++;
+	bloom_add(&s->bloom6, h);
 	s->lens6[len / 64] |= 1ULL << (len % 64);
 	if (len < 96) {
 		const struct key6 v4 = {0, 0x0000ffff00000000ULL};
@@ -216,10 +251,14 @@ static int add6(struct addr_set *s, struct key6 net, unsigned len)
 	return 0;
 }
 
-static bool has6(const struct addr_set *s, struct key6 net, unsigned len)
+/* Is net/len, of hash h, in the IPv6 table? The filter first. */
+static bool has6(const struct addr_set *s, struct key6 net, unsigned len,
+		 uint64_t h)
 {
-	size_t j = hash6(net.hi, net.lo, len) & (s->cap6 - 1);
+	size_t j = h & (s->cap6 - 1);
 
+	if (!bloom_has(&s->bloom6, h))
+		return false;
 	while (s->len6[j] != 0) {
 		if (s->len6[j] == len + 1 && s->t6[j].hi == net.hi &&
 		    s->t6[j].lo == net.lo)
@@ -385,25 +424,57 @@ int addr_set_add(struct addr_set *s, const char *text, char *err, size_t errlen)
 
 /*
  * An IPv4 address probes the IPv4 table once per prefix length there;
- * all the slots are asked for first (prefetched), so that in a table
- * bigger than the caches their misses overlap instead of adding up. An
- * IPv4 address is in an IPv6 entry only when one holds all of them.
+ * what every probe reads first (its filter block in a big table, else
+ * its slot) is asked for first (prefetched), so that in a table bigger
+ * than the caches their misses overlap instead of adding up; the filter
+ * then turns most probes away before they touch the table. An IPv4
+ * address is in an IPv6 entry only when one holds all of them.
  */
 static bool match4(const struct addr_set *s, uint32_t a)
 {
-	uint64_t keys[33];
+	uint64_t keys[33], hs[33];
 	size_t n = 0;
 
 	for (uint64_t b = s->lens4; b != 0; b &= b - 1) {
 		unsigned len = (unsigned)__builtin_ctzll(b);
 		keys[n] = ((uint64_t)len << 32) | (a & mask32(len));
-		__builtin_prefetch(&s->t4[mix64(keys[n]) & (s->cap4 - 1)]);
+		hs[n] = hash4(keys[n]);
+		if (!bloom_prefetch(&s->bloom4, hs[n]))
+			__builtin_prefetch(&s->t4[hs[n] & (s->cap4 - 1)]);
 		n++;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (has4(s, (uint32_t)keys[i], (unsigned)(keys[i] >> 32)))
+		if (has4(s, keys[i], hs[i]))
 			return true;
 	return s->v6_holds_v4;
+}
+
+/* The same for an IPv6 address (not IPv4-mapped): at most 129 probes. */
+static bool match6(const struct addr_set *s, struct key6 k)
+{
+	struct key6 nets[129];
+	uint64_t hs[129];
+	unsigned char lens[129];
+	size_t n = 0;
+
+	for (unsigned w = 0; w < 3; w++) {
+		for (uint64_t b = s->lens6[w]; b != 0; b &= b - 1) {
+			unsigned len = w * 64 + (unsigned)__builtin_ctzll(b);
+			nets[n] = mask128(k, len);
+			lens[n] = (unsigned char)len;
+			hs[n] = hash6(nets[n].hi, nets[n].lo, len);
+			if (!bloom_prefetch(&s->bloom6, hs[n])) {
+				size_t j = hs[n] & (s->cap6 - 1);
+				__builtin_prefetch(&s->t6[j]);
+				__builtin_prefetch(&s->len6[j]);
+			}
+			n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (has6(s, nets[i], lens[i], hs[i]))
+			return true;
+	return false;
 }
 
 bool addr_set_match(const struct addr_set *s, const unsigned char addr[16])
@@ -420,22 +491,7 @@ bool addr_set_match(const struct addr_set *s, const unsigned char addr[16])
 		return false;
 	k.hi = load_be64(addr);
 	k.lo = load_be64(addr + 8);
-	for (unsigned w = 0; w < 3; w++) {
-		for (uint64_t b = s->lens6[w]; b != 0; b &= b - 1) {
-			unsigned len = w * 64 + (unsigned)__builtin_ctzll(b);
-			size_t j = hash6(k.hi, k.lo, len) & (s->cap6 - 1);
-			__builtin_prefetch(&s->t6[j]);
-			__builtin_prefetch(&s->len6[j]);
-		}
-	}
-	for (unsigned w = 0; w < 3; w++) {
-		for (uint64_t b = s->lens6[w]; b != 0; b &= b - 1) {
-			unsigned len = w * 64 + (unsigned)__builtin_ctzll(b);
-			if (has6(s, mask128(k, len), len))
-				return true;
-		}
-	}
-	return false;
+	return match6(s, k);
 }
 
 size_t addr_set_count(const struct addr_set *s)
@@ -450,6 +506,8 @@ void addr_set_free(struct addr_set **s)
 	bigmem_free((*s)->t4, (*s)->cap4, sizeof(*(*s)->t4));
 	bigmem_free((*s)->t6, (*s)->cap6, sizeof(*(*s)->t6));
 	bigmem_free((*s)->len6, (*s)->cap6, 1);
+	bloom_free(&(*s)->bloom4);
+	bloom_free(&(*s)->bloom6);
 	free(*s);
 	*s = NULL;
 }

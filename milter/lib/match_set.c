@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "lib/bigmem.h"
+#include "lib/bloom.h"
+#include "lib/hash.h"
 #include "lib/match.h"
 
 /* --- string sets ------------------------------------------------------ */
@@ -27,6 +29,17 @@
  * arena's first octet is never used) and its hash: 8 octets a slot, so a
  * million strings of 20 octets cost about 16 MiB of slots and 21 MiB of
  * arena. Offsets are 32 bits: a set holds at most 4 GiB of strings.
+ *
+ * From the first 16 slots on, a filter (bloom.h) of 0.75 octet a slot
+ * (1.5 MiB for a million strings) stands in front of the slots: most
+ * strings the set does not hold are turned away by one cache line of it,
+ * without a walk through the slots (in a big set, far bigger than the
+ * caches). It is kept up to date by each add and made anew when the
+ * slots grow. Its key is the 32 bits of hash a slot keeps, twice
+ * (hash_wide32), so that it is made anew from the slots alone, without
+ * a look at the strings: two strings of the same 32 bits (one in 4
+ * billion) look the same to it, which adds nothing measurable to its
+ * false positives.
  */
 struct slot {
 	uint32_t off; /* 0: free slot */
@@ -37,6 +50,7 @@ struct str_set {
 	bool nocase;
 	size_t count, cap; /* cap: a power of two, or 0 */
 	struct slot *slots;
+	struct bloom bloom; /* none below BLOOM_MIN_SLOTS */
 	unsigned char *arena;
 	size_t used, size; /* octets of arena used and allocated */
 };
@@ -47,33 +61,23 @@ static inline unsigned char fold(unsigned char c)
 }
 
 /*
- * FNV-1a over the octets from the last to the first, then a finaliser:
- * hashing backwards, the hash of every suffix of a name falls out of one
- * pass over it (domain_set_match wants all of them).
+ * FNV-1a over the octets from the last to the first, then a finaliser
+ * (hash.h): hashing backwards, the hash of every suffix of a name falls
+ * out of one pass over it (domain_set_match wants all of them). The
+ * slots and the filter take the low 32 bits.
  */
-#define HASH_START 0xcbf29ce484222325ULL
-
 static inline uint64_t hash_step(uint64_t h, unsigned char c, bool nocase)
 {
-	h ^= nocase ? fold(c) : c;
-	return h * 0x100000001b3ULL;
+	return hash_fnv_step(h, nocase ? fold(c) : c);
 }
 
-static inline uint32_t hash_final(uint64_t h)
+static uint64_t hash_bytes(const unsigned char *s, size_t len, bool nocase)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (uint32_t)h;
-}
-
-static uint32_t hash_bytes(const char *s, size_t len, bool nocase)
-{
-	uint64_t h = HASH_START;
+	uint64_t h = HASH_FNV_START;
 
 	for (size_t i = len; i-- > 0;)
-		h = hash_step(h, (unsigned char)s[i], nocase);
-	return hash_final(h);
+		h = hash_step(h, s[i], nocase);
+	return hash_mix64(h);
 }
 
 static bool same(const struct str_set *set, const unsigned char *a,
@@ -150,13 +154,17 @@ static uint32_t arena_copy(struct str_set *set, const char *s, size_t len)
 	return off;
 }
 
+/* Twice the slots, and the filter for them when they are that many. */
 static int grow(struct str_set *set)
 {
 	size_t ncap = set->cap ? set->cap * 2 : 16;
 	struct slot *ns = bigmem_calloc(ncap, sizeof(*ns));
+	struct bloom nb;
 
-	if (ns == NULL)
+	if (ns == NULL || bloom_init(&nb, bloom_blocks(ncap)) < 0) {
+		bigmem_free(ns, ncap, sizeof(*ns));
 		return -1;
+	}
 	for (size_t i = 0; i < set->cap; i++) {
 		size_t j;
 		if (set->slots[i].off == 0)
@@ -165,9 +173,12 @@ static int grow(struct str_set *set)
 		while (ns[j].off != 0)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = set->slots[i];
+		bloom_add(&nb, hash_wide32(set->slots[i].hash));
 	}
 	bigmem_free(set->slots, set->cap, sizeof(*set->slots));
+	bloom_free(&set->bloom);
 	set->slots = ns;
+	set->bloom = nb;
 	set->cap = ncap;
 	return 0;
 }
@@ -193,7 +204,8 @@ static size_t find(const struct str_set *set, const char *s, size_t len,
 
 int str_set_add(struct str_set *set, const char *s, size_t len)
 {
-	uint32_t h, off;
+	uint64_t h;
+	uint32_t off;
 	size_t j;
 
 	if (set == NULL || len > UINT32_MAX || (s == NULL && len > 0))
@@ -202,32 +214,38 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
 		s = "";
 	if ((set->count + 1) * 4 > set->cap * 3 && grow(set) < 0)
 		return -1;
-	h = hash_bytes(s, len, set->nocase);
-	j = find(set, s, len, h);
+	h = hash_bytes((const unsigned char *)s, len, set->nocase);
+	j = find(set, s, len, (uint32_t)h);
 	if (set->slots[j].off != 0)
 		return 0;
 	if ((off = arena_copy(set, s, len)) == 0)
 		return -1;
 	set->slots[j].off = off;
-	set->slots[j].hash = h;
+	set->slots[j].hash = (uint32_t)h;
 	set->count++;
+	bloom_add(&set->bloom, hash_wide32((uint32_t)h));
 	return 0;
 }
 
-/* Start loading the slot where hash h would be (a lookup soon follows). */
-static inline void prefetch_slot(const struct str_set *set, uint32_t h)
+/*
+ * Start loading what a lookup of hash h reads first (one soon follows):
+ * its filter block, or without a filter its slot.
+ */
+static inline void prefetch_slot(const struct str_set *set, uint64_t h)
 {
-	if (set->count > 0)
+	if (set->count > 0 &&
+	    !bloom_prefetch(&set->bloom, hash_wide32((uint32_t)h)))
 		__builtin_prefetch(&set->slots[h & (set->cap - 1)]);
 }
 
-/* str_set_has with the hash already known. */
+/* str_set_has with the hash already known: the filter, then the slots. */
 static bool has_hashed(const struct str_set *set, const char *s, size_t len,
-		       uint32_t h)
+		       uint64_t h)
 {
-	if (set->count == 0)
+	if (set->count == 0 ||
+	    !bloom_has(&set->bloom, hash_wide32((uint32_t)h)))
 		return false;
-	return set->slots[find(set, s, len, h)].off != 0;
+	return set->slots[find(set, s, len, (uint32_t)h)].off != 0;
 }
 
 bool str_set_has(const struct str_set *set, const char *s, size_t len)
@@ -237,8 +255,9 @@ bool str_set_has(const struct str_set *set, const char *s, size_t len)
 		return false;
 	if (s == NULL)
 		s = "";
-	return set->slots[find(set, s, len, hash_bytes(s, len, set->nocase))]
-		   .off != 0;
+	return has_hashed(
+	    set, s, len,
+	    hash_bytes((const unsigned char *)s, len, set->nocase));
 }
 
 size_t str_set_count(const struct str_set *set)
@@ -252,6 +271,7 @@ void str_set_free(struct str_set **set)
 		return;
 	free((*set)->arena);
 	bigmem_free((*set)->slots, (*set)->cap, sizeof(*(*set)->slots));
+	bloom_free(&(*set)->bloom);
 	free(*set);
 	*set = NULL;
 }
@@ -367,15 +387,16 @@ int domain_set_add_entry(struct domain_set *s, const char *text, char *err,
 /*
  * The name and each suffix after a dot are looked up, at most 127 of
  * them. Their hashes all come from one pass from the end of the name
- * (not one pass per suffix), and their slots are prefetched before the
- * first lookup, so that in a big set the cache misses may overlap.
+ * (not one pass per suffix), and what each lookup reads first (its
+ * filter block in a big set, else its slot) is prefetched before the
+ * first lookup, so that the cache misses may overlap. In a big set the
+ * filter turns most of them away; the slots are read only for the rest.
  */
 bool domain_set_match(const struct domain_set *s, const char *domain)
 {
-	uint32_t hs[DOMAIN_MAX / 2 + 1];
+	uint64_t hs[DOMAIN_MAX / 2 + 1];
 	size_t starts[DOMAIN_MAX / 2 + 1], nsuf = 0, len;
-	uint64_t h = HASH_START;
-	uint32_t whole;
+	uint64_t h = HASH_FNV_START, whole;
 
 	if (s == NULL || domain == NULL)
 		return false;
@@ -388,13 +409,13 @@ bool domain_set_match(const struct domain_set *s, const char *domain)
 		if (domain[i] == '.' && i + 1 < len &&
 		    nsuf < sizeof(hs) / sizeof(hs[0])) {
 			starts[nsuf] = i + 1;
-			hs[nsuf] = hash_final(h);
+			hs[nsuf] = hash_mix64(h);
 			prefetch_slot(s->sub, hs[nsuf]);
 			nsuf++;
 		}
 		h = hash_step(h, (unsigned char)domain[i], true);
 	}
-	whole = hash_final(h);
+	whole = hash_mix64(h);
 	prefetch_slot(s->exact, whole);
 	if (has_hashed(s->exact, domain, len, whole))
 		return true;
