@@ -937,9 +937,11 @@ void txn_body(struct txn *t, const unsigned char *chunk, size_t len,
 
 void txn_eom(struct txn *t, struct txn_outcome *o)
 {
-	/* decided at a header, eoh or body event: as if answered there,
-	 * where the message ended for the milter */
-	bool decided_before = t->deferred;
+	/* decided at a header, eoh or body event of this message: as if
+	 * answered there, where the message ended for the milter (a kept
+	 * connect or HELO decision is the connection's: the message did
+	 * reach its end) */
+	bool decided_before = t->deferred && t->later_at >= STAGE_MAIL;
 
 	/* The end of the body first: matches that needed it, for the body
 	 * rules too (policy.h). */

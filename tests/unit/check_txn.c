@@ -431,6 +431,51 @@ static const struct txn_case cases[] = {
       {"eom", "reject 550 5.7.1 tail"}},
      "decision stage=body rule=tail verdict=reject", NULL, 0, 0, 0, 0,
      NR_CONTENT},
+    /* kept connection decisions and what ends them */
+    {"a connect internal error given at each end of message waited on",
+     "hold_early_verdicts = true\n"
+     "rule \"name\" {\n stage = connect\n client_name = {\"bad.example\"}\n"
+     " verdict = accept\n}\n"
+     "rule \"b\" {\n stage = body\n body_regex = {\"zzz\"}\n verdict = reject\n}\n",
+     {{"connect 192.0.2.7 " X576, "continue"},
+      {"helo host.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"rcpt <b@example.net>", "continue"},
+      {"header Subject x", "continue"},
+      {"eoh", "continue"},
+      {"body hello", "continue"},
+      {"eom", "tempfail 451 4.3.0 Temporary internal error, try again later"},
+      {"abort", "continue"},
+      {"helo again.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"eom", "tempfail 451 4.3.0 Temporary internal error, try again later"}},
+     "stage=connect internal error", NULL, 1, 0, 0, 0,
+     NR_EARLY | 1u << STAGE_MAIL | 1u << STAGE_RCPT | NR_CONTENT},
+    {"a HELO internal error kept, then a second HELO decides anew",
+     "hold_early_verdicts = true\n"
+     "rule \"h\" {\n stage = helo\n helo = {\"bad.example\"}\n"
+     " verdict = reject\n}\n"
+     "rule \"m\" {\n stage = mail\n sender = {\"x@example.org\"}\n verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"helo " X576, "continue"},
+      {"helo good.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"rcpt <b@example.net>", "continue"}},
+     "stage=helo internal error", NULL, 1, 0, 0, 0, NR_EARLY},
+    {"a kept HELO accept outlives RSET; connect headers still added",
+     "hold_early_verdicts = true\n"
+     "rule \"tag\" {\n stage = connect\n verdict = continue\n"
+     " add_header = {\"X-Seen: $client_addr\"}\n}\n"
+     "rule \"ok\" {\n stage = helo\n helo = {\"friend.example\"}\n"
+     " verdict = accept\n}\n"
+     "rule \"no\" {\n stage = mail\n verdict = reject\n}\n",
+     {{"connect 192.0.2.7 host.example", "continue"},
+      {"helo friend.example", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"abort", "continue"},
+      {"mail <a@example.org>", "continue"},
+      {"eom", "continue +header X-Seen: 192.0.2.7"}},
+     NULL, NULL, 0, 0, 0, 0, NR_EARLY},
 };
 
 START_TEST(test_txn_case)
@@ -622,6 +667,45 @@ START_TEST(test_counters_survive_reload)
 }
 END_TEST
 
+static unsigned long long messages_total(const struct policy *p)
+{
+	char *buf = NULL, *m;
+	size_t len = 0;
+	unsigned long long n = 0;
+
+	ck_assert_int_eq(stats_prometheus(p, &buf, &len), 0);
+	m = strstr(buf, "\nreplycode_milter_messages_total ");
+	ck_assert_ptr_nonnull(m);
+	n = strtoull(m + strlen("\nreplycode_milter_messages_total "), NULL, 10);
+	free(buf);
+	return n;
+}
+
+/* A message that reaches its end under a kept connect decision is
+ * counted in messages_total, as any message that reached its end. */
+START_TEST(test_kept_connect_counts_message)
+{
+	struct policy *p = load_text(
+	    "hold_early_verdicts = true\n"
+	    "rule \"name\" {\n stage = connect\n client_name = {\"bad.example\"}\n"
+	    " verdict = accept\n}\n");
+	const struct policy *cp = p;
+	struct txn *t = txn_new(p, NULL);
+	struct txn_outcome o;
+	unsigned long long before = messages_total(p);
+
+	txn_set_noreply(t, NR_EARLY | 1u << STAGE_MAIL | 1u << STAGE_RCPT |
+			       NR_CONTENT);
+	step(t, "connect 192.0.2.7 " X576, &o);
+	step(t, "mail <a@example.org>", &o);
+	step(t, "eom", &o);
+	ck_assert_int_eq(o.action, TXN_TEMPFAIL);
+	ck_assert_uint_eq(messages_total(p) - before, 1);
+	txn_free(&t);
+	policy_unref(&cp);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("txn");
@@ -636,6 +720,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_quiet, 0,
 			    (int)(sizeof(quiet_cases) / sizeof(quiet_cases[0])));
 	tcase_add_test(tc, test_counters_survive_reload);
+	tcase_add_test(tc, test_kept_connect_counts_message);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
