@@ -656,6 +656,20 @@ static uint64_t now_ns(void)
 
 static void eval_stage(struct txn *t, enum stage st, struct txn_outcome *o);
 
+/* A decision kept from the message's own events (not the connection's,
+ * made at connect or HELO, which outlives messages). */
+static bool message_decision_kept(const struct txn *t)
+{
+	return t->deferred && t->later_at >= STAGE_MAIL;
+}
+
+/* A decision kept from the message's own events dies with it. */
+static void forget_message_decision(struct txn *t)
+{
+	if (message_decision_kept(t))
+		t->deferred = false;
+}
+
 /*
  * Evaluate stage st, the time it takes counted to the message's. A
  * decision at a stage the MTA does not wait on is kept, and given at the
@@ -674,8 +688,7 @@ static void eval(struct txn *t, enum stage st, struct txn_outcome *o)
 			/* one made at connect or HELO is the connection's:
 			 * given again at each event waited on, as the MTA
 			 * keeps a connect or HELO answer */
-			if (t->later_at >= STAGE_MAIL)
-				t->deferred = false;
+			forget_message_decision(t);
 		}
 		return;
 	}
@@ -832,13 +845,6 @@ const char *txn_label(const struct txn *t, char *buf, size_t buflen)
 	return buf;
 }
 
-/* A decision kept from the message's own events dies with it. */
-static void forget_message_decision(struct txn *t)
-{
-	if (t->later_at >= STAGE_MAIL)
-		t->deferred = false;
-}
-
 static void message_done(struct txn *t)
 {
 	forget_message_decision(t);
@@ -941,7 +947,7 @@ void txn_eom(struct txn *t, struct txn_outcome *o)
 	 * answered there, where the message ended for the milter (a kept
 	 * connect or HELO decision is the connection's: the message did
 	 * reach its end) */
-	bool decided_before = t->deferred && t->later_at >= STAGE_MAIL;
+	bool decided_before = message_decision_kept(t);
 
 	/* The end of the body first: matches that needed it, for the body
 	 * rules too (policy.h). */
