@@ -71,13 +71,19 @@ static inline uint64_t hash_step(uint64_t h, unsigned char c, bool nocase)
 	return hash_fnv_step(h, nocase ? fold(c) : c);
 }
 
-static uint64_t hash_bytes(const unsigned char *s, size_t len, bool nocase)
+/* The 32 bits of hash a string set keeps, from FNV-1a's state. */
+static inline uint32_t hash_final(uint64_t h)
+{
+	return (uint32_t)hash_mix64(h);
+}
+
+static uint32_t hash_bytes(const unsigned char *s, size_t len, bool nocase)
 {
 	uint64_t h = HASH_FNV_START;
 
 	for (size_t i = len; i-- > 0;)
 		h = hash_step(h, s[i], nocase);
-	return hash_mix64(h);
+	return hash_final(h);
 }
 
 static bool same(const struct str_set *set, const unsigned char *a,
@@ -204,8 +210,7 @@ static size_t find(const struct str_set *set, const char *s, size_t len,
 
 int str_set_add(struct str_set *set, const char *s, size_t len)
 {
-	uint64_t h;
-	uint32_t off;
+	uint32_t h, off;
 	size_t j;
 
 	if (set == NULL || len > UINT32_MAX || (s == NULL && len > 0))
@@ -215,15 +220,15 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
 	if ((set->count + 1) * 4 > set->cap * 3 && grow(set) < 0)
 		return -1;
 	h = hash_bytes((const unsigned char *)s, len, set->nocase);
-	j = find(set, s, len, (uint32_t)h);
+	j = find(set, s, len, h);
 	if (set->slots[j].off != 0)
 		return 0;
 	if ((off = arena_copy(set, s, len)) == 0)
 		return -1;
 	set->slots[j].off = off;
-	set->slots[j].hash = (uint32_t)h;
+	set->slots[j].hash = h;
 	set->count++;
-	bloom_add(&set->bloom, hash_wide32((uint32_t)h));
+	bloom_add(&set->bloom, hash_wide32(h));
 	return 0;
 }
 
@@ -231,21 +236,21 @@ int str_set_add(struct str_set *set, const char *s, size_t len)
  * Start loading what a lookup of hash h reads first (one soon follows):
  * its filter block, or without a filter its slot.
  */
-static inline void prefetch_slot(const struct str_set *set, uint64_t h)
+static inline void prefetch_slot(const struct str_set *set, uint32_t h)
 {
 	if (set->count > 0 &&
-	    !bloom_prefetch(&set->bloom, hash_wide32((uint32_t)h)))
+	    !bloom_prefetch(&set->bloom, hash_wide32(h)))
 		__builtin_prefetch(&set->slots[h & (set->cap - 1)]);
 }
 
 /* str_set_has with the hash already known: the filter, then the slots. */
 static bool has_hashed(const struct str_set *set, const char *s, size_t len,
-		       uint64_t h)
+		       uint32_t h)
 {
 	if (set->count == 0 ||
-	    !bloom_has(&set->bloom, hash_wide32((uint32_t)h)))
+	    !bloom_has(&set->bloom, hash_wide32(h)))
 		return false;
-	return set->slots[find(set, s, len, (uint32_t)h)].off != 0;
+	return set->slots[find(set, s, len, h)].off != 0;
 }
 
 bool str_set_has(const struct str_set *set, const char *s, size_t len)
@@ -394,9 +399,9 @@ int domain_set_add_entry(struct domain_set *s, const char *text, char *err,
  */
 bool domain_set_match(const struct domain_set *s, const char *domain)
 {
-	uint64_t hs[DOMAIN_MAX / 2 + 1];
+	uint32_t hs[DOMAIN_MAX / 2 + 1], whole;
 	size_t starts[DOMAIN_MAX / 2 + 1], nsuf = 0, len;
-	uint64_t h = HASH_FNV_START, whole;
+	uint64_t h = HASH_FNV_START;
 
 	if (s == NULL || domain == NULL)
 		return false;
@@ -409,13 +414,13 @@ bool domain_set_match(const struct domain_set *s, const char *domain)
 		if (domain[i] == '.' && i + 1 < len &&
 		    nsuf < sizeof(hs) / sizeof(hs[0])) {
 			starts[nsuf] = i + 1;
-			hs[nsuf] = hash_mix64(h);
+			hs[nsuf] = hash_final(h);
 			prefetch_slot(s->sub, hs[nsuf]);
 			nsuf++;
 		}
 		h = hash_step(h, (unsigned char)domain[i], true);
 	}
-	whole = hash_mix64(h);
+	whole = hash_final(h);
 	prefetch_slot(s->exact, whole);
 	if (has_hashed(s->exact, domain, len, whole))
 		return true;
